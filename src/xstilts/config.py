@@ -1,0 +1,174 @@
+"""Typed run configuration read from YAML: the one source of truth for defaults.
+
+Every error names the file, the key, its line and what is expected.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from xstilts.errors import XstiltsError, located
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class EncoderConfig(Strict):
+    """Phase (i): which pretrained encoder, and how to make it cheap on a CPU."""
+
+    name: str = "tiny-random"  # tiny-random | e5-small | local folder | hub id
+    freeze_embeddings: bool = False  # the word embeddings are most of a small model's weights
+    trim_vocab: bool = False  # keep only the pieces the run's data uses (+ specials)
+    trust_remote_code: bool = False
+    retrieval_layer: int | None = None  # None: the encoder family's default
+    text_prefix: str | None = None  # None: the family's default (e5: "query: ")
+
+
+class TrainingConfig(Strict):
+    """How one phase trains. Budget: `max_steps` if set, else `epochs`."""
+
+    learning_rate: float = Field(3e-5, gt=0)
+    head_learning_rate: float | None = Field(None, gt=0)  # None: same as learning_rate
+    batch_size: int = Field(16, ge=1)
+    eval_batch_size: int = Field(64, ge=1)
+    max_steps: int | None = Field(None, ge=1)
+    epochs: float = Field(1.0, gt=0)
+    warmup_ratio: float = Field(0.1, ge=0, lt=1)
+    weight_decay: float = Field(0.01, ge=0)
+    grad_accum: int = Field(1, ge=1)
+    max_grad_norm: float = Field(1.0, gt=0)
+    max_length: int = Field(128, ge=8)
+    eval_every: int = Field(0, ge=0)  # steps; 0 = once per epoch and at the end
+    patience: int | None = Field(None, ge=1)  # evaluations without improvement before stopping
+    dev_limit: int | None = Field(None, ge=1)  # evaluate on the first N dev examples only
+    sampler: Literal["uniform", "proportional", "capped", "temperature", "weights"] = "proportional"
+    sampler_cap: int | None = Field(None, ge=1)
+    temperature: float = Field(2.0, gt=0)
+    weights: dict[str, float] | None = None
+    bf16: bool = True  # autocast to bf16 when a GPU is present
+
+
+class PhaseConfig(Strict):
+    """A list of tasks and how to train on them."""
+
+    tasks: list[str] = Field(default_factory=list)
+    training: TrainingConfig = Field(default_factory=TrainingConfig)
+    shared_heads: dict[str, list[str]] = Field(default_factory=dict)  # head -> tasks sharing it
+    test_limit: int | None = Field(None, ge=1)  # evaluate on the first N test examples
+
+    @model_validator(mode="after")
+    def _unique(self):
+        dupes = {t for t in self.tasks if self.tasks.count(t) > 1}
+        if dupes:
+            raise ValueError(f"tasks listed twice: {sorted(dupes)}")
+        return self
+
+
+class TaskDeclaration(Strict):
+    """A task declared in YAML: format, languages, where its files are, how fields map."""
+
+    format: Literal["classification", "multiple_choice", "span_qa", "tagging", "retrieval"]
+    languages: list[str] = Field(min_length=1)
+    reader: Literal["jsonl", "tsv", "squad_json", "conllu", "conll", "tatoeba", "text"]
+    paths: dict[Literal["train", "dev", "test"], str]
+    fields: dict[str, str] = Field(default_factory=dict)
+    labels: list[str] | None = None
+    train_language: str = "en"
+    base_dir: str | None = None  # default: the config file's folder
+    options: dict = Field(default_factory=dict)
+    reader_options: dict = Field(default_factory=dict)
+    description: str = ""
+
+
+class SuiteConfig(Strict):
+    """Settings of a generated suite (e.g. `demo`): sizes per split and its seed."""
+
+    sizes: dict[Literal["train", "dev", "test"], int] = Field(default_factory=dict)
+    seed: int = 0
+
+
+class RunConfig(Strict):
+    """One X-STILTs configuration: encoder → optional intermediate phase → targets."""
+
+    seed: int = 0
+    encoder: EncoderConfig = Field(default_factory=EncoderConfig)
+    intermediate: PhaseConfig | None = None
+    targets: PhaseConfig
+    tasks: dict[str, TaskDeclaration] = Field(default_factory=dict)
+    suites: dict[str, SuiteConfig] = Field(default_factory=dict)
+    label_position: Literal["first", "first_nonempty"] = "first"  # tagging; see formats.tagging
+
+    @model_validator(mode="after")
+    def _has_targets(self):
+        if not self.targets.tasks:
+            raise ValueError("targets.tasks is empty: name at least one target task")
+        return self
+
+
+def _line_of(root: yaml.Node | None, loc: tuple) -> int | None:
+    """The 1-based line of a key path in the composed YAML tree (best effort)."""
+    node, line = root, None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if key.value == str(part):
+                    line, node = key.start_mark.line + 1, value
+                    break
+            else:
+                return line
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line
+
+
+def parse_config(text: str, path: str | Path = "<config>") -> RunConfig:
+    """Validate YAML text into a RunConfig, or raise one clear XstiltsError."""
+    try:
+        data = yaml.safe_load(text)
+        root = yaml.compose(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise located(path, mark.line + 1 if mark else None, f"invalid YAML: {exc}",
+                      "fix the syntax at that line") from exc
+    if not isinstance(data, dict):
+        raise located(path, None, "a config must be a YAML mapping (key: value)",
+                      "start from examples/quickstart-tiny.yaml")
+    try:
+        return RunConfig.model_validate(data)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            loc = tuple(p for p in err["loc"] if not str(p).startswith("function-after"))
+            key = ".".join(str(p) for p in loc) or "(top level)"
+            line = _line_of(root, loc)
+            where = f"{path}:{line}" if line else f"{path}"
+            msg = err["msg"]
+            if err["type"] == "extra_forbidden":
+                msg = "unknown key (check its spelling; see the config reference in README.md)"
+            elif err["type"] == "missing":
+                msg = "required key is missing"
+            lines.append(f"{where}: {key}: {msg}")
+        raise XstiltsError("invalid config:\n  " + "\n  ".join(lines)) from exc
+
+
+def load_config(path: str | Path) -> RunConfig:
+    """Read and validate a YAML config file."""
+    path = Path(path)
+    if not path.exists():
+        raise XstiltsError(f"{path}: config file not found.\n  fix: check the path.")
+    config = parse_config(path.read_text(encoding="utf-8"), path)
+    # Relative data paths are relative to the config file, not the working directory.
+    for decl in config.tasks.values():
+        if decl.base_dir is None:
+            decl.base_dir = str(path.parent)
+        elif not Path(decl.base_dir).is_absolute():
+            decl.base_dir = str(path.parent / decl.base_dir)
+    return config

@@ -1,0 +1,158 @@
+"""The task-format contract: featurize, collate, head, loss, decode, score, export.
+
+A format owns everything between raw examples and metrics for one kind of task.
+Adding a format is one module that subclasses `TaskFormat` and calls `register_format`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+from xstilts.errors import XstiltsError
+
+Feature = dict[str, Any]
+Batch = dict[str, torch.Tensor]
+
+
+def pad_stack(rows: list[list[int]], pad: int) -> torch.Tensor:
+    """Right-pad variable-length id lists to one LongTensor (dynamic padding)."""
+    width = max(len(r) for r in rows)
+    out = torch.full((len(rows), width), pad, dtype=torch.long)
+    for i, r in enumerate(rows):
+        out[i, : len(r)] = torch.tensor(r, dtype=torch.long)
+    return out
+
+
+def padded_inputs(rows: list[list[int]], pad: int) -> dict[str, torch.Tensor]:
+    """input_ids and attention_mask from lengths (a pad id may also occur as a real token)."""
+    ids = pad_stack(rows, pad)
+    mask = torch.zeros_like(ids)
+    for i, r in enumerate(rows):
+        mask[i, : len(r)] = 1
+    return {"input_ids": ids, "attention_mask": mask}
+
+
+def encode_inputs(encoder: nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                  output_hidden_states: bool = False):
+    """Run the encoder; token_type_ids left to the model (XLM-R has one type, BERT defaults 0)."""
+    return encoder(input_ids=input_ids, attention_mask=attention_mask,
+                   output_hidden_states=output_hidden_states, return_dict=True)
+
+
+def require_keys(example: dict, keys: tuple[str, ...], task: str) -> None:
+    """Fail clearly when an example lacks a field its format needs."""
+    missing = [k for k in keys if k not in example or example[k] is None]
+    if missing:
+        raise XstiltsError(
+            f"task {task!r}: example {example.get('id', '?')!r} has no field(s) {missing}; "
+            f"it has {sorted(example)}.\n  fix: map the file's columns to these names with "
+            "`fields:` in the task declaration."
+        )
+
+
+class TaskFormat(ABC):
+    """One task format. Stateless: per-task settings come in as arguments."""
+
+    name: ClassVar[str]
+    trainable: ClassVar[bool] = True
+    main_metric: ClassVar[str]  # the metric used for checkpoint selection
+    prediction_suffix: ClassVar[str] = "tsv"  # XTREME submission file type
+
+    # ---- data -------------------------------------------------------------
+    @abstractmethod
+    def featurize(self, examples: list[dict], tokenizer, task, max_length: int) -> list[Feature]:
+        """Tokenize examples into features; each feature keeps `example_index`."""
+
+    @abstractmethod
+    def collate(self, features: list[Feature], pad_id: int) -> Batch:
+        """Stack features into tensors with dynamic padding."""
+
+    # ---- model ------------------------------------------------------------
+    def build_head(self, hidden_size: int, task) -> nn.Module:
+        """A fresh task head on top of the encoder's hidden states."""
+        raise NotImplementedError(f"format {self.name!r} has no trainable head")
+
+    def loss(self, encoder: nn.Module, head: nn.Module, batch: Batch) -> torch.Tensor:
+        """Training loss of one batch."""
+        raise NotImplementedError(f"format {self.name!r} is not trainable")
+
+    @abstractmethod
+    def predict_batch(self, encoder: nn.Module, head: nn.Module | None, batch: Batch,
+                      task) -> list[Any]:
+        """Per-feature raw outputs (numpy/lists) of one batch, in batch order."""
+
+    # ---- results ----------------------------------------------------------
+    @abstractmethod
+    def decode(self, examples: list[dict], features: list[Feature], outputs: list[Any],
+               task) -> dict[str, Any]:
+        """Turn per-feature outputs into one prediction per example id."""
+
+    @abstractmethod
+    def score(self, examples: list[dict], predictions: dict[str, Any], task,
+              lang: str) -> dict[str, float]:
+        """Metrics in percent for one language; must include `main_metric`."""
+
+    @abstractmethod
+    def write_predictions(self, examples: list[dict], predictions: dict[str, Any], task,
+                          path: Path) -> None:
+        """Write predictions in the XTREME submission layout (file order = example order)."""
+
+    def trivial_predictions(self, train: list[dict], examples: list[dict], task) -> dict[str, Any]:
+        """A trivial baseline (majority class, first span, most frequent tag)."""
+        raise NotImplementedError
+
+
+_FORMATS: dict[str, TaskFormat] = {}
+
+
+def register_format(fmt: TaskFormat) -> TaskFormat:
+    """Make a format available by name."""
+    _FORMATS[fmt.name] = fmt
+    return fmt
+
+
+def get_format(name: str) -> TaskFormat:
+    """The format called `name` (imports the built-in format modules on first use)."""
+    import xstilts.formats  # noqa: F401  (registers the built-ins)
+
+    if name not in _FORMATS:
+        raise XstiltsError(
+            f"unknown task format {name!r}.\n  fix: use one of {', '.join(sorted(_FORMATS))}."
+        )
+    return _FORMATS[name]
+
+
+def pool(hidden: torch.Tensor, attention_mask: torch.Tensor, how: str = "cls") -> torch.Tensor:
+    """Sentence vector: first token ("cls") or attention-weighted mean ("mean")."""
+    if how == "cls":
+        return hidden[:, 0]
+    if how == "mean":
+        mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+        return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+    raise XstiltsError(f"unknown pooling {how!r}.\n  fix: use 'cls' or 'mean'.")
+
+
+def write_lines(path: Path, lines: list[str]) -> None:
+    """Write one value per line, atomically (XTREME's .tsv submission files)."""
+    from xstilts.artifacts import write_text_atomic
+
+    write_text_atomic(path, "".join(f"{line}\n" for line in lines))
+
+
+class PooledHead(nn.Module):
+    """Pool → dropout → dense → tanh → dropout → linear (XLM-R's classification head)."""
+
+    def __init__(self, hidden_size: int, n_out: int, pooling: str = "cls", dropout: float = 0.1):
+        super().__init__()
+        pool(torch.zeros(1, 1, 1), torch.ones(1, 1), pooling)  # validate the name early
+        self.pooling = pooling
+        self.net = nn.Sequential(nn.Dropout(dropout), nn.Linear(hidden_size, hidden_size),
+                                 nn.Tanh(), nn.Dropout(dropout), nn.Linear(hidden_size, n_out))
+
+    def forward(self, hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        return self.net(pool(hidden, attention_mask, self.pooling))

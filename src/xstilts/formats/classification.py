@@ -1,0 +1,94 @@
+"""Classification of a sentence or a sentence pair (XNLI, PAWS-X, MNLI, SST-2, ...)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from xstilts.errors import XstiltsError
+from xstilts.evaluate.metrics import accuracy, macro_f1
+from xstilts.formats.base import (
+    PooledHead,
+    TaskFormat,
+    encode_inputs,
+    padded_inputs,
+    register_format,
+    require_keys,
+    write_lines,
+)
+
+
+def label_list(task) -> list[str]:
+    """The task's labels; classification needs them declared."""
+    if not task.labels:
+        raise XstiltsError(
+            f"task {task.name!r} has no label list.\n  fix: add `labels: [...]` to its declaration."
+        )
+    return [str(x) for x in task.labels]
+
+
+class ClassificationFormat(TaskFormat):
+    name = "classification"
+    main_metric = "accuracy"
+    prediction_suffix = "tsv"
+
+    def featurize(self, examples, tokenizer, task, max_length):
+        labels = {lab: i for i, lab in enumerate(label_list(task))}
+        features = []
+        for i, ex in enumerate(examples):
+            require_keys(ex, ("text_a",), task.name)
+            enc = tokenizer(ex["text_a"], ex.get("text_b"), truncation=True, max_length=max_length)
+            feat = {"input_ids": enc["input_ids"], "example_index": i}
+            if ex.get("label") is not None:
+                lab = str(ex["label"])
+                if lab not in labels:
+                    raise XstiltsError(
+                        f"task {task.name!r}: example {ex.get('id')!r} has label {lab!r}, "
+                        f"not in the task's labels {list(labels)}.\n  fix: correct the data "
+                        "or the task's `labels:`."
+                    )
+                feat["label"] = labels[lab]
+            features.append(feat)
+        return features
+
+    def collate(self, features, pad_id):
+        batch = padded_inputs([f["input_ids"] for f in features], pad_id)
+        if all("label" in f for f in features):
+            batch["labels"] = torch.tensor([f["label"] for f in features], dtype=torch.long)
+        return batch
+
+    def build_head(self, hidden_size, task):
+        return PooledHead(hidden_size, len(label_list(task)), task.options.get("pooling", "cls"))
+
+    def _logits(self, encoder, head, batch):
+        out = encode_inputs(encoder, batch["input_ids"], batch["attention_mask"])
+        return head(out.last_hidden_state, batch["attention_mask"])
+
+    def loss(self, encoder, head, batch):
+        return F.cross_entropy(self._logits(encoder, head, batch).float(), batch["labels"])
+
+    def predict_batch(self, encoder, head, batch, task):
+        return list(self._logits(encoder, head, batch).float().cpu().numpy())
+
+    def decode(self, examples, features, outputs, task):
+        labels = label_list(task)
+        return {examples[f["example_index"]]["id"]: labels[int(o.argmax())]
+                for f, o in zip(features, outputs, strict=True)}
+
+    def score(self, examples, predictions, task, lang):
+        gold = [str(ex["label"]) for ex in examples]
+        pred = [predictions.get(ex["id"], "") for ex in examples]
+        return {"accuracy": accuracy(gold, pred), "macro_f1": macro_f1(gold, pred)}
+
+    def write_predictions(self, examples, predictions, task, path: Path):
+        write_lines(path, [predictions[ex["id"]] for ex in examples])
+
+    def trivial_predictions(self, train, examples, task):
+        majority = Counter(str(ex["label"]) for ex in train).most_common(1)[0][0]
+        return {ex["id"]: majority for ex in examples}
+
+
+register_format(ClassificationFormat())

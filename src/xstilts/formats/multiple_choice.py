@@ -1,0 +1,98 @@
+"""Multiple choice: N candidates, each encoded with the prompt, scored by one shared head."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import torch
+import torch.nn.functional as F
+
+from xstilts.errors import XstiltsError
+from xstilts.evaluate.metrics import accuracy
+from xstilts.formats.base import (
+    PooledHead,
+    TaskFormat,
+    encode_inputs,
+    padded_inputs,
+    register_format,
+    require_keys,
+    write_lines,
+)
+
+
+class MultipleChoiceFormat(TaskFormat):
+    name = "multiple_choice"
+    main_metric = "accuracy"
+    prediction_suffix = "tsv"
+
+    def featurize(self, examples, tokenizer, task, max_length):
+        features = []
+        for i, ex in enumerate(examples):
+            require_keys(ex, ("prompt", "choices"), task.name)
+            choices = list(ex["choices"])
+            if len(choices) < 2:
+                raise XstiltsError(
+                    f"task {task.name!r}: example {ex.get('id')!r} has {len(choices)} choice(s)."
+                    "\n  fix: multiple choice needs at least two `choices`."
+                )
+            enc = tokenizer([ex["prompt"]] * len(choices), [str(c) for c in choices],
+                            truncation="only_first", max_length=max_length)
+            feat = {"choice_ids": enc["input_ids"], "example_index": i}
+            if ex.get("label") is not None:
+                label = int(ex["label"])
+                if not 0 <= label < len(choices):
+                    raise XstiltsError(
+                        f"task {task.name!r}: example {ex.get('id')!r} has label {label} but "
+                        f"{len(choices)} choices.\n  fix: `label` is the 0-based index of the "
+                        "right choice."
+                    )
+                feat["label"] = label
+            features.append(feat)
+        return features
+
+    def collate(self, features, pad_id):
+        # Flatten (example, choice) to rows; pad every example to the same number of choices.
+        n_choices = max(len(f["choice_ids"]) for f in features)
+        rows, valid = [], []
+        for f in features:
+            ids = list(f["choice_ids"])
+            valid.append([1] * len(ids) + [0] * (n_choices - len(ids)))
+            rows.extend(ids + [[pad_id]] * (n_choices - len(ids)))
+        batch = padded_inputs(rows, pad_id)
+        batch["choice_mask"] = torch.tensor(valid, dtype=torch.bool)
+        if all("label" in f for f in features):
+            batch["labels"] = torch.tensor([f["label"] for f in features], dtype=torch.long)
+        return batch
+
+    def build_head(self, hidden_size, task):
+        return PooledHead(hidden_size, 1, task.options.get("pooling", "cls"))
+
+    def _logits(self, encoder, head, batch):
+        out = encode_inputs(encoder, batch["input_ids"], batch["attention_mask"])
+        scores = head(out.last_hidden_state, batch["attention_mask"]).float()
+        scores = scores.view(batch["choice_mask"].shape)
+        return scores.masked_fill(~batch["choice_mask"], -1e9)
+
+    def loss(self, encoder, head, batch):
+        return F.cross_entropy(self._logits(encoder, head, batch), batch["labels"])
+
+    def predict_batch(self, encoder, head, batch, task):
+        return list(self._logits(encoder, head, batch).cpu().numpy())
+
+    def decode(self, examples, features, outputs, task):
+        return {examples[f["example_index"]]["id"]: int(o.argmax())
+                for f, o in zip(features, outputs, strict=True)}
+
+    def score(self, examples, predictions, task, lang):
+        gold = [int(ex["label"]) for ex in examples]
+        return {"accuracy": accuracy(gold, [predictions.get(ex["id"], -1) for ex in examples])}
+
+    def write_predictions(self, examples, predictions, task, path):
+        write_lines(path, [str(predictions[ex["id"]]) for ex in examples])
+
+    def trivial_predictions(self, train, examples, task):
+        majority = Counter(int(ex["label"]) for ex in train).most_common(1)[0][0]
+        return {ex["id"]: majority for ex in examples}
+
+
+register_format(MultipleChoiceFormat())

@@ -1,0 +1,164 @@
+"""Token tagging (POS, NER): words → sub-tokens, one label per word, scored per word.
+
+Which sub-token carries a word's label is a setting (`label_position` in the task options):
+- "first" (default, as the official XTREME scripts): the first sub-token;
+- "first_nonempty": the first sub-token that is not a bare "▁" piece. SentencePiece
+  tokenizers split most Chinese words as ["▁", "中", ...]; labelling the bare "▁" loses
+  the word (measured zero-shot zh POS: 26.6 with "first", 67.0 with "first_nonempty").
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from xstilts.errors import XstiltsError
+from xstilts.evaluate.metrics import seqeval_prf, token_accuracy
+from xstilts.formats.base import (
+    TaskFormat,
+    encode_inputs,
+    padded_inputs,
+    register_format,
+    require_keys,
+)
+
+IGNORE = -100
+LABEL_POSITIONS = ("first", "first_nonempty")
+
+
+def tag_list(task) -> list[str]:
+    """The task's tag set; tagging needs it declared."""
+    if not task.labels:
+        raise XstiltsError(
+            f"task {task.name!r} has no tag list.\n  fix: add `labels: [...]` to its declaration."
+        )
+    return [str(x) for x in task.labels]
+
+
+def default_tag(tags: list[str]) -> str:
+    """What a word the model never saw (truncated away) is given: "O" when it exists."""
+    return "O" if "O" in tags else tags[0]
+
+
+def labelled_positions(word_ids: list, tokens: list[str], how: str) -> dict[int, int]:
+    """Map word index → the sub-token position that carries its label."""
+    if how not in LABEL_POSITIONS:
+        raise XstiltsError(f"unknown label_position {how!r}.\n  fix: use one of {LABEL_POSITIONS}.")
+    pieces = defaultdict(list)
+    for pos, w in enumerate(word_ids):
+        if w is not None:
+            pieces[w].append(pos)
+    chosen = {}
+    for w, positions in pieces.items():
+        chosen[w] = positions[0]
+        if how == "first_nonempty":
+            for pos in positions:
+                if tokens[pos] != "▁":
+                    chosen[w] = pos
+                    break
+    return chosen
+
+
+class TaggingFormat(TaskFormat):
+    name = "tagging"
+    main_metric = "f1"
+    prediction_suffix = "tsv"
+
+    def featurize(self, examples, tokenizer, task, max_length):
+        tag_ids = {t: i for i, t in enumerate(tag_list(task))}
+        how = task.options.get("label_position", "first")
+        features = []
+        for i, ex in enumerate(examples):
+            require_keys(ex, ("tokens",), task.name)
+            words = [str(w) for w in ex["tokens"]]
+            enc = tokenizer(words, is_split_into_words=True, truncation=True,
+                            max_length=max_length)
+            tokens = tokenizer.convert_ids_to_tokens(enc["input_ids"])
+            positions = labelled_positions(enc.word_ids(), tokens, how)
+            feat = {"input_ids": enc["input_ids"], "example_index": i,
+                    "word_positions": positions}
+            if ex.get("tags") is not None:
+                if len(ex["tags"]) != len(words):
+                    raise XstiltsError(
+                        f"task {task.name!r}: example {ex.get('id')!r} has {len(words)} tokens "
+                        f"but {len(ex['tags'])} tags.\n  fix: give one tag per token."
+                    )
+                labels = [IGNORE] * len(enc["input_ids"])
+                for w, pos in positions.items():
+                    tag = str(ex["tags"][w])
+                    if tag not in tag_ids:
+                        raise XstiltsError(
+                            f"task {task.name!r}: example {ex.get('id')!r} has tag {tag!r}, not "
+                            f"in the task's labels.\n  fix: add it to `labels:` or fix the data."
+                        )
+                    labels[pos] = tag_ids[tag]
+                feat["labels"] = labels
+            features.append(feat)
+        return features
+
+    def collate(self, features, pad_id):
+        batch = padded_inputs([f["input_ids"] for f in features], pad_id)
+        if all("labels" in f for f in features):
+            width = batch["input_ids"].shape[1]
+            labels = torch.full((len(features), width), IGNORE, dtype=torch.long)
+            for row, f in enumerate(features):
+                labels[row, : len(f["labels"])] = torch.tensor(f["labels"])
+            batch["labels"] = labels
+        return batch
+
+    def build_head(self, hidden_size, task):
+        return nn.Sequential(nn.Dropout(0.1), nn.Linear(hidden_size, len(tag_list(task))))
+
+    def _logits(self, encoder, head, batch):
+        out = encode_inputs(encoder, batch["input_ids"], batch["attention_mask"])
+        return head(out.last_hidden_state).float()
+
+    def loss(self, encoder, head, batch):
+        logits = self._logits(encoder, head, batch)
+        return F.cross_entropy(logits.flatten(0, 1), batch["labels"].flatten(),
+                               ignore_index=IGNORE)
+
+    def predict_batch(self, encoder, head, batch, task):
+        best = self._logits(encoder, head, batch).argmax(-1).cpu().numpy()
+        return list(best)
+
+    def decode(self, examples, features, outputs, task):
+        tags = tag_list(task)
+        fallback = default_tag(tags)
+        predictions = {}
+        for f, best in zip(features, outputs, strict=True):
+            ex = examples[f["example_index"]]
+            words = [fallback] * len(ex["tokens"])  # one tag per original word, always
+            for w, pos in f["word_positions"].items():
+                words[w] = tags[int(best[pos])]
+            predictions[ex["id"]] = words
+        return predictions
+
+    def score(self, examples, predictions, task, lang):
+        gold = [[str(t) for t in ex["tags"]] for ex in examples]
+        pred = [predictions[ex["id"]] for ex in examples]
+        prf = seqeval_prf(gold, pred)
+        return {"f1": prf["f1"], "precision": prf["precision"], "recall": prf["recall"],
+                "accuracy": token_accuracy(gold, pred)}
+
+    def write_predictions(self, examples, predictions, task, path):
+        # XTREME layout: one tag per line, a blank line after each sentence.
+        from xstilts.artifacts import write_text_atomic
+
+        text = "".join("".join(f"{t}\n" for t in predictions[ex["id"]]) + "\n" for ex in examples)
+        write_text_atomic(path, text)
+
+    def trivial_predictions(self, train, examples, task):
+        by_word = defaultdict(Counter)
+        for ex in train:
+            for w, t in zip(ex["tokens"], ex["tags"], strict=True):
+                by_word[w][t] += 1
+        fallback = default_tag(tag_list(task))
+        return {ex["id"]: [by_word[w].most_common(1)[0][0] if w in by_word else fallback
+                           for w in ex["tokens"]] for ex in examples}
+
+
+register_format(TaggingFormat())

@@ -1,0 +1,1 @@
+"""Encoders (hub, local, built-in) and the multi-task model with its checkpoints."""

@@ -1,0 +1,230 @@
+"""The X-STILTs protocol for one configuration.
+
+phase (i)   load a pretrained encoder;
+phase (ii)  optionally train it on one or more intermediate tasks (trained once, reused);
+phase (iii) per target: fresh head on the (intermediate) encoder, fine-tune on English
+            train, keep the best checkpoint on English dev, evaluate zero-shot on every
+            test language, export predictions in the XTREME layout.
+Results are written after every target, so an interruption loses nothing finished.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from xstilts.artifacts import content_key, write_json_atomic
+from xstilts.config import PhaseConfig, RunConfig
+from xstilts.evaluate.predict import predict_and_score
+from xstilts.evaluate.store import record_target
+from xstilts.formats import get_format
+from xstilts.models.encoder import family_defaults, load_encoder, resolve_encoder
+from xstilts.models.multitask import MultiTaskModel
+from xstilts.tasks.registry import resolve_task, suite_tasks
+from xstilts.tasks.task import FileSource, Task
+from xstilts.train.loop import TaskData, train_phase
+
+
+def seed_everything(seed: int) -> None:
+    """One seed fixes Python, NumPy and torch (same seed, same numbers on CPU)."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def declared_tasks(config: RunConfig) -> dict[str, Task]:
+    """Tasks from the config: generated suites first, then `tasks:` declarations."""
+    tasks: dict[str, Task] = {}
+    for name, suite in config.suites.items():
+        tasks.update(suite_tasks(name, suite.sizes, suite.seed))
+    for name, decl in config.tasks.items():
+        source = FileSource(reader=decl.reader, paths=dict(decl.paths), fields=decl.fields,
+                            base_dir=decl.base_dir or ".", options=decl.reader_options)
+        tasks[name] = Task(name=name, format=decl.format, languages=decl.languages,
+                           source=source, train_language=decl.train_language,
+                           labels=decl.labels, description=decl.description,
+                           options=dict(decl.options))
+    return tasks
+
+
+class RunData:
+    """Every task of the run with its loaded splits (each file read once)."""
+
+    def __init__(self, config: RunConfig):
+        user = declared_tasks(config)
+        names = list(config.intermediate.tasks if config.intermediate else [])
+        names += [t for t in config.targets.tasks if t not in names]
+        self.tasks = {n: resolve_task(n, user) for n in names}
+        for name, task in self.tasks.items():
+            get_format(task.format)  # unknown formats fail before any work
+            options = {"label_position": config.label_position, **task.options}
+            self.tasks[name] = dataclasses.replace(task, options=options)
+        self.splits: dict[tuple[str, str, str], list[dict]] = {}
+        intermediate = set(config.intermediate.tasks if config.intermediate else [])
+        for name, task in self.tasks.items():
+            fmt = get_format(task.format)
+            if fmt.trainable:
+                self._load(task, "train", task.train_language)
+                self._load(task, "dev", task.train_language)
+            if name in config.targets.tasks or name not in intermediate:
+                for lang in task.languages:
+                    self._load(task, "test", lang)
+
+    def _load(self, task: Task, split: str, lang: str) -> None:
+        self.splits[(task.name, split, lang)] = task.load(split, lang)
+
+    def get(self, task: str, split: str, lang: str) -> list[dict]:
+        return self.splits[(task, split, lang)]
+
+    def texts(self) -> list[str]:
+        """Every string in the run's data (for a locally built tokenizer or vocabulary trim)."""
+        out = []
+        for examples in self.splits.values():
+            for ex in examples:
+                for key, value in ex.items():
+                    if key == "id":
+                        continue
+                    if isinstance(value, str):
+                        out.append(value)
+                    elif isinstance(value, list):
+                        out.extend(v for v in value if isinstance(v, str))
+        return out
+
+
+def with_encoder_options(task: Task, config: RunConfig, encoder_name: str,
+                         num_layers: int) -> Task:
+    """Give retrieval its layer and text prefix (config, else the encoder family's default)."""
+    if task.format != "retrieval":
+        return task
+    defaults = family_defaults(encoder_name, num_layers)
+    layer = config.encoder.retrieval_layer
+    prefix = config.encoder.text_prefix
+    options = {"layer": defaults.retrieval_layer if layer is None else layer,
+               "prefix": defaults.text_prefix if prefix is None else prefix, **task.options}
+    return dataclasses.replace(task, options=options)
+
+
+def build_model(location: str, config: RunConfig):
+    """Load the encoder for a phase; freeze word embeddings when asked."""
+    encoder, tokenizer = load_encoder(location, config.encoder.trust_remote_code)
+    if config.encoder.freeze_embeddings:
+        encoder.get_input_embeddings().weight.requires_grad_(False)
+    return MultiTaskModel(encoder), tokenizer
+
+
+def phase_data(model, tokenizer, data: RunData, phase: PhaseConfig) -> list[TaskData]:
+    """Featurize each task's train split and attach a (possibly shared) head."""
+    head_of = {t: head for head, members in phase.shared_heads.items() for t in members}
+    out = []
+    for name in phase.tasks:
+        task = data.tasks[name]
+        fmt = get_format(task.format)
+        if not fmt.trainable:
+            continue
+        head_name = head_of.get(name, name)
+        model.add_head(head_name, task)
+        train = data.get(name, "train", task.train_language)
+        feats = fmt.featurize(train, tokenizer, task, phase.training.max_length)
+        out.append(TaskData(task, fmt, head_name, feats, data.get(name, "dev", task.train_language)))
+    return out
+
+
+def run_intermediate(config: RunConfig, data: RunData, base: str, out: Path,
+                     device: torch.device) -> tuple[str, dict]:
+    """Phase (ii): train once per content key; reuse a finished checkpoint."""
+    phase = config.intermediate
+    key = content_key({"encoder": base, "enc": config.encoder.model_dump(),
+                       "tasks": [data.tasks[t].describe() for t in phase.tasks],
+                       "phase": phase.model_dump(), "seed": config.seed})
+    phase_dir = out / "checkpoints" / f"intermediate-{key}"
+    summary = phase_dir / "summary.json"
+    if summary.exists() and (phase_dir / "best").exists():
+        print(f"[xstilts] reusing intermediate checkpoint {phase_dir / 'best'}")
+        return str(phase_dir / "best"), json.loads(summary.read_text(encoding="utf-8"))
+    seed_everything(config.seed)
+    model, tokenizer = build_model(base, config)
+    tds = phase_data(model, tokenizer, data, phase)
+    train_phase(model, tokenizer, tds, phase.training, phase_dir, config.seed, device,
+                desc="intermediate " + "+".join(phase.tasks))
+    return str(phase_dir / "best"), json.loads(summary.read_text(encoding="utf-8"))
+
+
+def run_target(config: RunConfig, data: RunData, name: str, start: str, out: Path,
+               device: torch.device, encoder_name: str) -> dict:
+    """Phase (iii) for one target: fine-tune (if trainable), then zero-shot on every language."""
+    phase = config.targets
+    seed_everything(config.seed)
+    model, tokenizer = build_model(start, config)
+    task = with_encoder_options(data.tasks[name], config, encoder_name,
+                                model.encoder.config.num_hidden_layers)
+    data.tasks[name] = task
+    fmt = get_format(task.format)
+    head, dev = None, None
+    if fmt.trainable:
+        single = phase.model_copy(update={"tasks": [name]})
+        tds = phase_data(model, tokenizer, data, single)
+        key = content_key({"start": start, "task": task.describe(), "phase": single.model_dump(),
+                           "enc": config.encoder.model_dump(), "seed": config.seed})
+        result = train_phase(model, tokenizer, tds, phase.training,
+                             out / "checkpoints" / f"target-{name}-{key}", config.seed, device,
+                             desc=f"target {name}")
+        model.encoder, tokenizer = load_encoder(str(result.best_dir))
+        model.load_heads(result.best_dir, {tds[0].head_name: task})
+        head = model.heads[tds[0].head_name]
+        dev = {"best_score": result.best_score, "steps": result.steps,
+               "checkpoint": str(result.best_dir)}
+    model.to(device)
+    per_language = {}
+    for lang in task.languages:
+        examples = data.get(name, "test", lang)
+        if phase.test_limit:
+            examples = examples[: phase.test_limit]
+        predictions, metrics = predict_and_score(
+            model.encoder, head, fmt, task, examples, tokenizer, phase.training.max_length,
+            phase.training.eval_batch_size, device, lang, phase.training.bf16)
+        fmt.write_predictions(examples, predictions, task,
+                              out / "predictions" / name / f"test-{lang}.{fmt.prediction_suffix}")
+        per_language[lang] = metrics
+    metric_names = list(next(iter(per_language.values())))
+    average = {m: float(np.mean([per_language[lang][m] for lang in per_language]))
+               for m in metric_names}
+    return {"format": task.format, "main_metric": fmt.main_metric, "languages": per_language,
+            "average": average, "dev": dev, "options": task.options}
+
+
+def run(config: RunConfig, out: Path, db: Path | None = None,
+        device: torch.device | None = None) -> dict:
+    """Run one configuration end to end; returns (and writes) OUT/results.json."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    device = device or torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    config_hash = content_key(config.model_dump())
+    write_json_atomic(out / "config.json", config.model_dump())
+    data = RunData(config)
+    base = resolve_encoder(config.encoder.name, data.texts(), config.seed)
+    start, intermediate_summary = base, None
+    if config.intermediate and config.intermediate.tasks:
+        start, intermediate_summary = run_intermediate(config, data, base, out, device)
+    results = {"config_hash": config_hash, "encoder": config.encoder.name,
+               "encoder_location": base, "device": str(device),
+               "settings": {"freeze_embeddings": config.encoder.freeze_embeddings,
+                            "trim_vocab": config.encoder.trim_vocab,
+                            "label_position": config.label_position, "seed": config.seed},
+               "intermediate": {"tasks": config.intermediate.tasks if config.intermediate else [],
+                                "checkpoint": start if start != base else None,
+                                "summary": intermediate_summary},
+               "targets": {}}
+    db = db or out / "results.sqlite"
+    for name in config.targets.tasks:
+        target = run_target(config, data, name, start, out, device, config.encoder.name)
+        results["targets"][name] = target
+        write_json_atomic(out / "results.json", results)
+        record_target(db, str(out.resolve()), config_hash, config.encoder.name,
+                      results["intermediate"]["tasks"], name, target["languages"],
+                      target["average"], config.seed)
+    return results

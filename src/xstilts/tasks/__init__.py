@@ -1,0 +1,1 @@
+"""Task declarations, readers and the task registry."""

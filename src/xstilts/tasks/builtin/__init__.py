@@ -1,0 +1,1 @@
+"""Built-in task declarations: one module per task or suite; each calls `register`."""

@@ -1,0 +1,1 @@
+"""Training: the step loop, optimisation, task samplers."""

@@ -1,0 +1,171 @@
+"""The training loop of one phase: one or many tasks, one shared encoder, a head per task.
+
+Each optimiser step draws a task from the sampler and accumulates `grad_accum` batches of
+that task. Dev sets are scored every `eval_every` steps; the mean of the tasks' main
+metrics selects the best checkpoint and drives early stopping. `last/` holds the full
+training state (weights, optimiser, scheduler, sampler, data order, RNGs) so an
+interrupted phase resumes exactly where it stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from xstilts.artifacts import AtomicDir, write_json_atomic
+from xstilts.config import TrainingConfig
+from xstilts.evaluate.predict import autocast, predict_and_score, to_device
+from xstilts.formats.base import TaskFormat
+from xstilts.train.optim import build_optimizer
+from xstilts.train.samplers import TaskSampler, task_probabilities
+from xstilts.train.state import load_training_state, save_training_state
+
+
+@dataclass
+class TaskData:
+    """One task of a phase, featurized: what the loop needs to train and validate on it."""
+
+    task: object
+    fmt: TaskFormat
+    head_name: str
+    train_features: list[dict]
+    dev_examples: list[dict]
+
+
+@dataclass
+class PhaseResult:
+    best_dir: Path
+    best_score: float
+    steps: int
+    dev_history: list[dict] = field(default_factory=list)
+    batches_per_task: dict[str, int] = field(default_factory=dict)
+    probabilities: dict[str, float] = field(default_factory=dict)
+
+
+class BatchStream:
+    """Endless, seeded batches of one task; (epoch, position) is its whole state."""
+
+    def __init__(self, data: TaskData, batch_size: int, pad_id: int, seed: int):
+        self.data, self.batch_size, self.pad_id, self.seed = data, batch_size, pad_id, seed
+        self.epoch, self.position = 0, 0
+
+    def _order(self) -> np.ndarray:
+        return np.random.default_rng([self.seed, self.epoch]).permutation(
+            len(self.data.train_features))
+
+    def next(self) -> dict:
+        n = len(self.data.train_features)
+        if self.position >= n:
+            self.epoch, self.position = self.epoch + 1, 0
+        idx = self._order()[self.position:self.position + self.batch_size]
+        self.position += self.batch_size
+        return self.data.fmt.collate([self.data.train_features[i] for i in idx], self.pad_id)
+
+
+def total_steps(cfg: TrainingConfig, data: list[TaskData]) -> int:
+    """The step budget: `max_steps`, else `epochs` over all tasks' batches."""
+    if cfg.max_steps:
+        return cfg.max_steps
+    batches = sum(math.ceil(len(d.train_features) / cfg.batch_size) for d in data)
+    return max(1, math.ceil(cfg.epochs * batches / cfg.grad_accum))
+
+
+def validate(model, data: list[TaskData], tokenizer, cfg: TrainingConfig, device) -> dict:
+    """Dev metrics of every task and their mean main metric (the selection score)."""
+    scores = {}
+    for d in data:
+        examples = d.dev_examples[: cfg.dev_limit] if cfg.dev_limit else d.dev_examples
+        _, metrics = predict_and_score(model.encoder, model.heads[d.head_name], d.fmt, d.task,
+                                       examples, tokenizer, cfg.max_length,
+                                       cfg.eval_batch_size, device,
+                                       d.task.train_language, cfg.bf16)
+        scores[d.task.name] = metrics
+    mean = float(np.mean([scores[d.task.name][d.fmt.main_metric] for d in data]))
+    return {"tasks": scores, "score": mean}
+
+
+def train_phase(model, tokenizer, data: list[TaskData], cfg: TrainingConfig, out_dir: Path,
+                seed: int, device: torch.device, desc: str = "train") -> PhaseResult:
+    """Train `model` on `data` and return where the best checkpoint is."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    best_dir, last_dir = out_dir / "best", out_dir / "last"
+    steps = total_steps(cfg, data)
+    sizes = {d.task.name: len(d.train_features) for d in data}
+    probs = task_probabilities(cfg.sampler, sizes, cfg.sampler_cap, cfg.temperature, cfg.weights)
+    sampler = TaskSampler(probs, seed)
+    streams = {d.task.name: BatchStream(d, cfg.batch_size, tokenizer.pad_token_id, seed + i)
+               for i, d in enumerate(data)}
+    optimizer, scheduler = build_optimizer(model, cfg, steps)
+    eval_every = cfg.eval_every or max(1, math.ceil(steps / max(1, cfg.epochs)))
+    state = {"step": 0, "best_score": -math.inf, "bad_evals": 0, "history": [], "done": False}
+
+    if (last_dir / "training_state.json").exists():  # resume an interrupted phase
+        state = load_training_state(last_dir, model, optimizer, scheduler, sampler, streams)
+    model.to(device).train()
+    log = (out_dir / "log.jsonl").open("a", encoding="utf-8")
+    bar = tqdm(total=steps, initial=state["step"], desc=desc, unit="step", dynamic_ncols=True,
+               mininterval=1.0)
+    seen, started = 0, time.perf_counter()
+    try:
+        while state["step"] < steps and not state["done"]:
+            name = sampler.next()
+            stream = streams[name]
+            head = model.heads[stream.data.head_name]
+            loss_sum = 0.0
+            for _ in range(cfg.grad_accum):
+                batch = to_device(stream.next(), device)
+                with autocast(device, cfg.bf16):
+                    loss = stream.data.fmt.loss(model.encoder, head, batch) / cfg.grad_accum
+                loss.backward()
+                loss_sum += float(loss)
+                seen += int(batch["input_ids"].shape[0])
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            state["step"] += 1
+            rate = seen / max(1e-9, time.perf_counter() - started)
+            bar.set_postfix(task=name, loss=f"{loss_sum:.3f}", ex_s=f"{rate:.1f}")
+            bar.update(1)
+            log.write(json.dumps({"step": state["step"], "task": name, "loss": loss_sum,
+                                  "lr": scheduler.get_last_lr()[0]}) + "\n")
+            if state["step"] % eval_every == 0 or state["step"] == steps:
+                _evaluate_and_keep(model, tokenizer, data, cfg, device, state, best_dir, log)
+                state["sampler_counts"] = dict(sampler.counts)
+                save_training_state(last_dir, model, tokenizer, optimizer, scheduler, sampler,
+                                    streams, state)
+    finally:
+        bar.close()
+        log.close()
+    write_json_atomic(out_dir / "summary.json", {
+        "steps": state["step"], "best_score": state["best_score"],
+        "batches_per_task": dict(sampler.counts), "probabilities": probs,
+        "dev_history": state["history"]})
+    return PhaseResult(best_dir, state["best_score"], state["step"], state["history"],
+                       dict(sampler.counts), probs)
+
+
+def _evaluate_and_keep(model, tokenizer, data, cfg, device, state, best_dir, log) -> None:
+    """Score the dev sets; keep the checkpoint if it is the best so far; count patience."""
+    result = validate(model, data, tokenizer, cfg, device)
+    record = {"step": state["step"], "dev": result["tasks"], "score": result["score"]}
+    state["history"].append(record)
+    log.write(json.dumps(record) + "\n")
+    log.flush()
+    if result["score"] > state["best_score"]:
+        state["best_score"], state["bad_evals"] = result["score"], 0
+        with AtomicDir(best_dir) as tmp:
+            model.save(tmp, tokenizer)
+            write_json_atomic(tmp / "dev_metrics.json", record)
+    else:
+        state["bad_evals"] += 1
+        if cfg.patience and state["bad_evals"] >= cfg.patience:
+            state["done"] = True  # early stopping

@@ -1,0 +1,29 @@
+"""AdamW with decoupled weight decay (none on biases/LayerNorm), linear warm-up then decay."""
+
+from __future__ import annotations
+
+import torch
+
+from xstilts.config import TrainingConfig
+
+
+def build_optimizer(model, cfg: TrainingConfig, total_steps: int):
+    """AdamW over trainable parameters and a linear warm-up/decay schedule."""
+    groups: dict[tuple[float, float], list] = {}
+    head_lr = cfg.head_learning_rate or cfg.learning_rate
+    for name, param in model.named_parameters():
+        if not param.requires_grad:
+            continue  # e.g. frozen word embeddings
+        no_decay = param.ndim < 2 or "LayerNorm" in name or "layernorm" in name.lower()
+        lr = head_lr if name.startswith("heads.") else cfg.learning_rate
+        groups.setdefault((lr, 0.0 if no_decay else cfg.weight_decay), []).append(param)
+    optimizer = torch.optim.AdamW(
+        [{"params": ps, "lr": lr, "weight_decay": wd} for (lr, wd), ps in groups.items()])
+    warmup = int(cfg.warmup_ratio * total_steps)
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / (warmup + 1)
+        return max(0.0, (total_steps - step) / max(1, total_steps - warmup))
+
+    return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, factor)

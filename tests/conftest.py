@@ -1,0 +1,33 @@
+"""Shared test fixtures.
+
+Real benchmark files live in ../shared/data (seen from the repository root). They are not on
+a user's machine, so tests that need them take the `shared_data` fixture (which also marks
+them `realdata`) and run only with XSTILTS_REALDATA=1; with that variable set, a missing
+folder is a failure, never a silent skip.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REALDATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+REALDATA_ENV = "XSTILTS_REALDATA"
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "shared_data" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.realdata)
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The folder of real benchmark files (xquad/, udpos/, tatoeba/)."""
+    if os.environ.get(REALDATA_ENV) != "1":
+        pytest.skip(f"real-data test: set {REALDATA_ENV}=1 to run (needs {REALDATA_DIR})")
+    if not REALDATA_DIR.is_dir():
+        pytest.fail(f"{REALDATA_ENV}=1 but {REALDATA_DIR} does not exist")
+    return REALDATA_DIR
