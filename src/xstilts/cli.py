@@ -41,6 +41,14 @@ def cmd_demo(args) -> int:
     return 0
 
 
+def quiet_transformers() -> None:
+    """xstilts prints its own progress; silence transformers' per-load reports and bars."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="xstilts", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -62,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `xstilts` command."""
     args = build_parser().parse_args(argv)
+    quiet_transformers()
     try:
         return args.func(args)
     except XstiltsError as exc:

@@ -125,7 +125,7 @@ def train_phase(model, tokenizer, data: list[TaskData], cfg: TrainingConfig, out
                 with autocast(device, cfg.bf16):
                     loss = stream.data.fmt.loss(model.encoder, head, batch) / cfg.grad_accum
                 loss.backward()
-                loss_sum += float(loss)
+                loss_sum += float(loss.detach())
                 seen += int(batch["input_ids"].shape[0])
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
             optimizer.step()

@@ -1,0 +1,1 @@
+"""Metrics and evaluation for xstilts tasks."""
