@@ -31,3 +31,16 @@ def shared_data() -> Path:
     if not REALDATA_DIR.is_dir():
         pytest.fail(f"{REALDATA_ENV}=1 but {REALDATA_DIR} does not exist")
     return REALDATA_DIR
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_cache(tmp_path_factory) -> Path:
+    """Built encoders go to a per-session cache, never the user's ~/.cache."""
+    folder = Path(os.environ.get("XSTILTS_TEST_CACHE") or tmp_path_factory.mktemp("cache"))
+    old = os.environ.get("XSTILTS_CACHE")
+    os.environ["XSTILTS_CACHE"] = str(folder)
+    yield folder
+    if old is None:
+        os.environ.pop("XSTILTS_CACHE", None)
+    else:
+        os.environ["XSTILTS_CACHE"] = old

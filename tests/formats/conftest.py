@@ -1,0 +1,84 @@
+"""Format-test fixtures: a tiny fast tokenizer built offline (no hub download).
+
+It mimics XLM-R's layout: a Unigram model, "▁" word markers, `<s> A </s></s> B </s>` for pairs,
+pad id 1. Punctuation and CJK characters are split off so answer boundaries in tests fall on
+token boundaries in every script.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+TRAINING_TEXT = """\
+The Eiffel Tower is in Paris, the capital of France.
+Who built the tower? It was built by the company of Gustave Eiffel in 1889.
+What is the capital of France? Where is the tower? When was it built? How tall is it?
+The river Seine flows through the city and the tower stands near the river.
+Many people visit the city every year to see the museums, the parks and the old streets.
+A small cat sat on the warm mat while the dog slept under the big wooden table.
+Москва является столицей России и крупнейшим городом страны.
+Где находится Кремль? Кремль находится в центре Москвы на берегу реки.
+Кто построил этот город? Город был основан в двенадцатом веке.
+北京是中华人民共和国的首都，也是世界著名古都。
+长城在哪里？长城位于中国北部，全长两万多公里。
+谁建造了故宫？故宫建于明朝，是皇帝居住的地方。
+القاهرة هي عاصمة جمهورية مصر العربية وأكبر مدنها.
+أين يقع نهر النيل؟ يجري نهر النيل في شمال شرق أفريقيا ويصب في البحر المتوسط.
+من بنى الأهرامات؟ بنى المصريون القدماء الأهرامات قبل آلاف السنين.
+"""
+
+SPECIALS = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]  # XLM-R's order: pad id 1
+
+
+def build_tiny_tokenizer():
+    """A PreTrainedTokenizerFast trained on TRAINING_TEXT (deterministic, well under a second)."""
+    from tokenizers import (
+        Regex,
+        Tokenizer,
+        decoders,
+        models,
+        normalizers,
+        pre_tokenizers,
+        processors,
+        trainers,
+    )
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.Unigram())
+    tok.normalizer = normalizers.NFKC()
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Metaspace(),
+        pre_tokenizers.Punctuation(),
+        # One token per CJK ideograph, so any Chinese answer aligns with tokens.
+        pre_tokenizers.Split(Regex("[\u4e00-\u9fff]"), behavior="isolated"),
+    ])
+    tok.decoder = decoders.Metaspace()
+    trainer = trainers.UnigramTrainer(vocab_size=600, special_tokens=SPECIALS, unk_token="<unk>")
+    tok.train_from_iterator(TRAINING_TEXT.splitlines(), trainer)
+    bos, eos = tok.token_to_id("<s>"), tok.token_to_id("</s>")
+    tok.post_processor = processors.TemplateProcessing(
+        single="<s> $A </s>", pair="<s> $A </s> </s> $B </s>",
+        special_tokens=[("<s>", bos), ("</s>", eos)])
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok, bos_token="<s>", eos_token="</s>", pad_token="<pad>",
+        unk_token="<unk>", cls_token="<s>", sep_token="</s>", mask_token="<mask>")
+
+
+@pytest.fixture(scope="session")
+def tiny_tokenizer():
+    """Session-wide tiny multilingual fast tokenizer (see module docstring)."""
+    return build_tiny_tokenizer()
+
+
+@pytest.fixture(scope="session")
+def tiny_encoder(tiny_tokenizer):
+    """A one-layer XLM-R-architecture encoder with random weights over `tiny_tokenizer`."""
+    import torch
+    from transformers import XLMRobertaConfig, XLMRobertaModel
+
+    torch.manual_seed(0)
+    config = XLMRobertaConfig(
+        vocab_size=len(tiny_tokenizer), hidden_size=32, num_hidden_layers=1,
+        num_attention_heads=2, intermediate_size=64, max_position_embeddings=130,
+        pad_token_id=1, type_vocab_size=1)
+    return XLMRobertaModel(config, add_pooling_layer=False)

@@ -1,0 +1,80 @@
+"""Config validation: unknown keys, wrong types and missing files are clear, located errors."""
+
+import pytest
+
+from xstilts.config import load_config, parse_config
+from xstilts.errors import XstiltsError
+
+GOOD = """
+seed: 3
+encoder: {name: tiny-random}
+targets:
+  tasks: [demo-nli]
+  training: {max_steps: 5}
+"""
+
+
+def test_good_config_fills_defaults():
+    cfg = parse_config(GOOD)
+    assert cfg.seed == 3
+    assert cfg.targets.training.max_steps == 5
+    assert cfg.targets.training.batch_size == 16  # the one default, from TrainingConfig
+    assert cfg.intermediate is None
+
+
+def test_unknown_key_names_key_and_line():
+    text = GOOD.replace("training: {max_steps: 5}", "training: {max_steps: 5, lerning_rate: 1}")
+    with pytest.raises(XstiltsError, match=r"c\.yaml:6: targets\.training\.lerning_rate: unknown key"):
+        parse_config(text, "c.yaml")
+
+
+def test_wrong_type_names_key_and_expectation():
+    text = GOOD.replace("seed: 3", "seed: three")
+    with pytest.raises(XstiltsError, match=r"c\.yaml:2: seed: Input should be a valid integer"):
+        parse_config(text, "c.yaml")
+
+
+def test_missing_targets_and_bad_yaml():
+    with pytest.raises(XstiltsError, match="targets: required key is missing"):
+        parse_config("seed: 1\n", "c.yaml")
+    with pytest.raises(XstiltsError, match=r"c\.yaml:2: invalid YAML"):
+        parse_config("seed: 1\ntargets: {tasks: [a]]\n", "c.yaml")
+    with pytest.raises(XstiltsError, match="must be a YAML mapping"):
+        parse_config("- a\n- b\n", "c.yaml")
+
+
+def test_empty_target_list_and_duplicates():
+    with pytest.raises(XstiltsError, match="targets.tasks is empty"):
+        parse_config("targets: {tasks: []}\n")
+    with pytest.raises(XstiltsError, match="tasks listed twice"):
+        parse_config("targets: {tasks: [a, a]}\n")
+
+
+def test_missing_config_file(tmp_path):
+    with pytest.raises(XstiltsError, match="config file not found"):
+        load_config(tmp_path / "nope.yaml")
+
+
+def test_task_base_dir_is_relative_to_config(tmp_path):
+    (tmp_path / "sub").mkdir()
+    path = tmp_path / "sub" / "c.yaml"
+    path.write_text(GOOD + """
+tasks:
+  mine:
+    format: classification
+    languages: [en]
+    reader: jsonl
+    paths: {test: "x.jsonl"}
+    labels: [a]
+""")
+    cfg = load_config(path)
+    assert cfg.tasks["mine"].base_dir == str(tmp_path / "sub")
+
+
+def test_unknown_format_in_task_declaration():
+    text = GOOD + """
+tasks:
+  mine: {format: regression, languages: [en], reader: jsonl, paths: {test: x}}
+"""
+    with pytest.raises(XstiltsError, match=r"tasks\.mine\.format: Input should be"):
+        parse_config(text, "c.yaml")

@@ -1,0 +1,115 @@
+"""End to end with tiny-random: learning, phase chaining, reuse, outputs, determinism."""
+
+import json
+import sqlite3
+
+import pytest
+import torch
+from transformers import AutoModel
+
+from tests.fixtures import COLOUR_TASK_YAML, write_colour_task
+from xstilts.config import load_config
+from xstilts.evaluate.predict import predict_and_score
+from xstilts.formats import get_format
+from xstilts.models.encoder import load_encoder
+from xstilts.models.multitask import MultiTaskModel
+from xstilts.pipeline import RunData, run, seed_everything
+
+CONFIG = """
+seed: 0
+encoder: {name: tiny-random}
+targets:
+  tasks: [colour]
+  training: {max_steps: 60, batch_size: 8, learning_rate: 1.0e-3, warmup_ratio: 0.0,
+             eval_every: 20}
+tasks:""" + COLOUR_TASK_YAML
+
+
+@pytest.fixture()
+def colour_config(tmp_path):
+    write_colour_task(tmp_path / "data")
+    path = tmp_path / "c.yaml"
+    path.write_text(CONFIG)
+    return path
+
+
+def untrained_dev_accuracy(config, encoder_location) -> float:
+    data = RunData(config)
+    task = data.tasks["colour"]
+    seed_everything(0)
+    encoder, tokenizer = load_encoder(encoder_location)
+    model = MultiTaskModel(encoder)
+    head = model.add_head("colour", task)
+    _, metrics = predict_and_score(model.encoder, head, get_format("classification"), task,
+                                   data.get("colour", "dev", "en"), tokenizer, 128, 64,
+                                   torch.device("cpu"), "en")
+    return metrics["accuracy"]
+
+
+def test_training_learns_and_writes_every_output(colour_config, tmp_path):
+    config = load_config(colour_config)
+    out = tmp_path / "out"
+    results = run(config, out)
+    target = results["targets"]["colour"]
+    before = untrained_dev_accuracy(config, results["encoder_location"])
+    assert before <= 75.0  # an untrained head on balanced labels is near chance
+    assert target["dev"]["best_score"] >= before + 20.0
+    assert target["languages"]["en"]["accuracy"] >= 90.0
+    # results.json mirrors what run() returned; the average is the mean over languages.
+    saved = json.loads((out / "results.json").read_text())
+    langs = saved["targets"]["colour"]["languages"]
+    assert set(langs) == {"en", "de", "ru"}
+    mean = sum(v["accuracy"] for v in langs.values()) / 3
+    assert saved["targets"]["colour"]["average"]["accuracy"] == pytest.approx(mean)
+    # XTREME layout: one label per line, in test-file order.
+    lines = (out / "predictions" / "colour" / "test-de.tsv").read_text().splitlines()
+    assert len(lines) == 32 and set(lines) <= {"pos", "neg"}
+    # The SQLite store has one row per language × metric, plus averages.
+    with sqlite3.connect(out / "results.sqlite") as conn:
+        rows = conn.execute("SELECT language, metric, value, config_hash FROM results "
+                            "WHERE target='colour'").fetchall()
+    assert len(rows) == 4 * 2  # (en, de, ru, avg) × (accuracy, macro_f1)
+    assert {r[3] for r in rows} == {results["config_hash"]}
+    # The best checkpoint's encoder loads with plain transformers.
+    ckpt = target["dev"]["checkpoint"]
+    assert AutoModel.from_pretrained(ckpt).config.hidden_size == 64
+    assert json.loads((out / "checkpoints").joinpath(ckpt.split("checkpoints/")[1],
+                                                      "heads.json").read_text())
+
+
+def test_intermediate_is_trained_once_and_reused(colour_config, tmp_path, capsys):
+    text = colour_config.read_text().replace("targets:", """intermediate:
+  tasks: [colour_inter]
+  training: {max_steps: 4, batch_size: 8}
+targets:""").replace("tasks:\n  colour:", "tasks:\n  colour_inter:" + COLOUR_TASK_YAML.split(
+        "colour:", 1)[1] + "  colour:").replace("max_steps: 60", "max_steps: 4")
+    colour_config.write_text(text)
+    config = load_config(colour_config)
+    out = tmp_path / "out"
+    first = run(config, out)
+    ckpt = first["intermediate"]["checkpoint"]
+    assert ckpt and first["intermediate"]["summary"]["steps"] == 4
+    # The intermediate checkpoint holds its own head; the target's checkpoint holds only its own.
+    assert set(json.loads((out / "checkpoints" / ckpt.split("checkpoints/")[1] /
+                           "heads.json").read_text())) == {"colour_inter"}
+    target_ckpt = first["targets"]["colour"]["dev"]["checkpoint"]
+    assert set(json.loads((tmp_path / target_ckpt.split(str(tmp_path) + "/")[1] /
+                           "heads.json").read_text())) == {"colour"}
+    capsys.readouterr()
+    second = run(config, out)
+    assert "reusing intermediate checkpoint" in capsys.readouterr().out
+    assert second["intermediate"]["checkpoint"] == ckpt
+
+
+def test_same_seed_same_numbers(colour_config, tmp_path):
+    colour_config.write_text(colour_config.read_text().replace("max_steps: 60", "max_steps: 8"))
+    config = load_config(colour_config)
+    a = run(config, tmp_path / "a")["targets"]["colour"]
+    b = run(config, tmp_path / "b")["targets"]["colour"]
+    assert a["languages"] == b["languages"]
+    assert a["dev"]["best_score"] == b["dev"]["best_score"]
+    ha = json.loads((tmp_path / "a").joinpath(a["dev"]["checkpoint"].split("/a/")[1],
+                                               "..", "summary.json").read_text())
+    hb = json.loads((tmp_path / "b").joinpath(b["dev"]["checkpoint"].split("/b/")[1],
+                                               "..", "summary.json").read_text())
+    assert ha["dev_history"] == hb["dev_history"]
