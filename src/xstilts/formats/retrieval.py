@@ -9,7 +9,6 @@ middle layer for XLM-R/mBERT, the last suits contrastive encoders such as e5) an
 from __future__ import annotations
 
 import numpy as np
-import torch
 import torch.nn.functional as F
 
 from xstilts.evaluate.metrics import accuracy, nearest_neighbours
