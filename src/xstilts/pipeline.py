@@ -206,7 +206,17 @@ def run(config: RunConfig, out: Path, db: Path | None = None,
     config_hash = content_key(config.model_dump())
     write_json_atomic(out / "config.json", config.model_dump())
     data = RunData(config)
-    base = resolve_encoder(config.encoder.name, data.texts(), config.seed)
+    texts = data.texts()
+    base = resolve_encoder(config.encoder.name, texts, config.seed)
+    if config.encoder.trim_vocab:
+        from xstilts.models.trim import ensure_trimmed
+
+        prefix = config.encoder.text_prefix
+        prefix = family_defaults(config.encoder.name, 0).text_prefix if prefix is None else prefix
+        base = str(ensure_trimmed(base, texts + [prefix + t for t in texts] if prefix else texts))
+    print(f"[xstilts] encoder {config.encoder.name} ({base}); "
+          f"freeze_embeddings={config.encoder.freeze_embeddings} "
+          f"trim_vocab={config.encoder.trim_vocab} device={device}")
     start, intermediate_summary = base, None
     if config.intermediate and config.intermediate.tasks:
         start, intermediate_summary = run_intermediate(config, data, base, out, device)
