@@ -53,3 +53,61 @@ COLOUR_TASK_YAML = """
     paths: {train: "data/train-en.jsonl", dev: "data/dev-en.jsonl", test: "data/test-{lang}.jsonl"}
     labels: [pos, neg]
 """
+
+
+def colour_tagging(lang: str, n: int, seed: int) -> list[dict]:
+    """Tagging: colour words are B-COL, everything else O."""
+    out = []
+    for ex in colour_examples(lang, n, seed):
+        tokens = ex["text_a"].split()
+        tags = ["B-COL" if t in (WORDS[lang]["pos"], WORDS[lang]["neg"]) else "O" for t in tokens]
+        out.append({"id": ex["id"], "tokens": tokens, "tags": tags})
+    return out
+
+
+def colour_choice(lang: str, n: int, seed: int) -> list[dict]:
+    """Multiple choice: which of three sentences mentions the 'pos' colour."""
+    rng = random.Random(f"mc-{lang}-{seed}")
+    words = WORDS[lang]
+    out = []
+    for i in range(n):
+        nouns = rng.sample(words["nouns"], 3)
+        label = i % 3
+        choices = [f"{noun} {words['pos'] if j == label else words['neg']}"
+                   for j, noun in enumerate(nouns)]
+        out.append({"id": f"mc-{lang}-{seed}-{i}", "prompt": "?", "choices": choices,
+                    "label": label})
+    return out
+
+
+def write_multiformat_tasks(folder: Path) -> str:
+    """Files for colour tasks in three formats plus an MLM corpus; returns their YAML."""
+    write_colour_task(folder / "data")
+    for split, n, seed in (("train", 48, 1), ("dev", 24, 2)):
+        write_jsonl(folder / "data" / f"tag-{split}-en.jsonl", colour_tagging("en", n, seed))
+        write_jsonl(folder / "data" / f"mc-{split}-de.jsonl", colour_choice("de", n, seed))
+        for lang in ("en", "ru"):
+            lines = [ex["text_a"] for ex in colour_examples(lang, n, seed + 10)]
+            (folder / "data" / f"corpus-{split}.{lang}.txt").write_text("\n".join(lines) + "\n",
+                                                                        encoding="utf-8")
+    write_jsonl(folder / "data" / "tag-test-en.jsonl", colour_tagging("en", 16, 3))
+    return COLOUR_TASK_YAML + """
+  colour_tags:
+    format: tagging
+    languages: [en]
+    reader: jsonl
+    paths: {train: "data/tag-{split}-en.jsonl", dev: "data/tag-{split}-en.jsonl", test: "data/tag-test-en.jsonl"}
+    labels: [O, B-COL]
+  colour_choice_de:
+    format: multiple_choice
+    languages: [de]
+    train_language: de
+    reader: jsonl
+    paths: {train: "data/mc-{split}-de.jsonl", dev: "data/mc-{split}-de.jsonl"}
+  corpus_mlm:
+    format: mlm
+    languages: [en, ru]
+    train_languages: [en, ru]
+    reader: text
+    paths: {train: "data/corpus-{split}.{lang}.txt", dev: "data/corpus-{split}.{lang}.txt"}
+"""

@@ -72,13 +72,14 @@ class PhaseConfig(Strict):
 class TaskDeclaration(Strict):
     """A task declared in YAML: format, languages, where its files are, how fields map."""
 
-    format: Literal["classification", "multiple_choice", "span_qa", "tagging", "retrieval"]
+    format: Literal["classification", "multiple_choice", "span_qa", "tagging", "retrieval", "mlm"]
     languages: list[str] = Field(min_length=1)
     reader: Literal["jsonl", "tsv", "squad_json", "conllu", "conll", "tatoeba", "text"]
-    paths: dict[Literal["train", "dev", "test"], str]
+    paths: dict[Literal["train", "dev", "test"], str] = Field(min_length=1)
     fields: dict[str, str] = Field(default_factory=dict)
     labels: list[str] | None = None
     train_language: str = "en"
+    train_languages: list[str] | None = None  # train/dev = concatenation over these languages
     base_dir: str | None = None  # default: the config file's folder
     options: dict = Field(default_factory=dict)
     reader_options: dict = Field(default_factory=dict)

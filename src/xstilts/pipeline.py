@@ -47,6 +47,7 @@ def declared_tasks(config: RunConfig) -> dict[str, Task]:
                             base_dir=decl.base_dir or ".", options=decl.reader_options)
         tasks[name] = Task(name=name, format=decl.format, languages=decl.languages,
                            source=source, train_language=decl.train_language,
+                           train_languages=decl.train_languages,
                            labels=decl.labels, description=decl.description,
                            options=dict(decl.options))
     return tasks
@@ -69,8 +70,8 @@ class RunData:
         for name, task in self.tasks.items():
             fmt = get_format(task.format)
             if fmt.trainable:
-                self._load(task, "train", task.train_language)
-                self._load(task, "dev", task.train_language)
+                for split in ("train", "dev"):
+                    self.splits[(name, split, task.train_language)] = task.load_training(split)
             if name in config.targets.tasks or name not in intermediate:
                 for lang in task.languages:
                     self._load(task, "test", lang)
@@ -126,6 +127,9 @@ def phase_data(model, tokenizer, data: RunData, phase: PhaseConfig) -> list[Task
         fmt = get_format(task.format)
         if not fmt.trainable:
             continue
+        if task.format == "mlm":  # the MLM head predicts over this tokenizer's vocabulary
+            task = dataclasses.replace(task, options={**task.options, "vocab_size": len(tokenizer)})
+            data.tasks[name] = task
         head_name = head_of.get(name, name)
         model.add_head(head_name, task)
         train = data.get(name, "train", task.train_language)

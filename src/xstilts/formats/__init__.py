@@ -1,7 +1,8 @@
-"""Task formats: one module each (classification, multiple choice, span QA, tagging, retrieval)."""
+"""Task formats: one module each (classification, multiple choice, span QA, tagging, retrieval, MLM)."""
 
 from xstilts.formats import (  # noqa: F401  (each module registers its format)
     classification,
+    mlm,
     multiple_choice,
     retrieval,
     span_qa,

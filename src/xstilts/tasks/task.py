@@ -7,6 +7,7 @@ Examples are plain dicts whose keys depend on the format (see `xstilts.formats`)
 - span_qa:          {"id", "context", "question", "answers": {"text": [...], "answer_start": [...]}}
 - tagging:          {"id", "tokens": [str, ...], "tags": [str, ...]}
 - retrieval:        {"id", "source": str, "target": str}   (line i of source aligned to target i)
+- mlm:              {"id", "text"}
 """
 
 from __future__ import annotations
@@ -79,6 +80,8 @@ class Task:
     languages: Sequence[str]  # evaluation (test) languages
     source: FileSource | GeneratedSource
     train_language: str = "en"  # language of train and dev
+    # When set, train/dev are the concatenation over these languages (e.g. multilingual MLM).
+    train_languages: Sequence[str] | None = None
     labels: Sequence[str] | None = None  # classification / tagging label list
     description: str = ""
     options: dict = field(default_factory=dict)  # format options, e.g. {"layer": 8}
@@ -90,6 +93,16 @@ class Task:
         lang = lang or self.train_language
         return self.source.load(split, lang)
 
+    def load_training(self, split: str) -> list[Example]:
+        """train/dev examples: the training language, or every language in train_languages."""
+        if not self.train_languages:
+            return self.load(split, self.train_language)
+        out = []
+        for lang in self.train_languages:
+            out.extend({**ex, "id": f"{lang}:{ex.get('id')}", "lang": lang}
+                       for ex in self.load(split, lang))
+        return out
+
     def has_split(self, split: str) -> bool:
         return self.source.has(split)
 
@@ -97,5 +110,6 @@ class Task:
         """A JSON-able description: part of the content key of anything trained on it."""
         return {"name": self.name, "format": self.format, "languages": list(self.languages),
                 "train_language": self.train_language,
+                "train_languages": list(self.train_languages or []),
                 "labels": list(self.labels) if self.labels else None,
                 "source": self.source.describe(), "options": self.options}

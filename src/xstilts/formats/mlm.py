@@ -1,0 +1,130 @@
+"""Masked language modelling over plain text: continued multilingual MLM as an intermediate task.
+
+Examples are {"id", "text"} (the `text` reader gives one per line). 15% of the non-special
+tokens are selected (80% → mask token, 10% → random token, 10% unchanged), as in BERT. The
+selection is a pure function of the example index and the epoch-free seed, so dev scores
+are comparable between evaluations. The head is created fresh (the encoder's own MLM head,
+if any, is not part of an `AutoModel` encoder).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from xstilts.errors import XstiltsError
+from xstilts.formats.base import (
+    TaskFormat,
+    encode_inputs,
+    padded_inputs,
+    register_format,
+    require_keys,
+    write_lines,
+)
+
+IGNORE = -100
+
+
+def mask_tokens(ids: list[int], special: set[int], mask_id: int, vocab: int,
+                rng: np.random.Generator, rate: float = 0.15) -> tuple[list[int], list[int]]:
+    """BERT masking of one sequence: (inputs, labels with -100 where nothing is predicted)."""
+    inputs, labels = list(ids), [IGNORE] * len(ids)
+    candidates = [i for i, t in enumerate(ids) if t not in special]
+    if not candidates:
+        return inputs, labels
+    n = max(1, int(round(rate * len(candidates))))
+    for pos in rng.choice(candidates, size=min(n, len(candidates)), replace=False):
+        labels[pos] = ids[pos]
+        roll = rng.random()
+        if roll < 0.8:
+            inputs[pos] = mask_id
+        elif roll < 0.9:
+            inputs[pos] = int(rng.integers(0, vocab))
+    return inputs, labels
+
+
+class MLMHead(nn.Module):
+    """dense → GELU → LayerNorm → vocabulary projection (BERT's prediction head)."""
+
+    def __init__(self, hidden_size: int, vocab_size: int):
+        super().__init__()
+        self.transform = nn.Sequential(nn.Linear(hidden_size, hidden_size), nn.GELU(),
+                                       nn.LayerNorm(hidden_size))
+        self.decoder = nn.Linear(hidden_size, vocab_size)
+
+    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
+        return self.decoder(self.transform(hidden))
+
+
+class MLMFormat(TaskFormat):
+    name = "mlm"
+    main_metric = "accuracy"
+    prediction_suffix = "tsv"
+
+    def featurize(self, examples, tokenizer, task, max_length):
+        if tokenizer.mask_token_id is None:
+            raise XstiltsError(
+                f"task {task.name!r}: the tokenizer has no mask token, so MLM is impossible.\n"
+                "  fix: use an encoder whose tokenizer defines `mask_token`."
+            )
+        special = set(tokenizer.all_special_ids)
+        rate = float(task.options.get("mask_rate", 0.15))
+        features = []
+        for i, ex in enumerate(examples):
+            require_keys(ex, ("text",), task.name)
+            ids = tokenizer(ex["text"], truncation=True, max_length=max_length)["input_ids"]
+            rng = np.random.default_rng([int(task.options.get("mask_seed", 0)), i])
+            inputs, labels = mask_tokens(ids, special, tokenizer.mask_token_id, len(tokenizer),
+                                         rng, rate)
+            features.append({"input_ids": inputs, "labels": labels, "example_index": i})
+        return features
+
+    def collate(self, features, pad_id):
+        batch = padded_inputs([f["input_ids"] for f in features], pad_id)
+        width = batch["input_ids"].shape[1]
+        labels = torch.full((len(features), width), IGNORE, dtype=torch.long)
+        for row, f in enumerate(features):
+            labels[row, : len(f["labels"])] = torch.tensor(f["labels"])
+        batch["labels"] = labels
+        return batch
+
+    def build_head(self, hidden_size, task):
+        vocab = task.options.get("vocab_size")
+        if not vocab:
+            raise XstiltsError(f"task {task.name!r}: MLM needs the vocabulary size "
+                               "(set by the pipeline from the tokenizer).")
+        return MLMHead(hidden_size, int(vocab))
+
+    def _logits(self, encoder, head, batch):
+        out = encode_inputs(encoder, batch["input_ids"], batch["attention_mask"])
+        return head(out.last_hidden_state).float()
+
+    def loss(self, encoder, head, batch):
+        logits = self._logits(encoder, head, batch)
+        return F.cross_entropy(logits.flatten(0, 1), batch["labels"].flatten(),
+                               ignore_index=IGNORE)
+
+    def predict_batch(self, encoder, head, batch, task):
+        best = self._logits(encoder, head, batch).argmax(-1)
+        labels = batch["labels"]
+        keep = labels != IGNORE
+        return [(int((best[r][keep[r]] == labels[r][keep[r]]).sum()), int(keep[r].sum()))
+                for r in range(labels.shape[0])]
+
+    def decode(self, examples, features, outputs, task):
+        return {examples[f["example_index"]]["id"]: out
+                for f, out in zip(features, outputs, strict=True)}
+
+    def score(self, examples, predictions, task, lang):
+        right = sum(predictions[ex["id"]][0] for ex in examples)
+        total = sum(predictions[ex["id"]][1] for ex in examples)
+        return {"accuracy": 100.0 * right / max(1, total)}
+
+    def write_predictions(self, examples, predictions, task, path):
+        write_lines(path, [f"{predictions[ex['id']][0]}/{predictions[ex['id']][1]}"
+                           for ex in examples])
+
+
+register_format(MLMFormat())
