@@ -3,8 +3,8 @@
 import json
 
 import pytest
-
 from tests.fixtures import write_multiformat_tasks
+
 from xstilts.config import load_config
 from xstilts.pipeline import RunData, build_model, phase_data, resolve_encoder, seed_everything
 from xstilts.train import loop
