@@ -93,6 +93,19 @@ class SuiteConfig(Strict):
     seed: int = 0
 
 
+class DataConfig(Strict):
+    """Where built-in benchmark tasks (XTREME, GLUE, ...) read from: the hub or local files."""
+
+    source: Literal["hub", "local"] = "hub"
+    dir: str | None = None  # local: the folder XTREME's download_data.sh writes
+
+    @model_validator(mode="after")
+    def _dir_for_local(self):
+        if self.source == "local" and not self.dir:
+            raise ValueError("data.source is 'local' but data.dir is not set")
+        return self
+
+
 class RunConfig(Strict):
     """One X-STILTs configuration: encoder → optional intermediate phase → targets."""
 
@@ -102,6 +115,7 @@ class RunConfig(Strict):
     targets: PhaseConfig
     tasks: dict[str, TaskDeclaration] = Field(default_factory=dict)
     suites: dict[str, SuiteConfig] = Field(default_factory=dict)
+    data: DataConfig = Field(default_factory=DataConfig)
     label_position: Literal["first", "first_nonempty"] = "first"  # tagging; see formats.tagging
 
     @model_validator(mode="after")

@@ -60,7 +60,8 @@ class RunData:
         user = declared_tasks(config)
         names = list(config.intermediate.tasks if config.intermediate else [])
         names += [t for t in config.targets.tasks if t not in names]
-        self.tasks = {n: resolve_task(n, user) for n in names}
+        self.tasks = {n: resolve_task(n, user).with_source(config.data.source, config.data.dir)
+                      for n in names}
         for name, task in self.tasks.items():
             get_format(task.format)  # unknown formats fail before any work
             options = {"label_position": config.label_position, **task.options}

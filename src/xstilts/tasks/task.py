@@ -72,19 +72,68 @@ class GeneratedSource:
 
 
 @dataclass(frozen=True)
+class HubSource:
+    """Examples from the Hugging Face hub through `datasets` (needs `pip install xstilts[hub]`).
+
+    `config` and `splits` values may use {lang}; `convert(row, lang)` turns one hub row into
+    one example of the task's format (or None to drop it), so hub quirks stay in one place.
+    """
+
+    dataset: str
+    convert: Callable[[dict, str], Example | None]
+    config: str | None = None
+    splits: dict[str, str] = field(default_factory=lambda: {
+        "train": "train", "dev": "validation", "test": "test"})
+    revision: str | None = None
+
+    def has(self, split: str) -> bool:
+        return split in self.splits
+
+    def load(self, split: str, lang: str) -> list[Example]:
+        from xstilts.tasks.hub import load_hub_split
+
+        return load_hub_split(self, split, lang)
+
+    def describe(self) -> dict:
+        conv = getattr(self.convert, "__qualname__", repr(self.convert))
+        return {"hub": self.dataset, "config": self.config, "splits": self.splits,
+                "revision": self.revision, "convert": f"{self.convert.__module__}.{conv}"}
+
+
+@dataclass(frozen=True)
 class Task:
     """What a task is: its format, languages, labels and sources of each split."""
 
     name: str
     format: str
     languages: Sequence[str]  # evaluation (test) languages
-    source: FileSource | GeneratedSource
+    source: FileSource | GeneratedSource | HubSource
     train_language: str = "en"  # language of train and dev
     # When set, train/dev are the concatenation over these languages (e.g. multilingual MLM).
     train_languages: Sequence[str] | None = None
     labels: Sequence[str] | None = None  # classification / tagging label list
     description: str = ""
     options: dict = field(default_factory=dict)  # format options, e.g. {"layer": 8}
+    # Other places the same data can come from, by kind ("hub", "local"); see `with_source`.
+    alternatives: dict = field(default_factory=dict)
+
+    def with_source(self, kind: str, data_dir: str | None = None) -> Task:
+        """This task reading from another kind of source; local files are found under data_dir."""
+        if kind not in self.alternatives:
+            return self  # a task with one source (e.g. a generated suite) keeps it
+        source = self.alternatives[kind]
+        if isinstance(source, FileSource):
+            if not data_dir:
+                from xstilts.errors import XstiltsError
+
+                raise XstiltsError(
+                    f"task {self.name!r} reads local files, but no data folder is set.\n  fix: "
+                    "set `data: {source: local, dir: PATH}` (the folder XTREME's "
+                    "download_data.sh writes), or `data: {source: hub}`."
+                )
+            source = FileSource(reader=source.reader, paths=source.paths, fields=source.fields,
+                                base_dir=str(data_dir), options=source.options)
+        return Task(**{**self.__dict__, "source": source})
 
     def load(self, split: str, lang: str | None = None) -> list[Example]:
         """Examples of one split; train/dev default to the training language."""
