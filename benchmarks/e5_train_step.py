@@ -12,7 +12,7 @@ import torch
 
 from xstilts.config import TrainingConfig
 from xstilts.models.e5_small import ensure_e5_small
-from xstilts.models.encoder import load_encoder
+from xstilts.models.encoder import load_encoder, quiet_transformers
 from xstilts.models.trim import ensure_trimmed
 from xstilts.train.optim import build_optimizer
 
@@ -54,11 +54,12 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--length", type=int, default=128)
     args = parser.parse_args()
+    quiet_transformers()
     full = str(ensure_e5_small())
     # A vocabulary like a small multilingual run's: pieces of a few thousand sentences.
-    from xstilts.tasks.registry import suite_tasks
+    from xstilts.tasks.demo import make_tasks
 
-    tasks = suite_tasks("demo", {"train": 320, "dev": 96, "test": 100}, 0)
+    tasks = make_tasks({"train": 320, "dev": 96, "test": 100}, 0)
     texts = []
     for task in tasks.values():
         for lang in task.languages:

@@ -40,12 +40,36 @@ def cmd_demo(args) -> int:
     return 0
 
 
-def quiet_transformers() -> None:
-    """xstilts prints its own progress; silence transformers' per-load reports and bars."""
-    from transformers.utils import logging as hf_logging
+def cmd_score(args) -> int:
+    from xstilts.artifacts import write_json_atomic
+    from xstilts.evaluate.xtreme import format_scores, score_benchmark
 
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
+    result = score_benchmark(Path(args.predictions), Path(args.labels), args.benchmark)
+    print(format_scores(result))
+    if args.json:
+        write_json_atomic(args.json, result)
+        print(f"\nscores: {args.json}")
+    return 0
+
+
+def cmd_data_check(args) -> int:
+    from xstilts.tasks.check import CheckFailed, check_task, format_rows
+    from xstilts.tasks.registry import resolve_task
+
+    kind = args.source or ("local" if args.dir else "hub")
+    if kind == "local" and not args.dir:
+        raise XstiltsError("--source local needs the data folder.\n  fix: add --dir PATH (the "
+                           "folder XTREME's download_data.sh writes).")
+    task = resolve_task(args.task).with_source(kind, args.dir)
+    print(f"{task.name} ({kind}{', ' + args.dir if kind == 'local' else ''})")
+    try:
+        rows = check_task(task)
+    except CheckFailed as exc:  # show what did load, then every failure (exit 2 via main)
+        if exc.rows:
+            print(format_rows(exc.rows))
+        raise
+    print(format_rows(rows))
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -63,12 +87,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="runs/demo")
     p.add_argument("--quick", action="store_true", help="smaller sizes (for smoke tests)")
     p.set_defaults(func=cmd_demo)
+    p = sub.add_parser("score", help="score predictions against labels as XTREME's evaluate.py")
+    p.add_argument("predictions", help="folder of <task>/test-<lang>.tsv|json predictions")
+    p.add_argument("labels", help="folder of gold labels in the same layout (e.g. OUT/labels)")
+    p.add_argument("--benchmark", choices=["xtreme", "xtreme-r"], default="xtreme")
+    p.add_argument("--json", help="also write the scores to this JSON file")
+    p.set_defaults(func=cmd_score)
+    p = sub.add_parser("data", help="inspect task data")
+    data_sub = p.add_subparsers(dest="data_command", required=True)
+    p = data_sub.add_parser("check", help="load every split and language of a task; print counts")
+    p.add_argument("task", help="task name (see `xstilts tasks`)")
+    p.add_argument("--source", choices=["hub", "local"],
+                   help="where the data comes from (default: local with --dir, else hub)")
+    p.add_argument("--dir", help="data folder for --source local (XTREME's download/ layout)")
+    p.set_defaults(func=cmd_data_check)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `xstilts` command."""
     args = build_parser().parse_args(argv)
+    from xstilts.models.encoder import quiet_transformers
+
     quiet_transformers()
     try:
         return args.func(args)

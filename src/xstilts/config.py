@@ -72,9 +72,11 @@ class PhaseConfig(Strict):
 class TaskDeclaration(Strict):
     """A task declared in YAML: format, languages, where its files are, how fields map."""
 
-    format: Literal["classification", "multiple_choice", "span_qa", "tagging", "retrieval", "mlm"]
+    format: Literal["classification", "multiple_choice", "span_qa", "tagging", "retrieval", "mlm",
+                    "bitext_mining"]
     languages: list[str] = Field(min_length=1)
-    reader: Literal["jsonl", "tsv", "squad_json", "conllu", "conll", "tatoeba", "text"]
+    reader: Literal["jsonl", "tsv", "squad_json", "conllu", "conll", "tatoeba", "text", "bucc",
+                    "csv", "ccg"]
     paths: dict[Literal["train", "dev", "test"], str] = Field(min_length=1)
     fields: dict[str, str] = Field(default_factory=dict)
     labels: list[str] | None = None

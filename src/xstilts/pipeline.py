@@ -10,6 +10,7 @@ Results are written after every target, so an interruption loses nothing finishe
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import random
@@ -73,9 +74,15 @@ class RunData:
             if fmt.trainable:
                 for split in ("train", "dev"):
                     self.splits[(name, split, task.train_language)] = task.load_training(split)
+                if task.labels is None and task.options.get("labels_from_train"):
+                    # A data-dependent label set (CCG supertags), fixed before anything trains.
+                    self.tasks[name] = task = task.with_labels_from(
+                        self.get(name, "train", task.train_language))
             if name in config.targets.tasks or name not in intermediate:
                 for lang in task.languages:
                     self._load(task, "test", lang)
+                    if fmt.tunes_on_dev:  # e.g. BUCC: each language's threshold is set on dev
+                        self._load(task, "dev", lang)
 
     def _load(self, task: Task, split: str, lang: str) -> None:
         self.splits[(task.name, split, lang)] = task.load(split, lang)
@@ -100,8 +107,9 @@ class RunData:
 
 def with_encoder_options(task: Task, config: RunConfig, encoder_name: str,
                          num_layers: int) -> Task:
-    """Give retrieval its layer and text prefix (config, else the encoder family's default)."""
-    if task.format != "retrieval":
+    """Give retrieval and bitext mining their layer and text prefix (config, else the encoder
+    family's default)."""
+    if task.format not in ("retrieval", "bitext_mining"):
         return task
     defaults = family_defaults(encoder_name, num_layers)
     layer = config.encoder.retrieval_layer
@@ -184,22 +192,39 @@ def run_target(config: RunConfig, data: RunData, name: str, start: str, out: Pat
         dev = {"best_score": result.best_score, "steps": result.steps,
                "checkpoint": str(result.best_dir)}
     model.to(device)
-    per_language = {}
+    per_language, tuned = {}, {}
+
+    def predict(t: Task, examples: list[dict], lang: str) -> tuple[dict, dict]:
+        return predict_and_score(model.encoder, head, fmt, t, examples, tokenizer,
+                                 phase.training.max_length, phase.training.eval_batch_size,
+                                 device, lang, phase.training.bf16)
+
     for lang in task.languages:
         examples = data.get(name, "test", lang)
         if phase.test_limit:
             examples = examples[: phase.test_limit]
-        predictions, metrics = predict_and_score(
-            model.encoder, head, fmt, task, examples, tokenizer, phase.training.max_length,
-            phase.training.eval_batch_size, device, lang, phase.training.bf16)
-        fmt.write_predictions(examples, predictions, task,
+        lang_task = task
+        if fmt.tunes_on_dev:  # settings chosen on this language's dev split, then tested
+            lang_task = fmt.prepare(task, data.get(name, "dev", lang),
+                                    lambda t, exs, lang=lang: predict(t, exs, lang)[0])
+            tuned[lang] = {k: v for k, v in lang_task.options.items()
+                           if task.options.get(k) != v}
+        predictions, metrics = predict(lang_task, examples, lang)
+        fmt.write_predictions(examples, predictions, lang_task,
                               out / "predictions" / name / f"test-{lang}.{fmt.prediction_suffix}")
+        with contextlib.suppress(NotImplementedError):  # gold in XTREME's layout, to re-score
+            fmt.write_labels(examples, lang_task,
+                             out / "labels" / name / f"test-{lang}.{fmt.prediction_suffix}")
         per_language[lang] = metrics
     metric_names = list(next(iter(per_language.values())))
     average = {m: float(np.mean([per_language[lang][m] for lang in per_language]))
                for m in metric_names}
-    return {"format": task.format, "main_metric": fmt.main_metric, "languages": per_language,
-            "average": average, "dev": dev, "options": task.options}
+    main = task.options.get("main_metric", fmt.main_metric)  # a task may pick another metric
+    result = {"format": task.format, "main_metric": main, "languages": per_language,
+              "average": average, "dev": dev, "options": task.options}
+    if tuned:
+        result["tuned_on_dev"] = tuned  # per language, e.g. {"de": {"threshold": 1.07}}
+    return result
 
 
 def run(config: RunConfig, out: Path, db: Path | None = None,

@@ -25,12 +25,13 @@ def at(path: Path, line: int | None = None) -> str:
 # --- common -------------------------------------------------------------------------------
 
 def test_every_reader_is_registered():
-    assert set(READERS) == {"jsonl", "tsv", "squad_json", "conllu", "conll", "tatoeba", "text"}
+    assert set(READERS) == {"jsonl", "tsv", "squad_json", "conllu", "conll", "tatoeba", "bucc",
+                            "text", "csv", "ccg"}
 
 
 def test_unknown_reader(tmp_path):
-    with pytest.raises(XstiltsError, match="unknown reader 'csv'(?s:.*)jsonl"):
-        read_examples("csv", tmp_path / "x.csv", {}, {})
+    with pytest.raises(XstiltsError, match="unknown reader 'xml'(?s:.*)jsonl"):
+        read_examples("xml", tmp_path / "x.xml", {}, {})
 
 
 @pytest.mark.parametrize("reader", sorted(READERS))

@@ -1,6 +1,7 @@
-"""Task formats: one module each (classification, multiple choice, span QA, tagging, retrieval, MLM)."""
+"""Task formats: one module each (classification, multiple choice, span QA, tagging, retrieval, bitext mining, MLM)."""
 
 from xstilts.formats import (  # noqa: F401  (each module registers its format)
+    bitext_mining,
     classification,
     mlm,
     multiple_choice,

@@ -62,6 +62,7 @@ class TaskFormat(ABC):
     trainable: ClassVar[bool] = True
     main_metric: ClassVar[str]  # the metric used for checkpoint selection
     prediction_suffix: ClassVar[str] = "tsv"  # XTREME submission file type
+    tunes_on_dev: ClassVar[bool] = False  # `prepare` needs each test language's dev split
 
     # ---- data -------------------------------------------------------------
     @abstractmethod
@@ -101,6 +102,16 @@ class TaskFormat(ABC):
     def write_predictions(self, examples: list[dict], predictions: dict[str, Any], task,
                           path: Path) -> None:
         """Write predictions in the XTREME submission layout (file order = example order)."""
+
+    def write_labels(self, examples: list[dict], task, path: Path) -> None:
+        """Write the gold labels in XTREME's labels layout (what its evaluate.py reads)."""
+        raise NotImplementedError(f"format {self.name!r} has no XTREME labels layout")
+
+    def prepare(self, task, dev_examples: list[dict], predict) -> Any:
+        """The task to test one language with, after settings chosen on that language's dev
+        examples (BUCC's mining threshold); `predict(task, examples)` gives predictions.
+        Called only when `tunes_on_dev`; by default the task is returned unchanged."""
+        return task
 
     def trivial_predictions(self, train: list[dict], examples: list[dict], task) -> dict[str, Any]:
         """A trivial baseline (majority class, first span, most frequent tag)."""

@@ -86,6 +86,9 @@ class ClassificationFormat(TaskFormat):
     def write_predictions(self, examples, predictions, task, path: Path):
         write_lines(path, [predictions[ex["id"]] for ex in examples])
 
+    def write_labels(self, examples, task, path: Path):
+        write_lines(path, [str(ex["label"]) for ex in examples])
+
     def trivial_predictions(self, train, examples, task):
         majority = Counter(str(ex["label"]) for ex in train).most_common(1)[0][0]
         return {ex["id"]: majority for ex in examples}

@@ -90,6 +90,9 @@ class MultipleChoiceFormat(TaskFormat):
     def write_predictions(self, examples, predictions, task, path):
         write_lines(path, [str(predictions[ex["id"]]) for ex in examples])
 
+    def write_labels(self, examples, task, path):
+        write_lines(path, [str(int(ex["label"])) for ex in examples])
+
     def trivial_predictions(self, train, examples, task):
         majority = Counter(int(ex["label"]) for ex in train).most_common(1)[0][0]
         return {ex["id"]: majority for ex in examples}

@@ -72,6 +72,9 @@ class RetrievalFormat(TaskFormat):
     def write_predictions(self, examples, predictions, task, path):
         write_lines(path, [str(predictions[ex["id"]]) for ex in examples])
 
+    def write_labels(self, examples, task, path):
+        write_lines(path, [str(i) for i in range(len(examples))])  # source i pairs with target i
+
     def trivial_predictions(self, train, examples, task):
         return {ex["id"]: 0 for ex in examples}
 

@@ -212,6 +212,16 @@ class SpanQAFormat(TaskFormat):
     def write_predictions(self, examples, predictions, task, path: Path):
         write_json_atomic(path, {ex["id"]: predictions[ex["id"]] for ex in examples})
 
+    def write_labels(self, examples, task, path: Path):
+        """SQuAD v1.1 JSON (data → paragraphs → qas), one paragraph per question."""
+        paragraphs = [{"context": ex["context"], "qas": [{
+            "id": ex["id"], "question": ex["question"],
+            "answers": [{"text": t, "answer_start": int(s)} for t, s in zip(
+                ex["answers"]["text"], ex["answers"]["answer_start"], strict=True)]}]}
+            for ex in examples]
+        write_json_atomic(path, {"version": "1.1", "data": [{"title": task.name,
+                                                            "paragraphs": paragraphs}]})
+
     def trivial_predictions(self, train, examples, task):
         """First-span baseline: the context's first k words, k = median train answer length."""
         lengths = [len(ex["answers"]["text"][0].split()) for ex in train

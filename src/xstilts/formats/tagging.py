@@ -62,6 +62,13 @@ def labelled_positions(word_ids: list, tokens: list[str], how: str) -> dict[int,
     return chosen
 
 
+def write_sentences(path, sentences: list[list[str]]) -> None:
+    """XTREME's tagging layout: one tag per line, a blank line after each sentence."""
+    from xstilts.artifacts import write_text_atomic
+
+    write_text_atomic(path, "".join("".join(f"{t}\n" for t in tags) + "\n" for tags in sentences))
+
+
 class TaggingFormat(TaskFormat):
     name = "tagging"
     main_metric = "f1"
@@ -89,6 +96,8 @@ class TaggingFormat(TaskFormat):
                 labels = [IGNORE] * len(enc["input_ids"])
                 for w, pos in positions.items():
                     tag = str(ex["tags"][w])
+                    if tag not in tag_ids and task.options.get("labels_from_train"):
+                        continue  # a tag left out of a data-derived set: untrained, scored wrong
                     if tag not in tag_ids:
                         raise XstiltsError(
                             f"task {task.name!r}: example {ex.get('id')!r} has tag {tag!r}, not "
@@ -145,11 +154,10 @@ class TaggingFormat(TaskFormat):
                 "accuracy": token_accuracy(gold, pred)}
 
     def write_predictions(self, examples, predictions, task, path):
-        # XTREME layout: one tag per line, a blank line after each sentence.
-        from xstilts.artifacts import write_text_atomic
+        write_sentences(path, [predictions[ex["id"]] for ex in examples])
 
-        text = "".join("".join(f"{t}\n" for t in predictions[ex["id"]]) + "\n" for ex in examples)
-        write_text_atomic(path, text)
+    def write_labels(self, examples, task, path):
+        write_sentences(path, [[str(t) for t in ex["tags"]] for ex in examples])
 
     def trivial_predictions(self, train, examples, task):
         by_word = defaultdict(Counter)

@@ -56,6 +56,14 @@ def resolve_encoder(name: str, texts: list[str] | None = None, seed: int = 0,
     return name  # a hub id
 
 
+def quiet_transformers() -> None:
+    """xstilts prints its own progress; silence transformers' per-load reports and bars."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+
+
 def load_encoder(location: str, trust_remote_code: bool = False):
     """Load (encoder, fast tokenizer) from a folder or hub id."""
     from transformers import AutoModel, AutoTokenizer

@@ -27,8 +27,10 @@ def load_hub_split(source, split: str, lang: str) -> list[dict]:
             "`data: {source: local, dir: PATH}` at downloaded files."
         ) from exc
     out = []
-    for row in rows:
+    for i, row in enumerate(rows):
         example = source.convert(dict(row), lang)
         if example is not None:
+            # Many hub rows have no id (XNLI, PAN-X, ...); the row's index in the split is stable.
+            example.setdefault("id", f"{hub_split}-{i}")
             out.append(example)
     return out

@@ -11,6 +11,8 @@ is one, the line.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 from collections.abc import Callable
@@ -25,6 +27,7 @@ _PATH_FIX = "check the task's base_dir and paths (templates with {split}/{lang})
 _SENT_ID = re.compile(r"^#\s*sent_id\s*=\s*(.*?)\s*$")
 _LANG_PREFIX = re.compile(r"^[a-z]{2,3}:(?=.)")
 _TAG_COLUMNS = {"upos": 3, "xpos": 4}
+_CCG_LEAF = re.compile(r"<L (\S+) (\S+) (\S+) (\S+) (\S+)>")
 
 
 def read_examples(reader: str, path: Path, fields: dict[str, str] | None = None,
@@ -117,7 +120,9 @@ def read_tsv(path: Path, fields: dict, options: dict) -> list[Example]:
     """Tab-separated rows, values kept as strings.
 
     options: "header" (default True: the first non-blank line names the columns);
-    "columns": column names (required when header is False; overrides a header row).
+    "columns": column names (required when header is False; overrides a header row);
+    "skip_bad_rows": True skips rows with the wrong number of columns (machine-translated
+    training sets such as PAWS-X's have a few) instead of failing.
     """
     header = options.get("header", True)
     columns = options.get("columns")
@@ -134,6 +139,8 @@ def read_tsv(path: Path, fields: dict, options: dict) -> list[Example]:
     for no, line in lines:
         values = line.split("\t")
         if len(values) != len(columns):
+            if options.get("skip_bad_rows"):
+                continue
             raise located(path, no, f"expected {len(columns)} tab-separated columns "
                           f"{columns}, found {len(values)}",
                           fix="check for missing or extra tabs on this line")
@@ -147,7 +154,10 @@ def read_squad_json(path: Path, fields: dict, options: dict) -> list[Example]:
 
     options: "articles": [start, end) keeps only articles whose index is in range(start, end)
     (end may be null for "to the last article"). Unanswerable v2.0 questions get empty answers.
+    "require_answers": True fails on a question without a non-empty answer (a test file whose
+    answers XTREME's preprocessing blanked would otherwise score as if it were gold).
     """
+    require = options.get("require_answers", False)
     try:
         doc = json.loads(_read_text(path))
     except json.JSONDecodeError as e:
@@ -174,6 +184,10 @@ def read_squad_json(path: Path, fields: dict, options: dict) -> list[Example]:
                     answers = [] if qa.get("is_impossible") else qa["answers"]
                     texts = [ans["text"] for ans in answers]
                     starts = [int(ans["answer_start"]) for ans in answers]
+                    if require and not any(texts):
+                        raise located(path, None, f"question id {qid!r} has no answer text",
+                                      fix="use the original file with its answers (XTREME's "
+                                          "download_data.sh blanks test answers)")
                     for text, start in zip(texts, starts, strict=True):
                         found = context[start:start + len(text)]
                         if found != text:
@@ -294,6 +308,106 @@ def read_tatoeba(path: Path, fields: dict, options: dict) -> list[Example]:
             for i, (s, t) in enumerate(zip(source, target, strict=True))]
 
 
+def _bucc_pairs(path: Path) -> list[tuple[str, str]]:
+    """(first column, second column) of every line of a BUCC file ("id<TAB>text")."""
+    out = []
+    for no, line in _lines(path):
+        if not line.strip():
+            continue
+        parts = line.split("\t", 1)
+        if len(parts) != 2 or not parts[0]:
+            raise located(path, no, "expected 2 tab-separated columns (id and text)",
+                          fix="use the unmodified BUCC 2018 file")
+        out.append((parts[0], parts[1]))
+    return out
+
+
+def read_bucc(path: Path, fields: dict, options: dict) -> list[Example]:
+    """BUCC 2018: `path` is the non-English side (de-en.test.de); the English side ends in
+    ".en", the gold pairs in ".gold". -> sentences {"id", "side": "source"|"target", "text"};
+    a source sentence carries "gold": [ids of its English translations]."""
+    source = _bucc_pairs(path)
+    gold_path = path.with_suffix(".gold")
+    if not gold_path.is_file():
+        raise located(gold_path, None, "file not found (the gold pairs of this BUCC file)",
+                      fix="keep the .gold file of BUCC's training-gold archive (XTREME's "
+                          "download_data.sh deletes *test.gold)")
+    gold: dict[str, list[str]] = {}
+    for src, tgt in _bucc_pairs(gold_path):
+        gold.setdefault(src, []).append(tgt)
+    out = [_map_fields({"id": i, "side": "source", "text": t, "gold": gold.get(i, [])}, fields)
+           for i, t in source]
+    out += [_map_fields({"id": i, "side": "target", "text": t}, fields)
+            for i, t in _bucc_pairs(path.with_suffix(".en"))]
+    return out
+
+
+def read_csv(path: Path, fields: dict, options: dict) -> list[Example]:
+    """Comma-separated values with a header row and standard quoting (Cosmos QA's files)."""
+    rows = csv.reader(io.StringIO(_read_text(path), newline=""))
+    header = next(rows)
+    examples = []
+    for record in rows:
+        if not any(v.strip() for v in record):
+            continue
+        if len(record) != len(header):
+            raise located(path, rows.line_num, f"expected {len(header)} comma-separated "
+                          f"columns {header}, found {len(record)}",
+                          fix="check the quoting of this row")
+        row = dict(zip(header, record, strict=True))
+        examples.append(_with_id(_map_fields(row, fields), f"{path.stem}-{rows.line_num}"))
+    return examples
+
+
+CCG_HOWTO = (
+    "CCGbank is licensed by the LDC (LDC2005T13, https://catalog.ldc.upenn.edu/LDC2005T13), "
+    "so it cannot be downloaded for you. With a copy, write the standard split into the data "
+    "folder's ccg/ (and set `data: {source: local, dir: DATA}`): "
+    "cat ccgbank_1_1/data/AUTO/{02..21}/*.auto > DATA/ccg/train.auto; "
+    "cat ccgbank_1_1/data/AUTO/00/*.auto > DATA/ccg/dev.auto; "
+    "cat ccgbank_1_1/data/AUTO/23/*.auto > DATA/ccg/test.auto "
+    "(C&C .stagged files, one sentence of word|POS|supertag tokens per line, work too)"
+)
+
+
+def read_ccg(path: Path, fields: dict, options: dict) -> list[Example]:
+    """CCG supertags -> tagging examples {"id", "tokens", "tags"} (tags = lexical categories).
+
+    Reads CCGbank's AUTO trees ("ID=wsj_0001.1 ..." lines, each followed by a tree whose
+    leaves are "(<L category POS POS word pred-arg-category>)") or C&C's .stagged lines
+    (word|POS|supertag tokens; "#" lines other than a "#|" token are comments).
+    """
+    if not path.exists():
+        where = "" if path.is_absolute() else f" (looked for {path.resolve()})"
+        raise located(path, None, f"file not found{where}", fix=f"{_PATH_FIX}. {CCG_HOWTO}")
+    lines = _lines(path)
+    auto = any(line.startswith("ID=") for _, line in lines)
+    examples = []
+    sent_id = None
+    for no, line in lines:
+        if not line.strip() or (line.startswith("#") and not line.startswith("#|")):
+            continue
+        if auto and line.startswith("ID="):
+            sent_id = line.split()[0][3:]
+            continue
+        if auto:
+            leaves = _CCG_LEAF.findall(line)
+            if not leaves:
+                raise located(path, no, "a CCGbank AUTO tree line without (<L ...>) leaves",
+                              fix="use unmodified AUTO files")
+            tags, tokens = [leaf[0] for leaf in leaves], [leaf[3] for leaf in leaves]
+        else:
+            triples = [tok.rsplit("|", 2) for tok in line.split()]
+            if any(len(t) != 3 or not all(t) for t in triples):
+                raise located(path, no, "expected word|POS|supertag tokens separated by spaces",
+                              fix=CCG_HOWTO)
+            tokens, tags = [t[0] for t in triples], [t[2] for t in triples]
+        ex = {"id": sent_id or f"{path.stem}-{no}", "tokens": tokens, "tags": tags}
+        examples.append(_map_fields(ex, fields))
+        sent_id = None
+    return examples
+
+
 def read_text(path: Path, fields: dict, options: dict) -> list[Example]:
     """Plain text: one {"id": "<stem>-<line>", "text"} per non-blank line."""
     return [_map_fields({"id": f"{path.stem}-{no}", "text": line}, fields)
@@ -307,5 +421,8 @@ READERS: dict[str, Reader] = {
     "conllu": read_conllu,
     "conll": read_conll,
     "tatoeba": read_tatoeba,
+    "bucc": read_bucc,
     "text": read_text,
+    "csv": read_csv,
+    "ccg": read_ccg,
 }

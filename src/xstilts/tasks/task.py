@@ -7,11 +7,13 @@ Examples are plain dicts whose keys depend on the format (see `xstilts.formats`)
 - span_qa:          {"id", "context", "question", "answers": {"text": [...], "answer_start": [...]}}
 - tagging:          {"id", "tokens": [str, ...], "tags": [str, ...]}
 - retrieval:        {"id", "source": str, "target": str}   (line i of source aligned to target i)
+- bitext_mining:    {"id", "side": "source"|"target", "text", "gold"?: [target ids]}
 - mlm:              {"id", "text"}
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +31,9 @@ class FileSource:
     fields: dict[str, str] = field(default_factory=dict)  # our key -> key in the file
     base_dir: str = "."
     options: dict = field(default_factory=dict)  # reader-specific (e.g. tatoeba codes)
+    # Like HubSource.convert: (record, lang) -> example or None (dropped), for files whose
+    # records are not yet in the task's format (nested choices, label codes, ...).
+    convert: Callable[[dict, str], Example | None] | None = None
 
     def has(self, split: str) -> bool:
         return split in self.paths
@@ -43,11 +48,18 @@ class FileSource:
     def load(self, split: str, lang: str) -> list[Example]:
         from xstilts.tasks.readers import read_examples
 
-        return read_examples(self.reader, self.path(split, lang), self.fields, self.options)
+        examples = read_examples(self.reader, self.path(split, lang), self.fields, self.options)
+        if self.convert is None:
+            return examples
+        return [ex for ex in (self.convert(r, lang) for r in examples) if ex is not None]
 
     def describe(self) -> dict:
-        return {"reader": self.reader, "paths": self.paths, "fields": self.fields,
-                "base_dir": str(self.base_dir), "options": self.options}
+        out = {"reader": self.reader, "paths": self.paths, "fields": self.fields,
+               "base_dir": str(self.base_dir), "options": self.options}
+        if self.convert is not None:
+            conv = getattr(self.convert, "__qualname__", repr(self.convert))
+            out["convert"] = f"{self.convert.__module__}.{conv}"
+        return out
 
 
 @dataclass(frozen=True)
@@ -122,7 +134,7 @@ class Task:
         if kind not in self.alternatives:
             return self  # a task with one source (e.g. a generated suite) keeps it
         source = self.alternatives[kind]
-        if isinstance(source, FileSource):
+        if _file_sources(source):
             if not data_dir:
                 from xstilts.errors import XstiltsError
 
@@ -131,9 +143,30 @@ class Task:
                     "set `data: {source: local, dir: PATH}` (the folder XTREME's "
                     "download_data.sh writes), or `data: {source: hub}`."
                 )
-            source = FileSource(reader=source.reader, paths=source.paths, fields=source.fields,
-                                base_dir=str(data_dir), options=source.options)
+            source = _under(source, str(data_dir))
         return Task(**{**self.__dict__, "source": source})
+
+    def with_labels_from(self, train: list[Example]) -> Task:
+        """This task with its label list read from its training examples.
+
+        For data-dependent label sets (CCG supertags): option `labels_from_train` is the
+        minimum count; rarer labels are left out (ignored in training, scored as errors).
+        """
+        from collections import Counter
+
+        counts = Counter(str(t) for ex in train
+                         for t in (ex["tags"] if "tags" in ex else [ex.get("label")])
+                         if t is not None)
+        least = int(self.options.get("labels_from_train", 1))
+        labels = sorted(lab for lab, n in counts.items() if n >= least)  # sorted: stable keys
+        if not labels:
+            from xstilts.errors import XstiltsError
+
+            raise XstiltsError(
+                f"task {self.name!r}: no label occurs {least} or more times in its training "
+                "data.\n  fix: check the training file, or lower option labels_from_train."
+            )
+        return Task(**{**self.__dict__, "labels": labels})
 
     def load(self, split: str, lang: str | None = None) -> list[Example]:
         """Examples of one split; train/dev default to the training language."""
@@ -162,3 +195,35 @@ class Task:
                 "train_languages": list(self.train_languages or []),
                 "labels": list(self.labels) if self.labels else None,
                 "source": self.source.describe(), "options": self.options}
+
+
+
+def _is_source(value) -> bool:
+    return dataclasses.is_dataclass(value) and not isinstance(value, type) and hasattr(value, "load")
+
+
+def _file_sources(value) -> list[FileSource]:
+    """Every FileSource in a (possibly composite) source, found through its fields."""
+    if isinstance(value, FileSource):
+        return [value]
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, (list, tuple)):
+        return [f for v in value for f in _file_sources(v)]
+    if _is_source(value):
+        return _file_sources([getattr(value, f.name) for f in dataclasses.fields(value)])
+    return []
+
+
+def _under(value, data_dir: str):
+    """The same (possibly composite) source with every FileSource in it reading under data_dir."""
+    if isinstance(value, FileSource):
+        return dataclasses.replace(value, base_dir=data_dir)
+    if isinstance(value, dict):
+        return {k: _under(v, data_dir) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_under(v, data_dir) for v in value)
+    if _is_source(value):
+        return dataclasses.replace(value, **{f.name: _under(getattr(value, f.name), data_dir)
+                                             for f in dataclasses.fields(value) if f.init})
+    return value

@@ -87,7 +87,10 @@ def validate(model, data: list[TaskData], tokenizer, cfg: TrainingConfig, device
                                        cfg.eval_batch_size, device,
                                        d.task.train_language, cfg.bf16)
         scores[d.task.name] = metrics
-    mean = float(np.mean([scores[d.task.name][d.fmt.main_metric] for d in data]))
+    # A task may select on another of its format's metrics (CCG: accuracy, not chunk F1).
+    main = [scores[d.task.name][d.task.options.get("main_metric", d.fmt.main_metric)]
+            for d in data]
+    mean = float(np.mean(main))
     return {"tasks": scores, "score": mean}
 
 

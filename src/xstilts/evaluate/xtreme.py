@@ -1,0 +1,334 @@
+"""Score a folder of predictions in the XTREME submission layout, as XTREME's `evaluate.py` does.
+
+Both folders hold `<task>/test-<lang>.<suffix>`, tasks named as the official submission folders,
+suffix `json` for QA and `tsv` otherwise. Reading and metrics follow google-research/xtreme:
+classification and Tatoeba are accuracy over stripped lines; UD-POS and PAN-X are seqeval's
+micro F1 on the raw tags (so "NOUN NOUN" is one chunk); XQuAD and TyDiQA are SQuAD v1.1 EM/F1,
+MLQA uses MLQA's normalisation for the file's language; BUCC is F1 over the sets of lines.
+A task's score is its metric averaged over the official languages ((EM + F1) / 2 for QA); a
+group's is the mean of its tasks' scores; the overall score is the mean over every task.
+
+Deviations from evaluate.py, which crashes on any missing file: a task gets an average only when
+all its official languages are there (missing ones are listed), a group score only when its
+tasks are complete, an overall score only when every task is. Duplicate QA ids are an error,
+and a gold question with no answers counts as answer "" (the official scripts would crash).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from xstilts.errors import XstiltsError, located
+from xstilts.evaluate.metrics import accuracy, bucc_f1, mlqa_scores, seqeval_prf, squad_scores
+
+GROUP_TITLES = {"classification": "sentence classification", "tagging": "structured prediction",
+                "qa": "question answering", "retrieval": "sentence retrieval"}
+
+
+def _langs(s: str) -> list[str]:
+    return s.split(",")
+
+
+# evaluate.py's GROUP2TASK and TASK2LANGS (language order as there).
+XTREME_GROUPS = {"classification": ["pawsx", "xnli"], "tagging": ["udpos", "panx"],
+                 "qa": ["xquad", "mlqa", "tydiqa"], "retrieval": ["bucc2018", "tatoeba"]}
+XTREME_LANGUAGES = {
+    "pawsx": _langs("de,en,es,fr,ja,ko,zh"),
+    "xnli": _langs("ar,bg,de,el,en,es,fr,hi,ru,sw,th,tr,ur,vi,zh"),
+    "panx": _langs("ar,he,vi,id,jv,ms,tl,eu,ml,ta,te,af,nl,en,de,el,bn,hi,mr,ur,fa,fr,it,pt,es,"
+                   "bg,ru,ja,ka,ko,th,sw,yo,my,zh,kk,tr,et,fi,hu"),
+    "udpos": _langs("af,ar,bg,de,el,en,es,et,eu,fa,fi,fr,he,hi,hu,id,it,ja,kk,ko,mr,nl,pt,ru,ta,"
+                    "te,th,tl,tr,ur,vi,yo,zh"),
+    "bucc2018": _langs("de,fr,ru,zh"),
+    "tatoeba": _langs("ar,he,vi,id,jv,tl,eu,ml,ta,te,af,nl,de,el,bn,hi,mr,ur,fa,fr,it,pt,es,bg,"
+                      "ru,ja,ka,ko,th,sw,zh,kk,tr,et,fi,hu"),
+    "xquad": _langs("en,es,de,el,ru,tr,ar,vi,th,zh,hi"),
+    "mlqa": _langs("en,es,de,ar,hi,vi,zh"),
+    "tydiqa": _langs("en,ar,bn,fi,id,ko,ru,sw,te"),
+}
+# XTREME-R (Ruder et al., 2021): ten tasks; UD-POS, PAN-X and Tatoeba gain languages.
+XTREME_R_GROUPS = {"classification": ["xnli", "xcopa"], "tagging": ["udpos", "panx"],
+                   "qa": ["xquad", "mlqa", "tydiqa"], "retrieval": ["mewsli-x", "lareqa", "tatoeba"]}
+XTREME_R_LANGUAGES = {
+    "xnli": XTREME_LANGUAGES["xnli"],
+    "xcopa": _langs("et,ht,id,it,qu,sw,ta,th,tr,vi,zh"),
+    "udpos": _langs("af,ar,bg,de,el,en,es,et,eu,fa,fi,fr,he,hi,hu,id,it,ja,kk,ko,lt,mr,nl,pl,pt,"
+                    "ro,ru,ta,te,th,tl,tr,uk,ur,vi,wo,yo,zh"),
+    "panx": XTREME_LANGUAGES["panx"] + _langs("qu,pl,uk,az,lt,pa,gu,ro"),
+    "xquad": XTREME_LANGUAGES["xquad"],
+    "mlqa": XTREME_LANGUAGES["mlqa"],
+    "tydiqa": XTREME_LANGUAGES["tydiqa"],
+    "mewsli-x": _langs("ar,de,en,es,fa,ja,pl,ro,ta,tr,uk"),
+    "lareqa": _langs("ar,de,el,en,es,hi,ru,th,tr,vi,zh"),
+    "tatoeba": XTREME_LANGUAGES["tatoeba"] + _langs("az,lt,pl,uk,ro"),
+}
+# How each task's files are read and scored; the metric its task score averages.
+TASK_KIND = {"pawsx": "label", "xnli": "label", "xcopa": "label", "tatoeba": "label",
+             "udpos": "tag", "panx": "tag", "bucc2018": "pairs",
+             "xquad": "squad", "tydiqa": "squad", "mlqa": "mlqa"}
+KIND_METRIC = {"label": "accuracy", "tag": "f1", "pairs": "f1", "squad": "(exact_match+f1)/2",
+               "mlqa": "(exact_match+f1)/2"}
+TASK_METRIC = {task: KIND_METRIC[kind] for task, kind in TASK_KIND.items()}
+# Ranked retrieval scored by mean average precision over candidate pools: not implemented.
+UNSUPPORTED = {"mewsli-x": "Mewsli-X (MAP@20 entity retrieval)", "mewslix": "Mewsli-X",
+               "lareqa": "LAReQA (MAP@20 answer retrieval)"}
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    name: str
+    groups: dict[str, list[str]]
+    languages: dict[str, list[str]]
+
+    @property
+    def tasks(self) -> list[str]:
+        return [t for members in self.groups.values() for t in members]
+
+
+BENCHMARKS = {"xtreme": Benchmark("xtreme", XTREME_GROUPS, XTREME_LANGUAGES),
+              "xtreme-r": Benchmark("xtreme-r", XTREME_R_GROUPS, XTREME_R_LANGUAGES)}
+
+
+def suffix(task: str) -> str:
+    """File type of a task's prediction and label files."""
+    return "json" if TASK_KIND.get(task) in ("squad", "mlqa") else "tsv"
+
+
+# ---------------------------------------------------------------- readers (as evaluate.py)
+
+
+def read_label(path: Path) -> list[str]:
+    """One stripped value per line (file iteration, so only \\n, \\r\\n and \\r end a line)."""
+    with open(path, encoding="utf-8") as fh:
+        return [line.strip() for line in fh]
+
+
+def read_tag(path: Path) -> list[list[str]]:
+    """Sentences of tags: one tag per line, a blank line ends a sentence."""
+    sentences, current = [], []
+    for line in read_label(path):
+        if line:
+            current.append(line)
+        else:
+            sentences.append(current)
+            current = []
+    if current:
+        sentences.append(current)
+    return sentences
+
+
+def _load_json(path: Path):
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise located(path, exc.lineno, f"not valid JSON ({exc.msg})",
+                      "write the file with json.dump") from exc
+
+
+def read_qa_labels(path: Path) -> dict[str, list[str]]:
+    """Gold answer texts by question id from SQuAD-format JSON (data → paragraphs → qas)."""
+    obj = _load_json(path)
+    data = obj["data"] if isinstance(obj, dict) and "data" in obj else obj
+    refs: dict[str, list[str]] = {}
+    try:
+        for article in data:
+            for paragraph in article["paragraphs"]:
+                for qa in paragraph["qas"]:
+                    if qa["id"] in refs:
+                        raise located(path, None, f"question id {qa['id']!r} occurs twice",
+                                      "give every question a unique id")
+                    refs[qa["id"]] = [a["text"] for a in qa["answers"]] or [""]
+    except (KeyError, TypeError) as exc:
+        raise located(path, None, f"not SQuAD-format labels (missing or bad {exc})",
+                      'use {"data": [{"paragraphs": [{"context": ..., "qas": [{"id": ..., '
+                      '"answers": [{"text": ..., "answer_start": ...}]}]}]}]}') from exc
+    return refs
+
+
+def read_qa_predictions(path: Path) -> dict[str, str]:
+    """A JSON object question id → answer text."""
+    obj = _load_json(path)
+    if (not isinstance(obj, dict) or isinstance(obj.get("data"), list)
+            or not all(isinstance(v, str) for v in obj.values())):
+        raise located(path, None, "QA predictions must be one JSON object {question id: answer "
+                      "text}", "write the predictions file, not a SQuAD-format dataset")
+    return obj
+
+
+# ---------------------------------------------------------------- one file pair
+
+
+def _check_count(task: str, pred_path: Path, label_path: Path, n_pred: int, n_gold: int,
+                 unit: str) -> None:
+    if n_pred != n_gold:
+        raise XstiltsError(
+            f"{task}: {pred_path} has {n_pred} {unit} but {label_path} has {n_gold}.\n"
+            f"  fix: write one prediction per gold {unit[:-1]}, in the label file's order.")
+
+
+def score_pair(task: str, pred_path: Path, label_path: Path, lang: str) -> dict[str, float]:
+    """The metrics (percent) of one prediction file against its label file."""
+    kind = TASK_KIND[task]
+    try:
+        if kind in ("squad", "mlqa"):
+            preds, refs = read_qa_predictions(pred_path), read_qa_labels(label_path)
+            if kind == "mlqa":
+                return mlqa_scores(preds, refs, lang)
+            return squad_scores(preds, refs)
+        if kind == "pairs":  # BUCC: sets of tab-separated lines, no count check (as evaluate.py)
+            gold, pred = read_label(label_path), read_label(pred_path)
+            return bucc_f1({tuple(x.split("\t")) for x in pred},
+                           {tuple(x.split("\t")) for x in gold})
+        if kind == "tag":
+            gold, pred = read_tag(label_path), read_tag(pred_path)
+            _check_count(task, pred_path, label_path, len(pred), len(gold), "sentences")
+            for i, (g, p) in enumerate(zip(gold, pred, strict=True)):
+                if len(g) != len(p):
+                    raise XstiltsError(
+                        f"{task}: sentence {i + 1} has {len(p)} tags in {pred_path} but "
+                        f"{len(g)} in {label_path}.\n  fix: one tag per token, a blank line "
+                        "after each sentence.")
+            prf = seqeval_prf(gold, pred)
+            return {"f1": prf["f1"], "precision": prf["precision"], "recall": prf["recall"]}
+        gold, pred = read_label(label_path), read_label(pred_path)
+        _check_count(task, pred_path, label_path, len(pred), len(gold), "lines")
+        return {"accuracy": accuracy(gold, pred)}
+    except ValueError as exc:  # e.g. an empty file, or no gold questions
+        raise XstiltsError(f"{task}: cannot score {pred_path} against {label_path}: {exc}.\n"
+                           "  fix: check that both files hold this language's test set.") from exc
+
+
+# ---------------------------------------------------------------- a whole benchmark
+
+
+def _task_score(task: str, average: dict[str, float]) -> float:
+    """evaluate.py's avg_metric: (EM + F1) / 2 for QA, else F1, else accuracy."""
+    if TASK_KIND[task] in ("squad", "mlqa"):
+        return (average["exact_match"] + average["f1"]) / 2
+    return average["f1"] if "f1" in average else average["accuracy"]
+
+
+def score_task(task: str, pred_dir: Path, label_dir: Path, languages: list[str]) -> dict:
+    """Per-language metrics, the missing languages and, when none is missing, the averages."""
+    per_language, missing, notes = {}, [], []
+    for lang in languages:
+        name = f"test-{lang}.{suffix(task)}"
+        pred, label = pred_dir / name, label_dir / name
+        if not label.exists():
+            missing.append(lang)
+            if pred.exists():
+                notes.append(f"{task}: {pred} has no label file {label}; not scored")
+            continue
+        if not pred.exists():
+            raise located(pred, None, f"no {task} predictions for {lang}, but {label} exists",
+                          f"write the predictions as {pred}, or remove {label}")
+        per_language[lang] = score_pair(task, pred, label, lang)
+    extra = sorted(p.name for p in pred_dir.glob("test-*")
+                   if p.name.split(".")[0][5:] not in languages)
+    if extra:
+        notes.append(f"{task}: files outside the official languages ignored: {', '.join(extra)}")
+    average = score = None
+    if per_language and not missing:
+        metrics = list(next(iter(per_language.values())))
+        average = {m: sum(v[m] for v in per_language.values()) / len(per_language)
+                   for m in metrics}
+        score = _task_score(task, average)
+    return {"metric": TASK_METRIC[task], "languages": per_language,
+            "missing_languages": missing, "average": average, "score": score, "notes": notes}
+
+
+def score_benchmark(pred_dir, label_dir, benchmark: str = "xtreme") -> dict:
+    """Score every benchmark task found in both folders; averages only where complete.
+
+    Returns {"benchmark", "predictions", "labels", "tasks": {task: {"group", "metric",
+    "languages": {lang: {metric: value}}, "missing_languages", "average", "score"}},
+    "groups": {group: score} (complete groups only), "overall" (None unless every task is
+    complete), "missing_tasks", "notes"}. Values are percentages.
+    """
+    if benchmark not in BENCHMARKS:
+        raise XstiltsError(f"unknown benchmark {benchmark!r}.\n"
+                           f"  fix: use one of {', '.join(BENCHMARKS)}.")
+    bench = BENCHMARKS[benchmark]
+    pred_dir, label_dir = Path(pred_dir), Path(label_dir)
+    for what, folder in (("predictions", pred_dir), ("labels", label_dir)):
+        if not folder.is_dir():
+            raise located(folder, None, f"no {what} folder here",
+                          f"pass the folder holding one sub-folder per task ({what}/<task>/)")
+    unsupported = [t for t in UNSUPPORTED if (pred_dir / t).is_dir()]
+    if benchmark == "xtreme-r" and unsupported:
+        raise XstiltsError(
+            f"{pred_dir}: xstilts cannot score the XTREME-R task(s) "
+            f"{', '.join(UNSUPPORTED[t] for t in unsupported)}; it scores xnli, xcopa, udpos, "
+            "panx, xquad, mlqa, tydiqa and tatoeba.\n  fix: move those folders out of "
+            "the predictions folder and score them with XTREME's own evaluate.py.")
+    tasks, missing_tasks, notes = {}, [], []
+    group_of = {t: g for g, members in bench.groups.items() for t in members}
+    for task in bench.tasks:
+        if task in UNSUPPORTED:
+            missing_tasks.append(task)
+            notes.append(f"{task}: not supported by xstilts, so no overall or "
+                         f"{group_of[task]} score")
+            continue
+        has_pred, has_label = (pred_dir / task).is_dir(), (label_dir / task).is_dir()
+        if not (has_pred and has_label):
+            missing_tasks.append(task)
+            if has_pred:
+                notes.append(f"{task}: predictions but no labels folder {label_dir / task}")
+            continue
+        result = score_task(task, pred_dir / task, label_dir / task, bench.languages[task])
+        notes.extend(result.pop("notes"))
+        tasks[task] = {"group": group_of[task], **result}
+    ignored = sorted(p.name for p in pred_dir.iterdir() if p.is_dir() and p.name not in group_of)
+    if ignored:
+        notes.append(f"folders not in {benchmark} ignored: {', '.join(ignored)}")
+    complete = {t: r["score"] for t, r in tasks.items() if r["score"] is not None}
+    groups = {g: sum(complete[t] for t in members) / len(members)
+              for g, members in bench.groups.items() if all(t in complete for t in members)}
+    overall = (sum(complete.values()) / len(complete)
+               if all(t in complete for t in bench.tasks) else None)
+    return {"benchmark": benchmark, "predictions": str(pred_dir), "labels": str(label_dir),
+            "tasks": tasks, "groups": groups, "overall": overall,
+            "missing_tasks": missing_tasks, "notes": notes}
+
+
+# ---------------------------------------------------------------- display
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def format_scores(result: dict) -> str:
+    """A readable report of score_benchmark's result."""
+    lines = [f"{result['benchmark']}: predictions {result['predictions']}, "
+             f"labels {result['labels']}", ""]
+    for task, r in result["tasks"].items():
+        n_total = len(r["languages"]) + len(r["missing_languages"])
+        head = f"{task} ({r['group']}, {r['metric']}): {_fmt(r['score'])}"
+        if r["average"] is not None and "exact_match" in r["average"]:
+            head += f" (exact_match {_fmt(r['average']['exact_match'])}, " \
+                    f"f1 {_fmt(r['average']['f1'])})"
+        head += f"  [{len(r['languages'])}/{n_total} languages]"
+        if r["missing_languages"]:
+            head += f"  no average; missing: {', '.join(r['missing_languages'])}"
+        lines.append(head)
+        show: Callable[[dict], str] = (
+            (lambda m: f"{m['exact_match']:.1f}/{m['f1']:.1f}") if "exact_match" in r["metric"]
+            else (lambda m, key=r["metric"]: f"{m[key]:.2f}"))
+        cells = [f"{lang} {show(m)}" for lang, m in r["languages"].items()]
+        for i in range(0, len(cells), 8):
+            lines.append("    " + "  ".join(cells[i:i + 8]))
+    lines.append("")
+    for group, score in result["groups"].items():
+        lines.append(f"{GROUP_TITLES.get(group, group)}: {score:.2f}")
+    if result["overall"] is not None:
+        lines.append(f"overall: {result['overall']:.2f}")
+    else:
+        unscored = result["missing_tasks"] + [t for t, r in result["tasks"].items()
+                                              if r["score"] is None]
+        lines.append(f"overall: not computed (no task score for {', '.join(unscored)})")
+    lines.extend(f"note: {n}" for n in result["notes"])
+    return "\n".join(lines)

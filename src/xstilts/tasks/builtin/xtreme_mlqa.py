@@ -1,0 +1,27 @@
+"""MLQA: extractive QA in 7 languages (context and question in the same language)."""
+
+from __future__ import annotations
+
+from xstilts.tasks.composite import SplitSource
+from xstilts.tasks.registry import register
+from xstilts.tasks.squad_rows import SQUAD_DEV, SQUAD_HUB, SQUAD_TRAIN, squad_row
+from xstilts.tasks.task import FileSource, HubSource, Task
+from xstilts.tasks.xtreme_langs import TASK_LANGS
+
+HUB = SplitSource({
+    "train": SQUAD_HUB, "dev": SQUAD_HUB,
+    "test": HubSource("google/xtreme", squad_row, config="MLQA.{lang}.{lang}",
+                      splits={"test": "test"}),
+})
+LOCAL = FileSource(reader="squad_json", paths={
+    "train": SQUAD_TRAIN, "dev": SQUAD_DEV,
+    "test": "mlqa/MLQA_V1/test/test-context-{lang}-question-{lang}.json"},
+    options={"require_answers": True})
+
+TASK = register(Task(
+    name="mlqa", format="span_qa", languages=TASK_LANGS["mlqa"], source=HUB,
+    # MLQA's official metric normalises answers per language (articles, punctuation).
+    options={"metric": "mlqa"},
+    description="MLQA (XTREME): extractive QA, train on SQuAD v1.1, test in 7 languages",
+    alternatives={"hub": HUB, "local": LOCAL},
+))

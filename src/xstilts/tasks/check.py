@@ -1,0 +1,51 @@
+"""`xstilts data check`: load every split and language of a task and count its examples."""
+
+from __future__ import annotations
+
+from xstilts.errors import XstiltsError
+from xstilts.tasks.task import SPLITS, Task
+
+Row = tuple[str, str, int]  # (split, language, number of examples)
+
+
+class CheckFailed(XstiltsError):
+    """Some splits did not load; `rows` holds the ones that did, `failures` the rest."""
+
+    def __init__(self, task: str, rows: list[Row], failures: list[tuple[str, str, str]]):
+        self.rows = rows
+        self.failures = failures
+        lines = [f"{split}/{lang}: {msg}" for split, lang, msg in failures]
+        super().__init__(f"task {task!r}: {len(failures)} of {len(rows) + len(failures)} "
+                         "splits failed to load:\n" + "\n".join(lines))
+
+
+def split_languages(task: Task, split: str) -> list[str]:
+    """The languages of one split: test languages, or the training language(s) for train/dev."""
+    # A task without training data (BUCC) has dev data per test language (to tune a threshold).
+    if split == "test" or not task.has_split("train"):
+        return list(task.languages)
+    return list(task.train_languages or [task.train_language])
+
+
+def check_task(task: Task) -> list[Row]:
+    """(split, language, count) for every split and language; `CheckFailed` lists all failures."""
+    rows: list[Row] = []
+    failures: list[tuple[str, str, str]] = []
+    for split in SPLITS:
+        if not task.has_split(split):
+            continue
+        for lang in split_languages(task, split):
+            try:
+                rows.append((split, lang, len(task.load(split, lang))))
+            except XstiltsError as exc:  # a missing or malformed file: note it, check the rest
+                failures.append((split, lang, str(exc)))
+    if failures:
+        raise CheckFailed(task.name, rows, failures)
+    return rows
+
+
+def format_rows(rows: list[Row]) -> str:
+    """A small table: split, language, examples."""
+    lines = [f"{'split':<6} {'lang':<6} {'examples':>9}"]
+    lines += [f"{split:<6} {lang:<6} {count:>9}" for split, lang, count in rows]
+    return "\n".join(lines)

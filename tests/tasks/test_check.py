@@ -1,0 +1,89 @@
+"""`check_task` and `xstilts data check`: counts per split and language, every failure named."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+from tests.tasks.xtreme_data import build_local, fake_datasets
+
+from xstilts.cli import main
+from xstilts.errors import XstiltsError
+from xstilts.tasks.check import CheckFailed, check_task
+from xstilts.tasks.registry import builtin_tasks
+
+
+def test_check_task_counts_every_split_and_language(tmp_path):
+    build_local(tmp_path, "pawsx")
+    rows = check_task(builtin_tasks()["pawsx"].with_source("local", str(tmp_path)))
+    assert rows[:2] == [("train", "en", 2), ("dev", "en", 2)]
+    assert [(s, lang) for s, lang, _ in rows[2:]] == [("test", lang) for lang in
+                                                      ("de", "en", "es", "fr", "ja", "ko", "zh")]
+
+
+def test_bucc_dev_is_per_language(tmp_path):
+    build_local(tmp_path, "bucc2018")
+    rows = check_task(builtin_tasks()["bucc2018"].with_source("local", str(tmp_path)))
+    assert [(s, lang) for s, lang, _ in rows] == [(s, lang) for s in ("dev", "test")
+                                                  for lang in ("de", "fr", "ru", "zh")]
+    assert {count for *_, count in rows} == {5}  # 2 source + 3 target sentences
+
+
+def test_check_task_reports_all_failures(tmp_path):
+    build_local(tmp_path, "udpos")
+    (tmp_path / "udpos/test-yo.tsv").unlink()
+    (tmp_path / "udpos/dev-en.tsv").write_text("word-without-tag\n")
+    with pytest.raises(CheckFailed) as info:
+        check_task(builtin_tasks()["udpos"].with_source("local", str(tmp_path)))
+    err = info.value
+    assert isinstance(err, XstiltsError)
+    assert [(s, lang) for s, lang, _ in err.failures] == [("dev", "en"), ("test", "yo")]
+    assert len(err.rows) == 1 + 32  # train, and every test language but yo
+    msg = str(err)
+    assert "2 of 35 splits failed" in msg
+    assert "test-yo.tsv: file not found" in msg and "dev-en.tsv:1: expected 2 columns" in msg
+
+
+def test_cli_data_check_prints_counts(tmp_path, capsys):
+    build_local(tmp_path, "xquad")
+    assert main(["data", "check", "xquad", "--dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"xquad (local, {tmp_path})")
+    lines = out.splitlines()
+    assert lines[1].split() == ["split", "lang", "examples"]
+    assert lines[2].split() == ["train", "en", "3"] and lines[3].split() == ["dev", "en", "2"]
+    assert [line.split()[1] for line in lines[4:]] == list(builtin_tasks()["xquad"].languages)
+
+
+def test_cli_data_check_missing_files_exit_2(tmp_path, capsys):
+    build_local(tmp_path, "tatoeba")
+    (tmp_path / "tatoeba/v1/tatoeba.jav-eng.jav").unlink()
+    (tmp_path / "tatoeba/v1/tatoeba.swh-eng.eng").unlink()
+    assert main(["data", "check", "tatoeba", "--source", "local", "--dir", str(tmp_path)]) == 2
+    captured = capsys.readouterr()
+    assert "test   de" in captured.out  # what loaded is still shown
+    assert "jv" not in captured.out.split()
+    err = captured.err
+    assert "2 of 36 splits failed" in err
+    assert str(tmp_path / "tatoeba/v1/tatoeba.jav-eng.jav") + ": file not found" in err
+    assert str(tmp_path / "tatoeba/v1/tatoeba.swh-eng.eng") + ": file not found" in err
+    assert "fix:" in err
+
+
+def test_cli_data_check_local_needs_dir(capsys):
+    assert main(["data", "check", "xnli", "--source", "local"]) == 2
+    assert "--dir PATH" in capsys.readouterr().err
+
+
+def test_cli_data_check_unknown_task(capsys):
+    assert main(["data", "check", "nope", "--dir", "."]) == 2
+    assert "unknown task 'nope'" in capsys.readouterr().err
+
+
+def test_cli_data_check_hub(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "datasets", fake_datasets())
+    assert main(["data", "check", "tydiqa"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "tydiqa (hub)"
+    assert [line.split() for line in out[2:4]] == [["train", "en", "2"], ["dev", "en", "2"]]
+    assert len(out) == 2 + 2 + 9
