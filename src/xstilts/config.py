@@ -60,6 +60,8 @@ class PhaseConfig(Strict):
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     shared_heads: dict[str, list[str]] = Field(default_factory=dict)  # head -> tasks sharing it
     test_limit: int | None = Field(None, ge=1)  # evaluate on the first N test examples
+    # Evaluate a task on a subset of its languages, e.g. {udpos: [de, es]} (default: all).
+    languages: dict[str, list[str]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _unique(self):

@@ -21,6 +21,7 @@ import torch
 
 from xstilts.artifacts import content_key, write_json_atomic
 from xstilts.config import PhaseConfig, RunConfig
+from xstilts.errors import XstiltsError
 from xstilts.evaluate.predict import predict_and_score
 from xstilts.evaluate.store import record_target
 from xstilts.formats import get_format
@@ -63,6 +64,16 @@ class RunData:
         names += [t for t in config.targets.tasks if t not in names]
         self.tasks = {n: resolve_task(n, user).with_source(config.data.source, config.data.dir)
                       for n in names}
+        for name, langs in config.targets.languages.items():
+            if name not in self.tasks:
+                raise XstiltsError(f"targets.languages names {name!r}, which is not a target."
+                                   "\n  fix: list it under targets.tasks or remove it.")
+            unknown = sorted(set(langs) - set(self.tasks[name].languages))
+            if unknown:
+                raise XstiltsError(
+                    f"targets.languages.{name}: {unknown} are not languages of {name!r}.\n  fix: "
+                    f"choose from {list(self.tasks[name].languages)}.")
+            self.tasks[name] = dataclasses.replace(self.tasks[name], languages=list(langs))
         for name, task in self.tasks.items():
             get_format(task.format)  # unknown formats fail before any work
             options = {"label_position": config.label_position, **task.options}
