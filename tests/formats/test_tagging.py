@@ -11,6 +11,7 @@ import torch.nn.functional as F
 
 from xstilts.errors import XstiltsError
 from xstilts.formats import get_format
+from xstilts.formats.base import token_logits
 from xstilts.formats.tagging import IGNORE, TaggingFormat, default_tag, labelled_positions
 from xstilts.tasks.task import GeneratedSource, Task
 
@@ -262,7 +263,7 @@ def test_loss_and_predict_with_tiny_encoder(tiny_tokenizer, tiny_encoder):
     head.eval()
     with torch.no_grad():
         # Eval mode is deterministic: the loss averages over labelled positions only.
-        logits = FMT._logits(tiny_encoder, head, batch)
+        logits = token_logits(tiny_encoder, head, batch)
         keep = batch["labels"] != IGNORE
         expected = F.cross_entropy(logits[keep], batch["labels"][keep])
         assert FMT.loss(tiny_encoder, head, batch).item() == pytest.approx(expected.item())

@@ -167,3 +167,27 @@ class PooledHead(nn.Module):
 
     def forward(self, hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         return self.net(pool(hidden, attention_mask, self.pooling))
+
+
+IGNORE_INDEX = -100  # label of positions that carry no loss (padding, non-first sub-tokens)
+
+
+def token_logits(encoder: nn.Module, head: nn.Module, batch: Batch) -> torch.Tensor:
+    """Per-token logits of a token-level head, in float32."""
+    out = encode_inputs(encoder, batch["input_ids"], batch["attention_mask"])
+    return head(out.last_hidden_state).float()
+
+
+def token_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy over the positions whose label is not IGNORE_INDEX."""
+    return torch.nn.functional.cross_entropy(logits.flatten(0, 1), labels.flatten(),
+                                             ignore_index=IGNORE_INDEX)
+
+
+def pad_token_labels(rows: list[list[int]], width: int) -> torch.Tensor:
+    """Right-pad per-token label lists with IGNORE_INDEX to the batch width."""
+    labels = torch.full((len(rows), width), IGNORE_INDEX, dtype=torch.long)
+    for i, r in enumerate(rows):
+        labels[i, : len(r)] = torch.tensor(r, dtype=torch.long)
+    return labels
+

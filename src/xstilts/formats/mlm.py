@@ -11,20 +11,22 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from xstilts.errors import XstiltsError
 from xstilts.formats.base import (
+    IGNORE_INDEX,
     TaskFormat,
-    encode_inputs,
+    pad_token_labels,
     padded_inputs,
     register_format,
     require_keys,
+    token_logits,
+    token_loss,
     write_lines,
 )
 
-IGNORE = -100
+IGNORE = IGNORE_INDEX
 
 
 def mask_tokens(ids: list[int], special: set[int], mask_id: int, vocab: int,
@@ -83,11 +85,8 @@ class MLMFormat(TaskFormat):
 
     def collate(self, features, pad_id):
         batch = padded_inputs([f["input_ids"] for f in features], pad_id)
-        width = batch["input_ids"].shape[1]
-        labels = torch.full((len(features), width), IGNORE, dtype=torch.long)
-        for row, f in enumerate(features):
-            labels[row, : len(f["labels"])] = torch.tensor(f["labels"])
-        batch["labels"] = labels
+        batch["labels"] = pad_token_labels([f["labels"] for f in features],
+                                           batch["input_ids"].shape[1])
         return batch
 
     def build_head(self, hidden_size, task):
@@ -97,17 +96,11 @@ class MLMFormat(TaskFormat):
                                "(set by the pipeline from the tokenizer).")
         return MLMHead(hidden_size, int(vocab))
 
-    def _logits(self, encoder, head, batch):
-        out = encode_inputs(encoder, batch["input_ids"], batch["attention_mask"])
-        return head(out.last_hidden_state).float()
-
     def loss(self, encoder, head, batch):
-        logits = self._logits(encoder, head, batch)
-        return F.cross_entropy(logits.flatten(0, 1), batch["labels"].flatten(),
-                               ignore_index=IGNORE)
+        return token_loss(token_logits(encoder, head, batch), batch["labels"])
 
     def predict_batch(self, encoder, head, batch, task):
-        best = self._logits(encoder, head, batch).argmax(-1)
+        best = token_logits(encoder, head, batch).argmax(-1)
         labels = batch["labels"]
         keep = labels != IGNORE
         return [(int((best[r][keep[r]] == labels[r][keep[r]]).sum()), int(keep[r].sum()))

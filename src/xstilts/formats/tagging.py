@@ -11,21 +11,22 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
-import torch
-import torch.nn.functional as F
 from torch import nn
 
 from xstilts.errors import XstiltsError
 from xstilts.evaluate.metrics import seqeval_prf, token_accuracy
 from xstilts.formats.base import (
+    IGNORE_INDEX,
     TaskFormat,
-    encode_inputs,
+    pad_token_labels,
     padded_inputs,
     register_format,
     require_keys,
+    token_logits,
+    token_loss,
 )
 
-IGNORE = -100
+IGNORE = IGNORE_INDEX
 LABEL_POSITIONS = ("first", "first_nonempty")
 
 
@@ -111,27 +112,18 @@ class TaggingFormat(TaskFormat):
     def collate(self, features, pad_id):
         batch = padded_inputs([f["input_ids"] for f in features], pad_id)
         if all("labels" in f for f in features):
-            width = batch["input_ids"].shape[1]
-            labels = torch.full((len(features), width), IGNORE, dtype=torch.long)
-            for row, f in enumerate(features):
-                labels[row, : len(f["labels"])] = torch.tensor(f["labels"])
-            batch["labels"] = labels
+            batch["labels"] = pad_token_labels([f["labels"] for f in features],
+                                               batch["input_ids"].shape[1])
         return batch
 
     def build_head(self, hidden_size, task):
         return nn.Sequential(nn.Dropout(0.1), nn.Linear(hidden_size, len(tag_list(task))))
 
-    def _logits(self, encoder, head, batch):
-        out = encode_inputs(encoder, batch["input_ids"], batch["attention_mask"])
-        return head(out.last_hidden_state).float()
-
     def loss(self, encoder, head, batch):
-        logits = self._logits(encoder, head, batch)
-        return F.cross_entropy(logits.flatten(0, 1), batch["labels"].flatten(),
-                               ignore_index=IGNORE)
+        return token_loss(token_logits(encoder, head, batch), batch["labels"])
 
     def predict_batch(self, encoder, head, batch, task):
-        best = self._logits(encoder, head, batch).argmax(-1).cpu().numpy()
+        best = token_logits(encoder, head, batch).argmax(-1).cpu().numpy()
         return list(best)
 
     def decode(self, examples, features, outputs, task):
