@@ -113,3 +113,21 @@ def test_same_seed_same_numbers(colour_config, tmp_path):
     hb = json.loads((tmp_path / "b").joinpath(b["dev"]["checkpoint"].split("/b/")[1],
                                                "..", "summary.json").read_text())
     assert ha["dev_history"] == hb["dev_history"]
+
+
+def test_freeze_layers_stops_gradients_below_the_cut(colour_config):
+    from xstilts.errors import XstiltsError
+    from xstilts.models.encoder import resolve_encoder
+    from xstilts.pipeline import build_model
+
+    config = load_config(colour_config)
+    location = resolve_encoder("tiny-random", RunData(config).texts())
+    config.encoder.freeze_layers = 1
+    model, _ = build_model(location, config)
+    layers = model.encoder.encoder.layer
+    assert not any(p.requires_grad for p in model.encoder.embeddings.parameters())
+    assert not any(p.requires_grad for p in layers[0].parameters())
+    assert all(p.requires_grad for p in layers[1].parameters())
+    config.encoder.freeze_layers = 3  # tiny-random has 2 layers
+    with pytest.raises(XstiltsError, match="freeze_layers: 3 but the encoder has 2 layers"):
+        build_model(location, config)

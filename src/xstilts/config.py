@@ -24,6 +24,7 @@ class EncoderConfig(Strict):
     name: str = "tiny-random"  # tiny-random | e5-small | local folder | hub id
     freeze_embeddings: bool = False  # the word embeddings are most of a small model's weights
     trim_vocab: bool = False  # keep only the pieces the run's data uses (+ specials)
+    freeze_layers: int = Field(0, ge=0)  # freeze the bottom N transformer layers (and embeddings)
     trust_remote_code: bool = False
     retrieval_layer: int | None = None  # None: the encoder family's default
     text_prefix: str | None = None  # None: the family's default (e5: "query: ")

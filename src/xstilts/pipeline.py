@@ -130,11 +130,26 @@ def with_encoder_options(task: Task, config: RunConfig, encoder_name: str,
     return dataclasses.replace(task, options=options)
 
 
+def freeze_bottom_layers(encoder, n: int) -> None:
+    """Freeze the embeddings and the bottom n layers: no backward pass through them (CPU)."""
+    layers = getattr(getattr(encoder, "encoder", None), "layer", None)
+    if layers is None or n > len(layers):
+        raise XstiltsError(
+            f"encoder.freeze_layers: {n} but the encoder has "
+            f"{len(layers) if layers is not None else 'no recognisable'} layers.\n  fix: use a "
+            "number up to the layer count (BERT/XLM-R-style encoders), or 0."
+        )
+    for module in [encoder.embeddings, *layers[:n]]:
+        module.requires_grad_(False)
+
+
 def build_model(location: str, config: RunConfig):
     """Load the encoder for a phase; freeze word embeddings when asked."""
     encoder, tokenizer = load_encoder(location, config.encoder.trust_remote_code)
     if config.encoder.freeze_embeddings:
         encoder.get_input_embeddings().weight.requires_grad_(False)
+    if config.encoder.freeze_layers:
+        freeze_bottom_layers(encoder, config.encoder.freeze_layers)
     return MultiTaskModel(encoder), tokenizer
 
 
@@ -257,7 +272,8 @@ def run(config: RunConfig, out: Path, db: Path | None = None,
         base = str(ensure_trimmed(base, texts + [prefix + t for t in texts] if prefix else texts))
     print(f"[xstilts] encoder {config.encoder.name} ({base}); "
           f"freeze_embeddings={config.encoder.freeze_embeddings} "
-          f"trim_vocab={config.encoder.trim_vocab} device={device}")
+          f"trim_vocab={config.encoder.trim_vocab} "
+          f"freeze_layers={config.encoder.freeze_layers} device={device}")
     start, intermediate_summary = base, None
     if config.intermediate and config.intermediate.tasks:
         start, intermediate_summary = run_intermediate(config, data, base, out, device)
@@ -265,6 +281,7 @@ def run(config: RunConfig, out: Path, db: Path | None = None,
                "encoder_location": base, "device": str(device),
                "settings": {"freeze_embeddings": config.encoder.freeze_embeddings,
                             "trim_vocab": config.encoder.trim_vocab,
+                            "freeze_layers": config.encoder.freeze_layers,
                             "label_position": config.label_position, "seed": config.seed},
                "intermediate": {"tasks": config.intermediate.tasks if config.intermediate else [],
                                 "checkpoint": start if start != base else None,
