@@ -37,18 +37,41 @@ def demo_config(intermediate: list[str] | None, quick: bool = False) -> dict:
     return config
 
 
-def comparison_table(baseline: dict, other: dict, label: str) -> str:
-    """Target × language main metric, baseline vs intermediate, with the difference."""
-    lines = [f"{'target':<16}{'metric':<10}{'lang':<6}{'baseline':>10}{label:>14}{'Δ':>8}"]
+def trivial_scores(config: RunConfig) -> dict[str, dict[str, float]]:
+    """Each target's trivial baseline (majority class, first span, most frequent tag) per language."""
+    from xstilts.formats import get_format
+    from xstilts.pipeline import RunData
+
+    data = RunData(config)
+    out = {}
+    for name in config.targets.tasks:
+        task = data.tasks[name]
+        fmt = get_format(task.format)
+        train = data.get(name, "train", task.train_language) if fmt.trainable else []
+        out[name] = {}
+        for lang in task.languages:
+            examples = data.get(name, "test", lang)
+            predictions = fmt.trivial_predictions(train, examples, task)
+            out[name][lang] = fmt.score(examples, predictions, task, lang)[fmt.main_metric]
+    return out
+
+
+def comparison_table(baseline: dict, other: dict, label: str, trivial: dict) -> str:
+    """Target × language main metric: trivial baseline, baseline, intermediate, difference."""
+    lines = [f"{'target':<16}{'metric':<10}{'lang':<6}{'trivial':>9}{'baseline':>10}"
+             f"{label:>14}{'Δ':>8}"]
     for name, target in baseline["targets"].items():
         metric = target["main_metric"]
-        langs = list(target["languages"]) + ["avg"]
-        for lang in langs:
-            b = target["average" if lang == "avg" else "languages"]
-            o = other["targets"][name]["average" if lang == "avg" else "languages"]
-            bv = b[metric] if lang == "avg" else b[lang][metric]
-            ov = o[metric] if lang == "avg" else o[lang][metric]
-            lines.append(f"{name:<16}{metric:<10}{lang:<6}{bv:>10.1f}{ov:>14.1f}{ov - bv:>+8.1f}")
+        for lang in list(target["languages"]) + ["avg"]:
+            if lang == "avg":
+                tv = sum(trivial[name].values()) / len(trivial[name])
+                bv, ov = target["average"][metric], other["targets"][name]["average"][metric]
+            else:
+                tv = trivial[name][lang]
+                bv = target["languages"][lang][metric]
+                ov = other["targets"][name]["languages"][lang][metric]
+            lines.append(f"{name:<16}{metric:<10}{lang:<6}{tv:>9.1f}{bv:>10.1f}{ov:>14.1f}"
+                         f"{ov - bv:>+8.1f}")
     return "\n".join(lines)
 
 
@@ -65,10 +88,12 @@ def run_demo(out: Path, quick: bool = False) -> dict:
         print(f"\n=== {label} ===")
         results[label] = run(RunConfig.model_validate(raw), out / label, db=out / "results.sqlite")
     label = "+".join(INTERMEDIATE)
-    table = comparison_table(results["baseline"], results[label], label)
+    trivial = trivial_scores(RunConfig.model_validate(demo_config(None, quick)))
+    table = comparison_table(results["baseline"], results[label], label, trivial)
     minutes = (time.perf_counter() - started) / 60
     write_text_atomic(out / "table.txt", table + "\n")
-    write_json_atomic(out / "summary.json", {"minutes": minutes, "results": results})
+    write_json_atomic(out / "summary.json", {"minutes": minutes, "trivial": trivial,
+                                             "results": results})
     print("\nZero-shot transfer (trained on English only):\n" + table)
     print(f"\nwall time {minutes:.1f} min; full results: {out}/*/results.json, "
           f"predictions: {out}/*/predictions, store: {out}/results.sqlite")
