@@ -36,7 +36,7 @@ def cmd_tasks(args) -> int:
 def cmd_demo(args) -> int:
     from xstilts.demo import run_demo
 
-    run_demo(Path(args.out), quick=args.quick)
+    run_demo(Path(args.out), quick=args.quick, encoder=args.encoder)
     return 0
 
 
@@ -86,6 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="offline demo: e5-small on the built-in multilingual suite")
     p.add_argument("--out", default="runs/demo")
     p.add_argument("--quick", action="store_true", help="smaller sizes (for smoke tests)")
+    p.add_argument("--encoder", default="e5-small",
+                   help="encoder to use instead of e5-small (hub id, folder, tiny-random)")
     p.set_defaults(func=cmd_demo)
     p = sub.add_parser("score", help="score predictions against labels as XTREME's evaluate.py")
     p.add_argument("predictions", help="folder of <task>/test-<lang>.tsv|json predictions")
