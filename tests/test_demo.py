@@ -20,9 +20,9 @@ def test_demo_runs_both_arms_and_prints_the_table(tmp_path, capsys):
     assert len(table) == 1 + 4 * 7
     nli_de = next(r for r in table if r.startswith("demo-nli") and " de " in r).split()
     # Columns: target, metric, lang, trivial, baseline, intermediate, difference (1 decimal).
-    assert float(nli_de[3]) == pytest.approx(summary["trivial"]["demo-nli"]["de"], abs=0.05)
+    assert float(nli_de[3]) == pytest.approx(summary["trivial"]["demo-nli"]["de"], abs=0.06)
     assert float(nli_de[4]) == pytest.approx(
-        baseline["targets"]["demo-nli"]["languages"]["de"]["accuracy"], abs=0.05)
+        baseline["targets"]["demo-nli"]["languages"]["de"]["accuracy"], abs=0.06)
     assert float(nli_de[5]) == pytest.approx(
-        inter["targets"]["demo-nli"]["languages"]["de"]["accuracy"], abs=0.05)
+        inter["targets"]["demo-nli"]["languages"]["de"]["accuracy"], abs=0.06)
     assert (out / "baseline" / "config.yaml").exists()
