@@ -54,3 +54,15 @@ tasks:
     assert main(["run", str(cfg), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert "missing.jsonl" in err and "fix:" in err
+
+
+def test_multitask_tiny_mixes_formats_languages_and_mlm(tmp_path, capsys):
+    out = tmp_path / "multi"
+    assert main(["run", str(EXAMPLES / "multitask-tiny.yaml"), "--out", str(out)]) == 0
+    results = json.loads((out / "results.json").read_text())
+    summary = results["intermediate"]["summary"]
+    tasks = ["demo-topic-en", "demo-mc-es", "demo-nli-de", "corpus-mlm"]
+    assert sum(summary["batches_per_task"].values()) == 24
+    assert set(summary["probabilities"]) == set(tasks)
+    assert set(summary["dev_history"][-1]["dev"]) == set(tasks)
+    assert set(results["targets"]) == {"demo-nli", "demo-ner"}
