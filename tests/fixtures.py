@@ -111,3 +111,17 @@ def write_multiformat_tasks(folder: Path) -> str:
     reader: text
     paths: {train: "data/corpus-{split}.{lang}.txt", dev: "data/corpus-{split}.{lang}.txt"}
 """
+
+
+def no_examples(split, lang, size, seed):
+    """A generator for tasks whose data is never loaded (tests pass examples directly)."""
+    return []
+
+
+def bare_task(name: str, fmt: str, languages=("en",), labels=None, **options):
+    """A Task of one format with no data source behind it, for format unit tests."""
+    from xstilts.tasks.task import GeneratedSource, Task
+
+    return Task(name=name, format=fmt, languages=list(languages),
+                source=GeneratedSource(generate=no_examples, sizes={}),
+                labels=labels, options=options)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from tests.fixtures import bare_task
 
 from xstilts.config import load_config
 from xstilts.errors import XstiltsError
@@ -12,18 +13,13 @@ from xstilts.formats import get_format
 from xstilts.formats.bitext_mining import BitextMiningFormat, mine
 from xstilts.pipeline import run
 from xstilts.tasks.readers import read_examples
-from xstilts.tasks.task import GeneratedSource, Task
+from xstilts.tasks.task import Task
 
 FMT = BitextMiningFormat()
 
 
-def no_examples(split, lang, size, seed):
-    return []
-
-
 def make_task(**options) -> Task:
-    return Task(name="bucc", format="bitext_mining", languages=["de"],
-                source=GeneratedSource(generate=no_examples, sizes={}), options=options)
+    return bare_task("bucc", "bitext_mining", ["de"], **options)
 
 
 def sentences(sources: dict, targets: dict, gold: dict | None = None) -> list[dict]:

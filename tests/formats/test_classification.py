@@ -7,25 +7,19 @@ import math
 import numpy as np
 import pytest
 import torch
+from tests.fixtures import bare_task
 
 from xstilts.errors import XstiltsError
 from xstilts.formats import get_format
 from xstilts.formats.classification import ClassificationFormat
-from xstilts.tasks.task import GeneratedSource, Task
+from xstilts.tasks.task import Task
 
 FMT = ClassificationFormat()
 LABELS = ["entailment", "neutral", "contradiction"]
 
 
-def no_examples(split, lang, size, seed):
-    return []
-
-
 def make_task(labels=LABELS, **options) -> Task:
-    """A classification task whose data never gets loaded (tests pass examples directly)."""
-    return Task(name="nli", format="classification", languages=["en"],
-                source=GeneratedSource(generate=no_examples, sizes={}),
-                labels=labels, options=options)
+    return bare_task("nli", "classification", ["en"], labels, **options)
 
 
 EXAMPLES = [

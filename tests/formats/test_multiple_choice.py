@@ -7,23 +7,18 @@ import math
 import numpy as np
 import pytest
 import torch
+from tests.fixtures import bare_task
 
 from xstilts.errors import XstiltsError
 from xstilts.formats import get_format
 from xstilts.formats.multiple_choice import MultipleChoiceFormat
-from xstilts.tasks.task import GeneratedSource, Task
+from xstilts.tasks.task import Task
 
 FMT = MultipleChoiceFormat()
 
 
-def no_examples(split, lang, size, seed):
-    return []
-
-
 def make_task(**options) -> Task:
-    """A multiple-choice task whose data never gets loaded (tests pass examples directly)."""
-    return Task(name="copa", format="multiple_choice", languages=["en"],
-                source=GeneratedSource(generate=no_examples, sizes={}), options=options)
+    return bare_task("copa", "multiple_choice", ["en"], **options)
 
 
 EXAMPLES = [

@@ -5,23 +5,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from tests.fixtures import bare_task
 
 from xstilts.errors import XstiltsError
 from xstilts.formats import get_format
 from xstilts.formats.retrieval import RetrievalFormat
-from xstilts.tasks.task import GeneratedSource, Task
+from xstilts.tasks.task import Task
 
 FMT = RetrievalFormat()
 
 
-def no_examples(split, lang, size, seed):
-    return []
-
-
 def make_task(**options) -> Task:
-    """A retrieval task whose data never gets loaded (tests pass examples directly)."""
-    return Task(name="tatoeba", format="retrieval", languages=["ru"],
-                source=GeneratedSource(generate=no_examples, sizes={}), options=options)
+    return bare_task("tatoeba", "retrieval", ["ru"], **options)
 
 
 EXAMPLES = [

@@ -8,26 +8,20 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from tests.fixtures import bare_task
 
 from xstilts.errors import XstiltsError
 from xstilts.formats import get_format
 from xstilts.formats.base import token_logits
 from xstilts.formats.tagging import IGNORE, TaggingFormat, default_tag, labelled_positions
-from xstilts.tasks.task import GeneratedSource, Task
+from xstilts.tasks.task import Task
 
 FMT = TaggingFormat()
 TAGS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC", "B-ORG", "I-ORG"]
 
 
-def no_examples(split, lang, size, seed):
-    return []
-
-
 def make_task(labels=TAGS, **options) -> Task:
-    """A tagging task whose data never gets loaded (tests pass examples directly)."""
-    return Task(name="ner", format="tagging", languages=["en"],
-                source=GeneratedSource(generate=no_examples, sizes={}),
-                labels=labels, options=options)
+    return bare_task("ner", "tagging", ["en"], labels, **options)
 
 
 EXAMPLES = [
