@@ -16,6 +16,7 @@ import pytest
 from xstilts.evaluate.metrics import seqeval_prf
 from xstilts.tasks.demo import make_tasks
 from xstilts.tasks.demo import world as w
+from xstilts.tasks.demo.gen_pairs import nli_structure
 from xstilts.tasks.demo.render import fill, pos_tags
 from xstilts.tasks.demo.templates import TEMPLATES, all_groups, group_templates, slots
 from xstilts.tasks.task import SPLITS
@@ -315,6 +316,26 @@ def test_classification_baselines(tasks, capsys):
         assert acc <= 0.35
     with capsys.disabled():
         print("\n" + "\n".join(f"  {k}: {100 * v:.1f}%" for k, v in report.items()))
+
+
+def _structure_cue_accuracy(key) -> float:
+    """Accuracy on test of the majority label per key(premise clauses, hypothesis) on train."""
+    by_key = defaultdict(Counter)
+    for i in range(3000):
+        premise, hyp, label = nli_structure(0, "train", i)
+        by_key[key(premise, hyp)][label] += 1
+    guess = {k: c.most_common(1)[0][0] for k, c in by_key.items()}
+    test = [nli_structure(0, "test", i) for i in range(600)]
+    return _acc([guess.get(key(p, h)) for p, h, _ in test], [lab for _, _, lab in test])
+
+
+def test_nli_premise_only_and_hypothesis_only_cues():
+    # the hypothesis's template group (relation and negation) says nothing about the label
+    assert _structure_cue_accuracy(lambda p, h: h.group) <= 0.38
+    # which sentence frames the premise uses says little (neutral premises avoid the frames
+    # that state the hypothesis's relation, and some frames state more relations than others)
+    assert _structure_cue_accuracy(lambda p, h: tuple(sorted(c.group for c in p))) <= 0.45
+    assert _structure_cue_accuracy(lambda p, h: len(p)) <= 0.38
 
 
 def test_qa_first_span_baseline(tasks, capsys):
