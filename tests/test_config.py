@@ -78,3 +78,39 @@ tasks:
 """
     with pytest.raises(XstiltsError, match=r"tasks\.mine\.format: Input should be"):
         parse_config(text, "c.yaml")
+
+
+PER_TASK = """
+targets:
+  tasks: [demo-nli, demo-qa]
+  training: {max_steps: 5, learning_rate: 3.0e-4}
+  task_training:
+    demo-nli: {max_steps: 40, batch_size: 8}
+"""
+
+
+def test_task_training_overrides_one_target_only():
+    cfg = parse_config(PER_TASK)
+    nli, qa = cfg.targets.training_for("demo-nli"), cfg.targets.training_for("demo-qa")
+    assert (nli.max_steps, nli.batch_size, nli.learning_rate) == (40, 8, 3.0e-4)
+    assert (qa.max_steps, qa.batch_size) == (5, 16)
+    narrowed = cfg.targets.for_task("demo-nli")
+    assert narrowed.tasks == ["demo-nli"] and narrowed.training == nli
+    assert narrowed.task_training == {}
+
+
+@pytest.mark.parametrize(("override", "message"), [
+    ("demo-nli: {batch_size: 0}", r"task_training\.demo-nli: batch_size: Input should be greater"),
+    ("demo-nli: {lerning_rate: 1}", r"task_training\.demo-nli: lerning_rate: Extra inputs"),
+    ("demo-ner: {max_steps: 3}", r"task_training names 'demo-ner', which is not in tasks"),
+])
+def test_task_training_errors_name_task_and_key(override, message):
+    text = PER_TASK.replace("demo-nli: {max_steps: 40, batch_size: 8}", override)
+    with pytest.raises(XstiltsError, match=r"c\.yaml:2: targets: .*" + message):
+        parse_config(text, "c.yaml")
+
+
+def test_task_training_is_for_targets_only():
+    text = PER_TASK + "intermediate:\n  tasks: [demo-mc-en]\n  task_training: {demo-mc-en: {}}\n"
+    with pytest.raises(XstiltsError, match="intermediate.task_training: .* targets only"):
+        parse_config(text, "c.yaml")

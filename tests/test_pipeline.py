@@ -131,3 +131,11 @@ def test_freeze_layers_stops_gradients_below_the_cut(colour_config):
     config.encoder.freeze_layers = 3  # tiny-random has 2 layers
     with pytest.raises(XstiltsError, match="freeze_layers: 3 but the encoder has 2 layers"):
         build_model(location, config)
+
+
+def test_task_training_sets_one_targets_steps(colour_config, tmp_path):
+    text = colour_config.read_text().replace(
+        "             eval_every: 20}", "             eval_every: 20}\n  task_training: {colour: {max_steps: 3}}")
+    colour_config.write_text(text)
+    result = run(load_config(colour_config), tmp_path / "out")["targets"]["colour"]
+    assert result["dev"]["steps"] == 3

@@ -6,7 +6,7 @@ Every error names the file, the key, its line and what is expected.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -25,6 +25,8 @@ class EncoderConfig(Strict):
     freeze_embeddings: bool = False  # the word embeddings are most of a small model's weights
     trim_vocab: bool = False  # keep only the pieces the run's data uses (+ specials)
     freeze_layers: int = Field(0, ge=0)  # freeze the bottom N transformer layers (and embeddings)
+    # None: the model's own (0.1 in BERT/XLM-R); 0 makes CPU training steps much cheaper.
+    attention_dropout: float | None = Field(None, ge=0, lt=1)
     trust_remote_code: bool = False
     retrieval_layer: int | None = None  # None: the encoder family's default
     text_prefix: str | None = None  # None: the family's default (e5: "query: ")
@@ -63,13 +65,37 @@ class PhaseConfig(Strict):
     test_limit: int | None = Field(None, ge=1)  # evaluate on the first N test examples
     # Evaluate a task on a subset of its languages, e.g. {udpos: [de, es]} (default: all).
     languages: dict[str, list[str]] = Field(default_factory=dict)
+    # Per target, training settings that differ from `training`, e.g. {pawsx: {epochs: 5}}
+    # (targets are trained one at a time; the intermediate phase trains its tasks together).
+    task_training: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _unique(self):
         dupes = {t for t in self.tasks if self.tasks.count(t) > 1}
         if dupes:
             raise ValueError(f"tasks listed twice: {sorted(dupes)}")
+        for name in self.task_training:
+            if name not in self.tasks:
+                raise ValueError(f"task_training names {name!r}, which is not in tasks")
+            self.training_for(name)  # invalid settings fail here, not mid-run
         return self
+
+    def training_for(self, task: str) -> TrainingConfig:
+        """`training` with the task's `task_training` settings on top."""
+        override = self.task_training.get(task)
+        if not override:
+            return self.training
+        try:
+            return TrainingConfig.model_validate({**self.training.model_dump(), **override})
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
+                                 for e in exc.errors())
+            raise ValueError(f"task_training.{task}: {problems}") from None
+
+    def for_task(self, task: str) -> PhaseConfig:
+        """This phase narrowed to one task, with that task's training settings."""
+        return self.model_copy(update={"tasks": [task], "training": self.training_for(task),
+                                       "task_training": {}})
 
 
 class TaskDeclaration(Strict):
@@ -127,6 +153,10 @@ class RunConfig(Strict):
     def _has_targets(self):
         if not self.targets.tasks:
             raise ValueError("targets.tasks is empty: name at least one target task")
+        if self.intermediate and self.intermediate.task_training:
+            raise ValueError("intermediate.task_training: the intermediate tasks train together "
+                             "in one run, so per-task settings apply to targets only (set a "
+                             "task's share of the mixture with training.weights)")
         return self
 
 

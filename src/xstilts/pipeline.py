@@ -145,7 +145,8 @@ def freeze_bottom_layers(encoder, n: int) -> None:
 
 def build_model(location: str, config: RunConfig):
     """Load the encoder for a phase; freeze word embeddings when asked."""
-    encoder, tokenizer = load_encoder(location, config.encoder.trust_remote_code)
+    encoder, tokenizer = load_encoder(location, config.encoder.trust_remote_code,
+                                      config.encoder.attention_dropout)
     if config.encoder.freeze_embeddings:
         encoder.get_input_embeddings().weight.requires_grad_(False)
     if config.encoder.freeze_layers:
@@ -196,7 +197,7 @@ def run_intermediate(config: RunConfig, data: RunData, base: str, out: Path,
 def run_target(config: RunConfig, data: RunData, name: str, start: str, out: Path,
                device: torch.device, encoder_name: str) -> dict:
     """Phase (iii) for one target: fine-tune (if trainable), then zero-shot on every language."""
-    phase = config.targets
+    phase = config.targets.for_task(name)
     seed_everything(config.seed)
     model, tokenizer = build_model(start, config)
     task = with_encoder_options(data.tasks[name], config, encoder_name,
@@ -205,9 +206,8 @@ def run_target(config: RunConfig, data: RunData, name: str, start: str, out: Pat
     fmt = get_format(task.format)
     head, dev = None, None
     if fmt.trainable:
-        single = phase.model_copy(update={"tasks": [name]})
-        tds = phase_data(model, tokenizer, data, single)
-        key = content_key({"start": start, "task": task.describe(), "phase": single.model_dump(),
+        tds = phase_data(model, tokenizer, data, phase)
+        key = content_key({"start": start, "task": task.describe(), "phase": phase.model_dump(),
                            "enc": config.encoder.model_dump(), "seed": config.seed})
         result = train_phase(model, tokenizer, tds, phase.training,
                              out / "checkpoints" / f"target-{name}-{key}", config.seed, device,
@@ -273,7 +273,8 @@ def run(config: RunConfig, out: Path, db: Path | None = None,
     print(f"[xstilts] encoder {config.encoder.name} ({base}); "
           f"freeze_embeddings={config.encoder.freeze_embeddings} "
           f"trim_vocab={config.encoder.trim_vocab} "
-          f"freeze_layers={config.encoder.freeze_layers} device={device}")
+          f"freeze_layers={config.encoder.freeze_layers} "
+          f"attention_dropout={config.encoder.attention_dropout} device={device}")
     start, intermediate_summary = base, None
     if config.intermediate and config.intermediate.tasks:
         start, intermediate_summary = run_intermediate(config, data, base, out, device)
@@ -282,6 +283,7 @@ def run(config: RunConfig, out: Path, db: Path | None = None,
                "settings": {"freeze_embeddings": config.encoder.freeze_embeddings,
                             "trim_vocab": config.encoder.trim_vocab,
                             "freeze_layers": config.encoder.freeze_layers,
+                            "attention_dropout": config.encoder.attention_dropout,
                             "label_position": config.label_position, "seed": config.seed},
                "intermediate": {"tasks": config.intermediate.tasks if config.intermediate else [],
                                 "checkpoint": start if start != base else None,
