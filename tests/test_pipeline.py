@@ -8,12 +8,13 @@ import torch
 from transformers import AutoModel
 
 from tests.fixtures import COLOUR_TASK_YAML, write_colour_task
-from xstilts.config import load_config
+from xstilts.config import load_config, parse_config
+from xstilts.errors import XstiltsError
 from xstilts.evaluate.predict import predict_and_score
 from xstilts.formats import get_format
 from xstilts.models.encoder import load_encoder
 from xstilts.models.multitask import MultiTaskModel
-from xstilts.pipeline import RunData, run, seed_everything
+from xstilts.pipeline import RunData, declared_tasks, run, seed_everything
 
 CONFIG = """
 seed: 0
@@ -139,3 +140,14 @@ def test_task_training_sets_one_targets_steps(colour_config, tmp_path):
     colour_config.write_text(text)
     result = run(load_config(colour_config), tmp_path / "out")["targets"]["colour"]
     assert result["dev"]["steps"] == 3
+
+
+def test_suite_task_sizes_change_one_task():
+    text = ("suites: {demo: {sizes: {train: 10, dev: 4, test: 4}, "
+            "task_sizes: {demo-nli: {train: 30}}}}\ntargets: {tasks: [demo-nli]}\n")
+    tasks = declared_tasks(parse_config(text))
+    assert len(tasks["demo-nli"].load("train")) == 30
+    assert len(tasks["demo-qa"].load("train")) == 10
+    assert len(tasks["demo-nli"].load("dev")) == 4
+    with pytest.raises(XstiltsError, match=r"suites\.demo\.task_sizes names \['demo-nil'\]"):
+        declared_tasks(parse_config(text.replace("demo-nli: {train", "demo-nil: {train")))

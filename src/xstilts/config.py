@@ -121,6 +121,9 @@ class SuiteConfig(Strict):
     """Settings of a generated suite (e.g. `demo`): sizes per split and its seed."""
 
     sizes: dict[Literal["train", "dev", "test"], int] = Field(default_factory=dict)
+    # Per task of the suite, sizes that differ from `sizes`, e.g. {demo-nli: {train: 720}}.
+    task_sizes: dict[str, dict[Literal["train", "dev", "test"], int]] = Field(
+        default_factory=dict)
     seed: int = 0
 
 

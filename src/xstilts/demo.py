@@ -22,21 +22,35 @@ INTERMEDIATE = ["demo-mc-en"]
 def demo_config(intermediate: list[str] | None, quick: bool = False,
                 encoder: str = "e5-small") -> dict:
     """The demo's run config (also written next to its results, for reproduction)."""
-    # Budget for 2 CPU cores: short sequences, few steps, the bottom layers frozen.
+    # Budget for 2 CPU cores: short sequences, few steps, the bottom layers frozen, no
+    # attention dropout (cheaper steps on padded batches: benchmarks/e5_train_step.py).
     sizes = {"train": 96, "dev": 32, "test": 32} if quick else {"train": 192, "dev": 48, "test": 48}
     steps = 6 if quick else 24
     training = {"max_steps": steps, "batch_size": 16, "learning_rate": 3.0e-4,
                 "head_learning_rate": 3.0e-3, "warmup_ratio": 0.1, "max_length": 96,
                 "eval_every": steps}
+    e5 = encoder == "e5-small"
     config = {
         "seed": 0,
         "encoder": {"name": encoder, "trim_vocab": True, "freeze_embeddings": True,
-                    "freeze_layers": 4 if encoder == "e5-small" else 0},
+                    "freeze_layers": 4 if e5 else 0, "attention_dropout": 0.0 if e5 else None},
         "suites": {"demo": {"sizes": sizes, "seed": 0}},
         "targets": {"tasks": TARGETS, "training": training},
+        # Label a word's first piece that is not a bare "▁" (most Chinese words start with one;
+        # see the README's tagging note).
+        "label_position": "first_nonempty",
     }
+    if not quick:
+        # Sentence-pair inference needs more, smaller and gentler updates than the others: at
+        # 3e-4 it collapses to one class, and 24 steps of 16 leave it at chance.
+        config["suites"]["demo"]["task_sizes"] = {"demo-nli": {"train": 720}}
+        config["targets"]["task_training"] = {"demo-nli": {
+            "max_steps": 90, "batch_size": 8, "learning_rate": 1.0e-4,
+            "head_learning_rate": 1.0e-3, "eval_every": 30}}
     if intermediate:
-        config["intermediate"] = {"tasks": intermediate, "training": dict(training)}
+        # Gentler than the targets: the intermediate encoder is the start of every target.
+        config["intermediate"] = {"tasks": intermediate,
+                                  "training": {**training, "learning_rate": 1.0e-4}}
     return config
 
 

@@ -43,7 +43,7 @@ def declared_tasks(config: RunConfig) -> dict[str, Task]:
     """Tasks from the config: generated suites first, then `tasks:` declarations."""
     tasks: dict[str, Task] = {}
     for name, suite in config.suites.items():
-        tasks.update(suite_tasks(name, suite.sizes, suite.seed))
+        tasks.update(suite_tasks(name, suite.sizes, suite.seed, suite.task_sizes))
     for name, decl in config.tasks.items():
         source = FileSource(reader=decl.reader, paths=dict(decl.paths), fields=decl.fields,
                             base_dir=decl.base_dir or ".", options=decl.reader_options)

@@ -27,14 +27,23 @@ def register_suite(name: str, make_tasks: Callable[..., dict[str, Task]]) -> Non
     _SUITES[name] = make_tasks
 
 
-def suite_tasks(name: str, sizes: dict[str, int], seed: int) -> dict[str, Task]:
-    """The tasks of a generated suite built with the given sizes and seed."""
+def suite_tasks(name: str, sizes: dict[str, int], seed: int,
+                task_sizes: dict[str, dict[str, int]] | None = None) -> dict[str, Task]:
+    """The tasks of a generated suite built with the given sizes (per split, then per task)
+    and seed."""
     _load_builtin_modules()
     if name not in _SUITES:
         raise XstiltsError(
             f"unknown suite {name!r} under `suites:`.\n  fix: use one of {sorted(_SUITES)}."
         )
-    return _SUITES[name](sizes=sizes or None, seed=seed)
+    tasks = _SUITES[name](sizes={**sizes, **(task_sizes or {})} or None, seed=seed)
+    unknown = sorted(set(task_sizes or {}) - set(tasks))
+    if unknown:
+        raise XstiltsError(
+            f"suites.{name}.task_sizes names {unknown}, not tasks of the suite.\n  fix: use "
+            f"names from `xstilts tasks` ({', '.join(sorted(tasks))})."
+        )
+    return tasks
 
 
 def _load_builtin_modules() -> None:
