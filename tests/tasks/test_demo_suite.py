@@ -335,7 +335,6 @@ def test_nli_premise_only_and_hypothesis_only_cues():
     # which sentence frames the premise uses says little (neutral premises avoid the frames
     # that state the hypothesis's relation, and some frames state more relations than others)
     assert _structure_cue_accuracy(lambda p, h: tuple(sorted(c.group for c in p))) <= 0.45
-    assert _structure_cue_accuracy(lambda p, h: len(p)) <= 0.38
 
 
 def test_qa_first_span_baseline(tasks, capsys):
