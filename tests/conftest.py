@@ -19,7 +19,7 @@ REALDATA_ENV = "XSTILTS_REALDATA"
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        if "shared_data" in getattr(item, "fixturenames", ()):
+        if {"shared_data", "long_run"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.realdata)
 
 
@@ -31,6 +31,13 @@ def shared_data() -> Path:
     if not REALDATA_DIR.is_dir():
         pytest.fail(f"{REALDATA_ENV}=1 but {REALDATA_DIR} does not exist")
     return REALDATA_DIR
+
+
+@pytest.fixture(scope="session")
+def long_run() -> None:
+    """Minutes-long end-to-end runs (the real `xstilts demo`): with XSTILTS_REALDATA=1, as CI."""
+    if os.environ.get(REALDATA_ENV) != "1":
+        pytest.skip(f"long run: set {REALDATA_ENV}=1 to run (CI does)")
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -51,7 +51,7 @@ def make_tasks(sizes: Mapping | None = None, seed: int = 0) -> dict[str, Task]:
 
     tasks = [
         task("demo-nli", "classification", generate_nli, LANGS,
-             "Demo NLI (generated): premise about people and companies, one-fact hypothesis; "
+             "Demo NLI (generated): a sentence about a person, a one-fact hypothesis about them; "
              "train English, test 6 languages", labels=NLI_LABELS),
         task("demo-qa", "span_qa", generate_qa, LANGS,
              "Demo extractive QA (generated): short stories, who/where/when/how-many "
