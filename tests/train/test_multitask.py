@@ -3,9 +3,11 @@
 import json
 
 import pytest
+from safetensors.torch import load_file, save_file
 from tests.fixtures import write_multiformat_tasks
 
 from xstilts.config import load_config
+from xstilts.errors import XstiltsError
 from xstilts.pipeline import RunData, build_model, phase_data, resolve_encoder, seed_everything
 from xstilts.train import loop
 from xstilts.train.samplers import TaskSampler
@@ -89,6 +91,26 @@ def test_resumed_phase_continues_where_it_stopped(tmp_path, monkeypatch):
     assert [r["loss"] for r in steps] == pytest.approx([r["loss"] for r in full_steps], abs=1e-5)
     assert resumed.batches_per_task == full.batches_per_task
     assert resumed.best_score == pytest.approx(full.best_score)
+
+
+def test_resume_refuses_a_state_that_does_not_fit(tmp_path, monkeypatch):
+    config = make_config(tmp_path, steps=12)
+    real_save = loop.save_training_state
+
+    def save_then_crash(*args, **kwargs):
+        real_save(*args, **kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(loop, "save_training_state", save_then_crash)
+    with pytest.raises(KeyboardInterrupt):
+        train_intermediate(config, tmp_path / "run")
+    monkeypatch.setattr(loop, "save_training_state", real_save)
+    (weights_file,) = (tmp_path / "run").rglob("last/model.safetensors")
+    weights = load_file(str(weights_file))
+    dropped = next(k for k in weights if "layer" in k)
+    save_file({k: v for k, v in weights.items() if k != dropped}, str(weights_file))
+    with pytest.raises(XstiltsError, match=r"does not fit this encoder \(missing \['" + dropped):
+        train_intermediate(config, tmp_path / "run")
 
 
 def test_multitask_run_end_to_end_with_mlm(tmp_path):

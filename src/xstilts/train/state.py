@@ -13,6 +13,7 @@ import torch
 from safetensors.torch import load_file
 
 from xstilts.artifacts import AtomicDir, write_json_atomic
+from xstilts.errors import XstiltsError
 from xstilts.models.multitask import HEADS_WEIGHTS
 
 STATE_JSON = "training_state.json"
@@ -39,7 +40,17 @@ def load_training_state(folder: Path, model, optimizer, scheduler, sampler,
     folder = Path(folder)
     info = json.loads((folder / STATE_JSON).read_text(encoding="utf-8"))
     weights = load_file(str(folder / "model.safetensors"))
-    model.encoder.load_state_dict(weights, strict=False)
+    # Not strict about buffers save_pretrained leaves out; strict about every parameter.
+    missing, unexpected = model.encoder.load_state_dict(weights, strict=False)
+    params = dict(model.encoder.named_parameters())
+    missing = [k for k in missing if k in params]
+    if missing or unexpected:
+        raise XstiltsError(
+            f"{folder}: the saved training state does not fit this encoder (missing "
+            f"{missing[:3]}{'...' if len(missing) > 3 else ''}, unexpected "
+            f"{unexpected[:3]}{'...' if len(unexpected) > 3 else ''}).\n  fix: resume with "
+            "the encoder settings it was saved with, or delete that folder to start over."
+        )
     heads = load_file(str(folder / HEADS_WEIGHTS)) if (folder / HEADS_WEIGHTS).exists() else {}
     for name, head in model.heads.items():
         prefix = f"{name}."
