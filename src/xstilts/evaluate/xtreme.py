@@ -23,6 +23,7 @@ from pathlib import Path
 
 from xstilts.errors import XstiltsError, located
 from xstilts.evaluate.metrics import accuracy, bucc_f1, mlqa_scores, seqeval_prf, squad_scores
+from xstilts.tasks.xtreme_langs import TASK_LANGS
 
 GROUP_TITLES = {"classification": "sentence classification", "tagging": "structured prediction",
                 "qa": "question answering", "retrieval": "sentence retrieval"}
@@ -32,23 +33,11 @@ def _langs(s: str) -> list[str]:
     return s.split(",")
 
 
-# evaluate.py's GROUP2TASK and TASK2LANGS (language order as there).
+# evaluate.py's GROUP2TASK.
 XTREME_GROUPS = {"classification": ["pawsx", "xnli"], "tagging": ["udpos", "panx"],
                  "qa": ["xquad", "mlqa", "tydiqa"], "retrieval": ["bucc2018", "tatoeba"]}
-XTREME_LANGUAGES = {
-    "pawsx": _langs("de,en,es,fr,ja,ko,zh"),
-    "xnli": _langs("ar,bg,de,el,en,es,fr,hi,ru,sw,th,tr,ur,vi,zh"),
-    "panx": _langs("ar,he,vi,id,jv,ms,tl,eu,ml,ta,te,af,nl,en,de,el,bn,hi,mr,ur,fa,fr,it,pt,es,"
-                   "bg,ru,ja,ka,ko,th,sw,yo,my,zh,kk,tr,et,fi,hu"),
-    "udpos": _langs("af,ar,bg,de,el,en,es,et,eu,fa,fi,fr,he,hi,hu,id,it,ja,kk,ko,mr,nl,pt,ru,ta,"
-                    "te,th,tl,tr,ur,vi,yo,zh"),
-    "bucc2018": _langs("de,fr,ru,zh"),
-    "tatoeba": _langs("ar,he,vi,id,jv,tl,eu,ml,ta,te,af,nl,de,el,bn,hi,mr,ur,fa,fr,it,pt,es,bg,"
-                      "ru,ja,ka,ko,th,sw,zh,kk,tr,et,fi,hu"),
-    "xquad": _langs("en,es,de,el,ru,tr,ar,vi,th,zh,hi"),
-    "mlqa": _langs("en,es,de,ar,hi,vi,zh"),
-    "tydiqa": _langs("en,ar,bn,fi,id,ko,ru,sw,te"),
-}
+# One list for the tasks and the scorer (tasks/xtreme_langs.py holds evaluate.py's TASK2LANGS).
+XTREME_LANGUAGES = {task: list(langs) for task, langs in TASK_LANGS.items()}
 # XTREME-R (Ruder et al., 2021): ten tasks; UD-POS, PAN-X and Tatoeba gain languages.
 XTREME_R_GROUPS = {"classification": ["xnli", "xcopa"], "tagging": ["udpos", "panx"],
                    "qa": ["xquad", "mlqa", "tydiqa"], "retrieval": ["mewsli-x", "lareqa", "tatoeba"]}
