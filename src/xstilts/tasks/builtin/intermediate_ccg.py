@@ -5,7 +5,7 @@ The supertag set depends on the data, so the task declares no labels: its option
 (supertags seen at least 10 times, as C&C's standard 425-tag set from sections 02-21);
 rarer supertags are not trained on and count as errors when scoring. Selection uses token
 accuracy, the usual supertagging metric (the tagging format's chunk F1 means nothing here).
-See `xstilts.tasks.readers.CCG_HOWTO` for how to lay out the files.
+See `xstilts.tasks.readers_tokens.CCG_HOWTO` for how to lay out the files.
 """
 
 from __future__ import annotations
