@@ -151,3 +151,25 @@ def test_suite_task_sizes_change_one_task():
     assert len(tasks["demo-nli"].load("dev")) == 4
     with pytest.raises(XstiltsError, match=r"suites\.demo\.task_sizes names \['demo-nil'\]"):
         declared_tasks(parse_config(text.replace("demo-nli: {train", "demo-nil: {train")))
+
+
+def test_split_reader_options_serve_two_splits_from_one_file(tmp_path):
+    articles = [{"title": f"a{k}", "paragraphs": [{"context": f"Text {k} here.", "qas": [
+        {"id": f"q{k}", "question": "Which?", "answers": [{"text": f"{k}", "answer_start": 5}]}]}]}
+        for k in range(3)]
+    (tmp_path / "xquad.en.json").write_text(json.dumps({"version": "1.1", "data": articles}))
+    text = f"""
+targets: {{tasks: [xq]}}
+tasks:
+  xq:
+    format: span_qa
+    languages: [en]
+    reader: squad_json
+    base_dir: {tmp_path}
+    paths: {{train: "xquad.{{lang}}.json", test: "xquad.{{lang}}.json"}}
+    split_reader_options: {{train: {{articles: [0, 2]}}, test: {{articles: [2, 3]}}}}
+"""
+    task = declared_tasks(parse_config(text))["xq"]
+    assert [ex["id"] for ex in task.load("train")] == ["q0", "q1"]
+    assert [ex["id"] for ex in task.load("test", "en")] == ["q2"]
+    assert task.describe()["source"]["split_options"]["test"] == {"articles": [2, 3]}

@@ -114,6 +114,9 @@ class TaskDeclaration(Strict):
     base_dir: str | None = None  # default: the config file's folder
     options: dict = Field(default_factory=dict)
     reader_options: dict = Field(default_factory=dict)
+    # Per split, reader options that differ, e.g. {train: {articles: [0, 32]}}.
+    split_reader_options: dict[Literal["train", "dev", "test"], dict] = Field(
+        default_factory=dict)
     description: str = ""
 
 

@@ -46,7 +46,8 @@ def declared_tasks(config: RunConfig) -> dict[str, Task]:
         tasks.update(suite_tasks(name, suite.sizes, suite.seed, suite.task_sizes))
     for name, decl in config.tasks.items():
         source = FileSource(reader=decl.reader, paths=dict(decl.paths), fields=decl.fields,
-                            base_dir=decl.base_dir or ".", options=decl.reader_options)
+                            base_dir=decl.base_dir or ".", options=decl.reader_options,
+                            split_options=dict(decl.split_reader_options))
         tasks[name] = Task(name=name, format=decl.format, languages=decl.languages,
                            source=source, train_language=decl.train_language,
                            train_languages=decl.train_languages,

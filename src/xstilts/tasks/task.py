@@ -31,6 +31,9 @@ class FileSource:
     fields: dict[str, str] = field(default_factory=dict)  # our key -> key in the file
     base_dir: str = "."
     options: dict = field(default_factory=dict)  # reader-specific (e.g. tatoeba codes)
+    # split -> reader options that differ for that split, e.g. XQuAD articles 0-31 for train
+    # and 32-47 for test from the same files: {"train": {"articles": [0, 32]}, ...}.
+    split_options: dict = field(default_factory=dict)
     # Like HubSource.convert: (record, lang) -> example or None (dropped), for files whose
     # records are not yet in the task's format (nested choices, label codes, ...).
     convert: Callable[[dict, str], Example | None] | None = None
@@ -48,7 +51,8 @@ class FileSource:
     def load(self, split: str, lang: str) -> list[Example]:
         from xstilts.tasks.readers import read_examples
 
-        examples = read_examples(self.reader, self.path(split, lang), self.fields, self.options)
+        options = {**self.options, **self.split_options.get(split, {})}
+        examples = read_examples(self.reader, self.path(split, lang), self.fields, options)
         if self.convert is None:
             return examples
         return [ex for ex in (self.convert(r, lang) for r in examples) if ex is not None]
@@ -56,6 +60,8 @@ class FileSource:
     def describe(self) -> dict:
         out = {"reader": self.reader, "paths": self.paths, "fields": self.fields,
                "base_dir": str(self.base_dir), "options": self.options}
+        if self.split_options:
+            out["split_options"] = self.split_options
         if self.convert is not None:
             conv = getattr(self.convert, "__qualname__", repr(self.convert))
             out["convert"] = f"{self.convert.__module__}.{conv}"
