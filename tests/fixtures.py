@@ -125,3 +125,24 @@ def bare_task(name: str, fmt: str, languages=("en",), labels=None, **options):
     return Task(name=name, format=fmt, languages=list(languages),
                 source=GeneratedSource(generate=no_examples, sizes={}),
                 labels=labels, options=options)
+
+
+def trained_batch(fmt, examples, tokenizer, encoder, task, max_length: int = 32):
+    """Featurize, collate and build a head; check the loss is a finite scalar whose gradients
+    reach the head and the encoder. Returns (features, batch, head)."""
+    import math
+
+    import torch
+
+    feats = fmt.featurize(examples, tokenizer, task, max_length=max_length)
+    batch = fmt.collate(feats, tokenizer.pad_token_id)
+    torch.manual_seed(0)
+    head = fmt.build_head(encoder.config.hidden_size, task)
+    encoder.zero_grad(set_to_none=True)
+    loss = fmt.loss(encoder, head, batch)
+    assert loss.dim() == 0 and loss.requires_grad and math.isfinite(loss.item())
+    loss.backward()
+    assert all(p.grad is not None for p in head.parameters())
+    assert encoder.get_input_embeddings().weight.grad is not None
+    encoder.zero_grad(set_to_none=True)
+    return feats, batch, head

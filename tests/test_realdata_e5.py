@@ -27,7 +27,6 @@ from xstilts.models.e5_small import ensure_e5_small
 from xstilts.models.encoder import load_encoder
 from xstilts.models.multitask import MultiTaskModel
 from xstilts.pipeline import declared_tasks, run, seed_everything
-from xstilts.tasks.readers import read_examples
 
 pytestmark = pytest.mark.e5
 
@@ -173,56 +172,43 @@ QA_TRAINING = {"max_steps": 32, "batch_size": 16, "learning_rate": 3.0e-4,
                "eval_batch_size": 32}
 
 
-def heldout_questions(shared_data, lang: str) -> list[dict]:
-    path = shared_data / "xquad" / f"xquad.{lang}.json"
-    examples = read_examples("squad_json", path, {}, {"articles": XQUAD_TEST_ARTICLES})
-    return examples[:XQUAD_TEST_QUESTIONS]
-
-
 def test_xquad_zero_shot_beats_untrained_head(shared_data, tmp_path, no_reconversion):
+    # One file per language, two uses: training on articles 0-31 (English), zero-shot
+    # evaluation on the first questions of articles 32-47 in every language.
     config = make_config(
         "xquad",
-        {"format": "span_qa", "languages": ["en"], "reader": "squad_json",
+        {"format": "span_qa", "languages": list(XQUAD_LANGS), "reader": "squad_json",
          "base_dir": str(shared_data / "xquad"),
-         "paths": {"train": "xquad.en.json", "dev": "xquad.en.json", "test": "xquad.en.json"},
-         "reader_options": {"articles": XQUAD_TRAIN_ARTICLES}},
-        # Not trimmed: a trimmed vocabulary would only cover the run's own (training-article)
-        # texts, not the held-out articles scored below. The embeddings and the bottom 6
-        # layers are frozen: no backward pass through them (and better transfer here).
+         "paths": {s: "xquad.{lang}.json" for s in ("train", "dev", "test")},
+         "split_reader_options": {"train": {"articles": XQUAD_TRAIN_ARTICLES},
+                                  "dev": {"articles": XQUAD_TRAIN_ARTICLES},
+                                  "test": {"articles": XQUAD_TEST_ARTICLES}}},
+        # Not trimmed (as a user would run it). The embeddings and the bottom 6 layers are
+        # frozen: no backward pass through them (and better transfer here).
         encoder={"freeze_embeddings": True, "freeze_layers": 6},
-        targets={"test_limit": 16, "training": QA_TRAINING})
+        targets={"test_limit": XQUAD_TEST_QUESTIONS, "training": QA_TRAINING})
     results = run(config, tmp_path / "out")
     target = results["targets"]["xquad"]
     assert target["dev"]["steps"] == QA_TRAINING["max_steps"]
     task = declared_tasks(config)["xquad"]
-    fmt = get_format("span_qa")
     train_contexts = {ex["context"] for ex in task.load("train", "en")}
 
-    # One reader_options range serves every split of a task, so the held-out articles are
-    # scored here, with the pipeline's own checkpoint and predict_and_score.
-    checkpoint = target["dev"]["checkpoint"]
-    encoder, tokenizer = load_encoder(checkpoint)
-    trained = MultiTaskModel(encoder)
-    trained.load_heads(checkpoint, {"xquad": task})
+    # The same questions with a fresh, untrained head on the untouched encoder.
     seed_everything(config.seed)
     base_encoder, base_tokenizer = load_encoder(results["encoder_location"])
     untrained = MultiTaskModel(base_encoder)
     fresh_head = untrained.add_head("xquad", task)
-
-    max_length = QA_TRAINING["max_length"]
     scores = {}
     for lang in XQUAD_LANGS:
-        examples = heldout_questions(shared_data, lang)
+        examples = task.load("test", lang)[:XQUAD_TEST_QUESTIONS]
         if lang == "en":
             assert not {ex["context"] for ex in examples} & train_contexts
-        _, after = predict_and_score(trained.encoder, trained.heads["xquad"], fmt, task,
-                                     examples, tokenizer, max_length, 32, CPU, lang)
-        _, before = predict_and_score(untrained.encoder, fresh_head, fmt, task, examples,
-                                      base_tokenizer, max_length, 32, CPU, lang)
-        scores[lang] = (after, before)
-    seen = target["languages"]["en"]
-    print(f"\nXQuAD: en F1 {seen['f1']:.1f} on {config.targets.test_limit} training questions; "
-          f"held out (first {XQUAD_TEST_QUESTIONS} of articles 32-47), EM/F1 trained | untrained:")
+        _, before = predict_and_score(untrained.encoder, fresh_head, get_format("span_qa"),
+                                      task, examples, base_tokenizer,
+                                      QA_TRAINING["max_length"], 32, CPU, lang)
+        scores[lang] = (target["languages"][lang], before)
+    print(f"\nXQuAD zero-shot, first {XQUAD_TEST_QUESTIONS} questions of held-out articles "
+          "32-47, EM/F1 trained | untrained:")
     for lang, (after, before) in scores.items():
         print(f"  {lang}: {after['exact_match']:.1f}/{after['f1']:.1f} | "
               f"{before['exact_match']:.1f}/{before['f1']:.1f}")

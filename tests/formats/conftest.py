@@ -27,41 +27,20 @@ A small cat sat on the warm mat while the dog slept under the big wooden table.
 من بنى الأهرامات؟ بنى المصريون القدماء الأهرامات قبل آلاف السنين.
 """
 
-SPECIALS = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]  # XLM-R's order: pad id 1
-
-
 def build_tiny_tokenizer():
     """A PreTrainedTokenizerFast trained on TRAINING_TEXT (deterministic, well under a second)."""
-    from tokenizers import (
-        Regex,
-        Tokenizer,
-        decoders,
-        models,
-        normalizers,
-        pre_tokenizers,
-        processors,
-        trainers,
-    )
-    from transformers import PreTrainedTokenizerFast
+    from tokenizers import Regex, pre_tokenizers
 
-    tok = Tokenizer(models.Unigram())
-    tok.normalizer = normalizers.NFKC()
-    tok.pre_tokenizer = pre_tokenizers.Sequence([
-        pre_tokenizers.Metaspace(),
-        pre_tokenizers.Punctuation(),
-        # One token per CJK ideograph, so any Chinese answer aligns with tokens.
-        pre_tokenizers.Split(Regex("[\u4e00-\u9fff]"), behavior="isolated"),
-    ])
-    tok.decoder = decoders.Metaspace()
-    trainer = trainers.UnigramTrainer(vocab_size=600, special_tokens=SPECIALS, unk_token="<unk>")
-    tok.train_from_iterator(TRAINING_TEXT.splitlines(), trainer)
-    bos, eos = tok.token_to_id("<s>"), tok.token_to_id("</s>")
-    tok.post_processor = processors.TemplateProcessing(
-        single="<s> $A </s>", pair="<s> $A </s> </s> $B </s>",
-        special_tokens=[("<s>", bos), ("</s>", eos)])
-    return PreTrainedTokenizerFast(
-        tokenizer_object=tok, bos_token="<s>", eos_token="</s>", pad_token="<pad>",
-        unk_token="<unk>", cls_token="<s>", sep_token="</s>", mask_token="<mask>")
+    from xstilts.models.tiny_random import build_tokenizer
+
+    return build_tokenizer(TRAINING_TEXT.splitlines(), vocab_size=600, seed_text=False,
+                           pre_tokenizer=pre_tokenizers.Sequence([
+                               pre_tokenizers.Metaspace(),
+                               pre_tokenizers.Punctuation(),
+                               # One token per CJK ideograph: Chinese answers align with tokens.
+                               pre_tokenizers.Split(Regex("[\u4e00-\u9fff]"),
+                                                    behavior="isolated"),
+                           ]))
 
 
 @pytest.fixture(scope="session")

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from tests.fixtures import bare_task
+from tests.fixtures import bare_task, trained_batch
 
 from xstilts.errors import XstiltsError
 from xstilts.formats import get_format
@@ -242,16 +240,7 @@ def test_error_task_without_labels(tiny_tokenizer, labels):
 
 def test_loss_and_predict_with_tiny_encoder(tiny_tokenizer, tiny_encoder):
     task = make_task(label_position="first_nonempty")
-    feats = FMT.featurize(EXAMPLES, tiny_tokenizer, task, max_length=32)
-    batch = FMT.collate(feats, tiny_tokenizer.pad_token_id)
-    torch.manual_seed(0)
-    head = FMT.build_head(tiny_encoder.config.hidden_size, task)
-    tiny_encoder.zero_grad(set_to_none=True)
-    loss = FMT.loss(tiny_encoder, head, batch)
-    assert loss.dim() == 0 and loss.requires_grad and math.isfinite(loss.item())
-    loss.backward()
-    assert all(p.grad is not None for p in head.parameters())
-    tiny_encoder.zero_grad(set_to_none=True)
+    feats, batch, head = trained_batch(FMT, EXAMPLES, tiny_tokenizer, tiny_encoder, task)
 
     tiny_encoder.eval()
     head.eval()

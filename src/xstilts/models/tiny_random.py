@@ -31,15 +31,17 @@ ARCH = {"hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2,
         "intermediate_size": 128, "max_position_embeddings": 514}
 
 
-def build_tokenizer(texts: Iterable[str], vocab_size: int = 4000) -> PreTrainedTokenizerFast:
-    """A Unigram tokenizer with XLM-R's conventions (Metaspace ▁, <s> A </s></s> B </s>)."""
+def build_tokenizer(texts: Iterable[str], vocab_size: int = 4000, pre_tokenizer=None,
+                    seed_text: bool = True) -> PreTrainedTokenizerFast:
+    """A Unigram tokenizer with XLM-R's conventions (Metaspace ▁, <s> A </s></s> B </s>),
+    trained on `texts` (and a few built-in multilingual lines unless seed_text is False)."""
     tok = Tokenizer(models.Unigram())
     tok.normalizer = normalizers.NFKC()
-    tok.pre_tokenizer = pre_tokenizers.Metaspace()
+    tok.pre_tokenizer = pre_tokenizer or pre_tokenizers.Metaspace()
     tok.decoder = decoders.Metaspace()
     trainer = trainers.UnigramTrainer(vocab_size=vocab_size, special_tokens=SPECIALS,
                                       unk_token="<unk>", show_progress=False)
-    tok.train_from_iterator(list(_SEED_TEXT) + list(texts), trainer)
+    tok.train_from_iterator((list(_SEED_TEXT) if seed_text else []) + list(texts), trainer)
     tok.post_processor = processors.TemplateProcessing(
         single="<s> $A </s>", pair="<s> $A </s> </s> $B </s>",
         special_tokens=[("<s>", 0), ("</s>", 2)],
