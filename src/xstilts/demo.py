@@ -50,9 +50,11 @@ def demo_config(intermediate: list[str] | None, quick: bool = False,
             "head_learning_rate": 1.0e-2, "eval_every": 40}}
     if intermediate:
         # Gentler than the targets: the intermediate encoder is the start of every target.
-        # Multiple choice encodes four sequences per example: half the batch.
+        # Multiple choice encodes four sequences per example: half the batch, 2/3 the steps
+        # (its steps are the demo's most expensive).
         config["intermediate"] = {"tasks": intermediate, "training": {
-            **training, "learning_rate": 1.0e-4, "batch_size": 8 if e5 else 16}}
+            **training, "learning_rate": 1.0e-4, "batch_size": 8 if e5 else 16,
+            "max_steps": 16 if e5 else steps, "eval_every": 16 if e5 else steps}}
     return config
 
 
