@@ -65,12 +65,8 @@ def test_realised_batches_follow_the_configured_sampler(tmp_path, sampler, extra
     assert last["score"] == pytest.approx(sum(mains) / 4)
 
 
-def test_resumed_phase_continues_where_it_stopped(tmp_path, monkeypatch):
-    config = make_config(tmp_path, steps=12)
-    full = train_intermediate(config, tmp_path / "full")
-    full_log = [json.loads(x) for x in (tmp_path / "full" / "log.jsonl").read_text().splitlines()]
-
-    # Interrupt the same phase right after its first saved state (step 6) ...
+def interrupt_after_first_save(config, out, monkeypatch) -> None:
+    """Run the phase until its first saved training state, then stop as on Ctrl-C."""
     real_save = loop.save_training_state
 
     def save_then_crash(*args, **kwargs):
@@ -79,8 +75,17 @@ def test_resumed_phase_continues_where_it_stopped(tmp_path, monkeypatch):
 
     monkeypatch.setattr(loop, "save_training_state", save_then_crash)
     with pytest.raises(KeyboardInterrupt):
-        train_intermediate(config, tmp_path / "resumed")
+        train_intermediate(config, out)
     monkeypatch.setattr(loop, "save_training_state", real_save)
+
+
+def test_resumed_phase_continues_where_it_stopped(tmp_path, monkeypatch):
+    config = make_config(tmp_path, steps=12)
+    full = train_intermediate(config, tmp_path / "full")
+    full_log = [json.loads(x) for x in (tmp_path / "full" / "log.jsonl").read_text().splitlines()]
+
+    # Interrupt the same phase right after its first saved state (step 6) ...
+    interrupt_after_first_save(config, tmp_path / "resumed", monkeypatch)
     # ... and run it again: it resumes at step 7 with the same sampler, data order and RNGs.
     resumed = train_intermediate(config, tmp_path / "resumed")
     log = [json.loads(x) for x in (tmp_path / "resumed" / "log.jsonl").read_text().splitlines()]
@@ -95,16 +100,7 @@ def test_resumed_phase_continues_where_it_stopped(tmp_path, monkeypatch):
 
 def test_resume_refuses_a_state_that_does_not_fit(tmp_path, monkeypatch):
     config = make_config(tmp_path, steps=12)
-    real_save = loop.save_training_state
-
-    def save_then_crash(*args, **kwargs):
-        real_save(*args, **kwargs)
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(loop, "save_training_state", save_then_crash)
-    with pytest.raises(KeyboardInterrupt):
-        train_intermediate(config, tmp_path / "run")
-    monkeypatch.setattr(loop, "save_training_state", real_save)
+    interrupt_after_first_save(config, tmp_path / "run", monkeypatch)
     (weights_file,) = (tmp_path / "run").rglob("last/model.safetensors")
     weights = load_file(str(weights_file))
     dropped = next(k for k in weights if "layer" in k)
