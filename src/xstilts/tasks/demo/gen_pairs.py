@@ -55,6 +55,10 @@ def nli_structure(seed: int, split: str, i: int):
             break
     scene = w.sample_scene(rng, split, 1, 1, people)
     (main,) = scene.people
+    if rel == "org" and main.rel == "founded":
+        # "X founded <another company>" would not be false (people may found two): ask when
+        # X founded the company instead. Decided before the label, so it says nothing of it.
+        rel = "year"
     frames = w.person_frames(main)
     stating = [f for f in frames if _states(f, rel)]
     frame = rng.choice([f for f in frames if (f in stating) == (label != "neutral")])
