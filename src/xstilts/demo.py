@@ -44,9 +44,9 @@ def demo_config(intermediate: list[str] | None, quick: bool = False,
         # Sentence-pair inference needs more, smaller updates and a faster head than the
         # others (measured: at 3e-4 it collapsed to one class; with a 1e-3 head it stayed at
         # chance for 90 steps of 8; with a 1e-2 head dev accuracy left chance by step 75).
-        config["suites"]["demo"]["task_sizes"] = {"demo-nli": {"train": 960}}
+        config["suites"]["demo"]["task_sizes"] = {"demo-nli": {"train": 1280}}
         config["targets"]["task_training"] = {"demo-nli": {
-            "max_steps": 120, "batch_size": 8, "learning_rate": 1.0e-4,
+            "max_steps": 160, "batch_size": 8, "learning_rate": 1.0e-4,
             "head_learning_rate": 1.0e-2, "eval_every": 40}}
     if intermediate:
         # Gentler than the targets: the intermediate encoder is the start of every target.
