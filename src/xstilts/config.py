@@ -14,6 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from xstilts.errors import XstiltsError, located
 
 
+DEFAULT_MAX_LENGTH = 128  # tokens, for tasks that declare no length of their own
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -28,8 +31,13 @@ class EncoderConfig(Strict):
     # None: the model's own (0.1 in BERT/XLM-R); 0 makes CPU training steps much cheaper.
     attention_dropout: float | None = Field(None, ge=0, lt=1)
     trust_remote_code: bool = False
-    retrieval_layer: int | None = None  # None: the encoder family's default
-    text_prefix: str | None = None  # None: the family's default (e5: "query: ")
+    # None: from the model's config (XLM-R Large 14, 12-layer BERT/XLM-R 8, e5 and others the
+    # last); an index into hidden_states (0 = embeddings, -1 = last).
+    retrieval_layer: int | None = None
+    text_prefix: str | None = None  # None: the model's own (e5 checkpoints: "query: ")
+    # How token representations are formed from the encoder's layers for classification,
+    # tagging and QA heads: the last layer, an ELMo scalar mix, or attention over layers.
+    layer_aggregation: Literal["last", "scalar_mix", "attention"] = "last"
 
 
 class TrainingConfig(Strict):
@@ -45,8 +53,14 @@ class TrainingConfig(Strict):
     weight_decay: float = Field(0.01, ge=0)
     grad_accum: int = Field(1, ge=1)
     max_grad_norm: float = Field(1.0, gt=0)
-    max_length: int = Field(128, ge=8)
-    eval_every: int = Field(0, ge=0)  # steps; 0 = once per epoch and at the end
+    # Tokens per sequence; None: the task's own default (built-in QA 384, as XTREME), else
+    # DEFAULT_MAX_LENGTH. Retrieval and bitext mining always encode at the task's length
+    # (XTREME's 512, capped by the model), not this one.
+    max_length: int | None = Field(None, ge=8)
+    # Model selection: dev evaluations every `eval_every` steps; 0 = `evaluations` of them
+    # spread evenly over the phase (the last at its final step).
+    eval_every: int = Field(0, ge=0)
+    evaluations: int = Field(5, ge=1)
     patience: int | None = Field(None, ge=1)  # evaluations without improvement before stopping
     dev_limit: int | None = Field(None, ge=1)  # evaluate on the first N dev examples only
     sampler: Literal["uniform", "proportional", "capped", "temperature", "weights"] = "proportional"
@@ -63,6 +77,9 @@ class PhaseConfig(Strict):
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     shared_heads: dict[str, list[str]] = Field(default_factory=dict)  # head -> tasks sharing it
     test_limit: int | None = Field(None, ge=1)  # evaluate on the first N test examples
+    # Zero-shot evaluation on each language's test split, or its dev split where the task
+    # has one (the paper's per-intermediate-task table is on dev sets).
+    eval_split: Literal["test", "dev"] = "test"
     # Evaluate a task on a subset of its languages, e.g. {udpos: [de, es]} (default: all).
     languages: dict[str, list[str]] = Field(default_factory=dict)
     # Per target, training settings that differ from `training`, e.g. {pawsx: {epochs: 5}}
@@ -135,6 +152,9 @@ class DataConfig(Strict):
 
     source: Literal["hub", "local"] = "hub"
     dir: str | None = None  # local: the folder XTREME's download_data.sh writes
+    # Run tasks whose hub copy is not the benchmark (BUCC: gold pairs only, no distractors);
+    # their results are marked not comparable.
+    allow_gold_only: bool = False
 
     @model_validator(mode="after")
     def _dir_for_local(self):
@@ -154,11 +174,18 @@ class RunConfig(Strict):
     suites: dict[str, SuiteConfig] = Field(default_factory=dict)
     data: DataConfig = Field(default_factory=DataConfig)
     label_position: Literal["first", "first_nonempty"] = "first"  # tagging; see formats.tagging
+    # Per task (built-in or declared), format options over the task's own, e.g.
+    # {xquad: {main_metric: em_f1}} or {tatoeba: {query_side: source}}.
+    task_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _has_targets(self):
         if not self.targets.tasks:
             raise ValueError("targets.tasks is empty: name at least one target task")
+        in_run = set(self.targets.tasks) | set(self.intermediate.tasks if self.intermediate else [])
+        unknown = sorted(set(self.task_options) - in_run)
+        if unknown:
+            raise ValueError(f"task_options names {unknown}, not tasks of this run")
         if self.intermediate and self.intermediate.task_training:
             raise ValueError("intermediate.task_training: the intermediate tasks train together "
                              "in one run, so per-task settings apply to targets only (set a "

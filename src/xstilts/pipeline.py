@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from xstilts.artifacts import content_key, write_json_atomic
-from xstilts.config import PhaseConfig, RunConfig
+from xstilts.config import DEFAULT_MAX_LENGTH, PhaseConfig, RunConfig, TrainingConfig
 from xstilts.errors import XstiltsError
 from xstilts.evaluate.predict import predict_and_score
 from xstilts.evaluate.store import record_target
@@ -56,29 +56,57 @@ def declared_tasks(config: RunConfig) -> dict[str, Task]:
     return tasks
 
 
+def resolve_tasks(config: RunConfig) -> dict[str, Task]:
+    """Every task of the run with its final source, languages and options (no data read).
+
+    Options are layered once, here: `label_position` < the task's own < `task_options`.
+    """
+    user = declared_tasks(config)
+    names = list(config.intermediate.tasks if config.intermediate else [])
+    names += [t for t in config.targets.tasks if t not in names]
+    tasks = {n: resolve_task(n, user).with_source(config.data.source, config.data.dir)
+             for n in names}
+    for name, langs in config.targets.languages.items():
+        if name not in tasks:
+            raise XstiltsError(f"targets.languages names {name!r}, which is not a target."
+                               "\n  fix: list it under targets.tasks or remove it.")
+        unknown = sorted(set(langs) - set(tasks[name].languages))
+        if unknown:
+            raise XstiltsError(
+                f"targets.languages.{name}: {unknown} are not languages of {name!r}.\n  fix: "
+                f"choose from {list(tasks[name].languages)}.")
+        tasks[name] = dataclasses.replace(tasks[name], languages=list(langs))
+    for name, task in tasks.items():
+        get_format(task.format)  # unknown formats fail before any work
+        options = {"label_position": config.label_position, **task.options,
+                   **config.task_options.get(name, {})}
+        caveat = task.source_caveats.get(config.data.source)
+        if caveat and not config.data.allow_gold_only:
+            raise XstiltsError(
+                f"task {name!r} from data.source {config.data.source!r}: {caveat}\n  fix: use "
+                "the benchmark's own files (`data: {source: local, dir: PATH}`, the folder "
+                "XTREME's download_data.sh writes), or set `data.allow_gold_only: true` to run "
+                "it anyway with results marked not comparable.")
+        if caveat:
+            options["not_comparable"] = caveat
+        tasks[name] = dataclasses.replace(task, options=options)
+    return tasks
+
+
+def sequence_length(task: Task, training: TrainingConfig) -> int:
+    """Tokens per sequence for a trainable task: the phase's setting, else the task's own
+    default (built-in QA: XTREME's 384), else DEFAULT_MAX_LENGTH."""
+    if training.max_length is not None:
+        return training.max_length
+    return int(task.options.get("max_length", DEFAULT_MAX_LENGTH))
+
+
 class RunData:
     """Every task of the run with its loaded splits (each file read once)."""
 
     def __init__(self, config: RunConfig):
-        user = declared_tasks(config)
-        names = list(config.intermediate.tasks if config.intermediate else [])
-        names += [t for t in config.targets.tasks if t not in names]
-        self.tasks = {n: resolve_task(n, user).with_source(config.data.source, config.data.dir)
-                      for n in names}
-        for name, langs in config.targets.languages.items():
-            if name not in self.tasks:
-                raise XstiltsError(f"targets.languages names {name!r}, which is not a target."
-                                   "\n  fix: list it under targets.tasks or remove it.")
-            unknown = sorted(set(langs) - set(self.tasks[name].languages))
-            if unknown:
-                raise XstiltsError(
-                    f"targets.languages.{name}: {unknown} are not languages of {name!r}.\n  fix: "
-                    f"choose from {list(self.tasks[name].languages)}.")
-            self.tasks[name] = dataclasses.replace(self.tasks[name], languages=list(langs))
-        for name, task in self.tasks.items():
-            get_format(task.format)  # unknown formats fail before any work
-            options = {"label_position": config.label_position, **task.options}
-            self.tasks[name] = dataclasses.replace(task, options=options)
+        self.tasks = resolve_tasks(config)
+        self.eval_split = config.targets.eval_split
         self.splits: dict[tuple[str, str, str], list[dict]] = {}
         intermediate = set(config.intermediate.tasks if config.intermediate else [])
         for name, task in self.tasks.items():
@@ -92,9 +120,16 @@ class RunData:
                         self.get(name, "train", task.train_language))
             if name in config.targets.tasks or name not in intermediate:
                 for lang in task.languages:
-                    self._load(task, "test", lang)
+                    self._load(task, self.eval_split_of(task), lang)
                     if fmt.tunes_on_dev:  # e.g. BUCC: each language's threshold is set on dev
                         self._load(task, "dev", lang)
+
+    def eval_split_of(self, task: Task) -> str:
+        """The split zero-shot evaluation reads: `targets.eval_split`, where the task has it."""
+        if self.eval_split == "dev" and task.has_split("dev") and not get_format(
+                task.format).tunes_on_dev:
+            return "dev"
+        return "test"
 
     def _load(self, task: Task, split: str, lang: str) -> None:
         self.splits[(task.name, split, lang)] = task.load(split, lang)
@@ -170,8 +205,10 @@ def phase_data(model, tokenizer, data: RunData, phase: PhaseConfig) -> list[Task
         head_name = head_of.get(name, name)
         model.add_head(head_name, task)
         train = data.get(name, "train", task.train_language)
-        feats = fmt.featurize(train, tokenizer, task, phase.training.max_length)
-        out.append(TaskData(task, fmt, head_name, feats, data.get(name, "dev", task.train_language)))
+        length = sequence_length(task, phase.training)
+        feats = fmt.featurize(train, tokenizer, task, length)
+        out.append(TaskData(task, fmt, head_name, feats,
+                            data.get(name, "dev", task.train_language), length))
     return out
 
 
@@ -221,9 +258,11 @@ def run_target(config: RunConfig, data: RunData, name: str, start: str, out: Pat
     model.to(device)
     per_language, tuned = {}, {}
 
+    length = sequence_length(task, phase.training)
+
     def predict(t: Task, examples: list[dict], lang: str) -> tuple[dict, dict]:
         return predict_and_score(model.encoder, head, fmt, t, examples, tokenizer,
-                                 phase.training.max_length, phase.training.eval_batch_size,
+                                 length, phase.training.eval_batch_size,
                                  device, lang, phase.training.bf16)
 
     for lang in task.languages:

@@ -134,6 +134,9 @@ class Task:
     options: dict = field(default_factory=dict)  # format options, e.g. {"layer": 8}
     # Other places the same data can come from, by kind ("hub", "local"); see `with_source`.
     alternatives: dict = field(default_factory=dict)
+    # Source kinds whose copy is not the benchmark, with why (BUCC's hub copy: gold pairs
+    # only); a run refuses them unless `data.allow_gold_only` is set.
+    source_caveats: dict = field(default_factory=dict)
 
     def with_source(self, kind: str, data_dir: str | None = None) -> Task:
         """This task reading from another kind of source; local files are found under data_dir."""

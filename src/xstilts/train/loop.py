@@ -37,6 +37,7 @@ class TaskData:
     head_name: str
     train_features: list[dict]
     dev_examples: list[dict]
+    max_length: int  # tokens per sequence for this task (train and dev)
 
 
 @dataclass
@@ -83,7 +84,7 @@ def validate(model, data: list[TaskData], tokenizer, cfg: TrainingConfig, device
     for d in data:
         examples = d.dev_examples[: cfg.dev_limit] if cfg.dev_limit else d.dev_examples
         _, metrics = predict_and_score(model.encoder, model.heads[d.head_name], d.fmt, d.task,
-                                       examples, tokenizer, cfg.max_length,
+                                       examples, tokenizer, d.max_length,
                                        cfg.eval_batch_size, device,
                                        d.task.train_language, cfg.bf16)
         scores[d.task.name] = metrics
