@@ -9,10 +9,17 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from xstilts.errors import XstiltsError, located
-
 
 DEFAULT_MAX_LENGTH = 128  # tokens, for tasks that declare no length of their own
 
@@ -178,14 +185,22 @@ class RunConfig(Strict):
     # {xquad: {main_metric: em_f1}} or {tatoeba: {query_side: source}}.
     task_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
+    @field_validator("task_options")
+    @classmethod
+    def _options_of_run_tasks(cls, value, info: ValidationInfo):
+        targets, intermediate = info.data.get("targets"), info.data.get("intermediate")
+        in_run = set(targets.tasks if targets else []) | set(
+            intermediate.tasks if intermediate else [])
+        unknown = sorted(set(value) - in_run)
+        if unknown and targets:
+            raise ValueError(f"names {unknown}, not tasks of this run (targets.tasks or "
+                             "intermediate.tasks)")
+        return value
+
     @model_validator(mode="after")
     def _has_targets(self):
         if not self.targets.tasks:
             raise ValueError("targets.tasks is empty: name at least one target task")
-        in_run = set(self.targets.tasks) | set(self.intermediate.tasks if self.intermediate else [])
-        unknown = sorted(set(self.task_options) - in_run)
-        if unknown:
-            raise ValueError(f"task_options names {unknown}, not tasks of this run")
         if self.intermediate and self.intermediate.task_training:
             raise ValueError("intermediate.task_training: the intermediate tasks train together "
                              "in one run, so per-task settings apply to targets only (set a "

@@ -25,7 +25,14 @@ from xstilts.errors import XstiltsError
 from xstilts.evaluate.predict import predict_and_score
 from xstilts.evaluate.store import record_target
 from xstilts.formats import get_format
-from xstilts.models.encoder import family_defaults, load_encoder, resolve_encoder
+from xstilts.models.encoder import (
+    EncoderDefaults,
+    encoder_defaults,
+    load_encoder,
+    max_positions,
+    read_config,
+    resolve_encoder,
+)
 from xstilts.models.multitask import MultiTaskModel
 from xstilts.tasks.registry import resolve_task, suite_tasks
 from xstilts.tasks.task import FileSource, Task
@@ -152,18 +159,25 @@ class RunData:
         return out
 
 
-def with_encoder_options(task: Task, config: RunConfig, encoder_name: str,
-                         num_layers: int) -> Task:
-    """Give retrieval and bitext mining their layer and text prefix (config, else the encoder
-    family's default)."""
+def with_encoder_options(task: Task, config: RunConfig, defaults: EncoderDefaults) -> Task:
+    """Give retrieval and bitext mining their layer and text prefix: the config's, else the
+    encoder's own defaults (read from its config), unless the task sets them."""
     if task.format not in ("retrieval", "bitext_mining"):
         return task
-    defaults = family_defaults(encoder_name, num_layers)
     layer = config.encoder.retrieval_layer
     prefix = config.encoder.text_prefix
     options = {"layer": defaults.retrieval_layer if layer is None else layer,
                "prefix": defaults.text_prefix if prefix is None else prefix, **task.options}
     return dataclasses.replace(task, options=options)
+
+
+def evaluation_length(task: Task, fmt, training: TrainingConfig, model_limit: int | None) -> int:
+    """Tokens per sequence at evaluation: a trained task's training length; an untrained one's
+    own (retrieval: XTREME's 512), capped by what the model accepts."""
+    if fmt.encode_length is None:
+        return sequence_length(task, training)
+    length = int(task.options.get("max_length", fmt.encode_length))
+    return min(length, model_limit) if model_limit else length
 
 
 def freeze_bottom_layers(encoder, n: int) -> None:
@@ -233,14 +247,12 @@ def run_intermediate(config: RunConfig, data: RunData, base: str, out: Path,
 
 
 def run_target(config: RunConfig, data: RunData, name: str, start: str, out: Path,
-               device: torch.device, encoder_name: str) -> dict:
+               device: torch.device) -> dict:
     """Phase (iii) for one target: fine-tune (if trainable), then zero-shot on every language."""
     phase = config.targets.for_task(name)
     seed_everything(config.seed)
     model, tokenizer = build_model(start, config)
-    task = with_encoder_options(data.tasks[name], config, encoder_name,
-                                model.encoder.config.num_hidden_layers)
-    data.tasks[name] = task
+    task = data.tasks[name]
     fmt = get_format(task.format)
     head, dev = None, None
     if fmt.trainable:
@@ -254,11 +266,14 @@ def run_target(config: RunConfig, data: RunData, name: str, start: str, out: Pat
         model.load_heads(result.best_dir, {tds[0].head_name: task})
         head = model.heads[tds[0].head_name]
         dev = {"best_score": result.best_score, "steps": result.steps,
+               "evaluations": result.evaluations, "best_step": result.best_step,
                "checkpoint": str(result.best_dir)}
     model.to(device)
     per_language, tuned = {}, {}
 
-    length = sequence_length(task, phase.training)
+    length = evaluation_length(task, fmt, phase.training,
+                               max_positions(model.encoder.config, tokenizer))
+    split = data.eval_split_of(task)
 
     def predict(t: Task, examples: list[dict], lang: str) -> tuple[dict, dict]:
         return predict_and_score(model.encoder, head, fmt, t, examples, tokenizer,
@@ -266,9 +281,9 @@ def run_target(config: RunConfig, data: RunData, name: str, start: str, out: Pat
                                  device, lang, phase.training.bf16)
 
     for lang in task.languages:
-        examples = data.get(name, "test", lang)
+        examples = data.get(name, split, lang)
         if phase.test_limit:
-            examples = examples[: phase.test_limit]
+            examples = fmt.limit(examples, phase.test_limit, task)
         lang_task = task
         if fmt.tunes_on_dev:  # settings chosen on this language's dev split, then tested
             lang_task = fmt.prepare(task, data.get(name, "dev", lang),
@@ -276,18 +291,19 @@ def run_target(config: RunConfig, data: RunData, name: str, start: str, out: Pat
             tuned[lang] = {k: v for k, v in lang_task.options.items()
                            if task.options.get(k) != v}
         predictions, metrics = predict(lang_task, examples, lang)
+        filename = f"{split}-{lang}.{fmt.prediction_suffix}"  # XTREME: test-<lang>.tsv|json
         fmt.write_predictions(examples, predictions, lang_task,
-                              out / "predictions" / name / f"test-{lang}.{fmt.prediction_suffix}")
+                              out / "predictions" / name / filename)
         with contextlib.suppress(NotImplementedError):  # gold in XTREME's layout, to re-score
-            fmt.write_labels(examples, lang_task,
-                             out / "labels" / name / f"test-{lang}.{fmt.prediction_suffix}")
+            fmt.write_labels(examples, lang_task, out / "labels" / name / filename)
         per_language[lang] = metrics
     metric_names = list(next(iter(per_language.values())))
     average = {m: float(np.mean([per_language[lang][m] for lang in per_language]))
                for m in metric_names}
     main = task.options.get("main_metric", fmt.main_metric)  # a task may pick another metric
-    result = {"format": task.format, "main_metric": main, "languages": per_language,
-              "average": average, "dev": dev, "options": task.options}
+    result = {"format": task.format, "main_metric": main, "eval_split": split,
+              "max_length": length, "languages": per_language, "average": average, "dev": dev,
+              "options": task.options, "comparable": "not_comparable" not in task.options}
     if tuned:
         result["tuned_on_dev"] = tuned  # per language, e.g. {"de": {"threshold": 1.07}}
     return result
@@ -304,12 +320,13 @@ def run(config: RunConfig, out: Path, db: Path | None = None,
     data = RunData(config)
     texts = data.texts()
     base = resolve_encoder(config.encoder.name, texts, config.seed)
+    defaults = encoder_defaults(read_config(base, config.encoder.trust_remote_code))
+    data.tasks = {n: with_encoder_options(t, config, defaults) for n, t in data.tasks.items()}
     if config.encoder.trim_vocab:
         from xstilts.models.trim import ensure_trimmed
 
-        prefix = config.encoder.text_prefix
-        prefix = family_defaults(config.encoder.name, 0).text_prefix if prefix is None else prefix
-        base = str(ensure_trimmed(base, texts + [prefix + t for t in texts] if prefix else texts))
+        prefixes = {t.options["prefix"] for t in data.tasks.values() if t.options.get("prefix")}
+        base = str(ensure_trimmed(base, texts + [p + t for p in sorted(prefixes) for t in texts]))
     print(f"[xstilts] encoder {config.encoder.name} ({base}); "
           f"freeze_embeddings={config.encoder.freeze_embeddings} "
           f"trim_vocab={config.encoder.trim_vocab} "
@@ -331,7 +348,7 @@ def run(config: RunConfig, out: Path, db: Path | None = None,
                "targets": {}}
     db = db or out / "results.sqlite"
     for name in config.targets.tasks:
-        target = run_target(config, data, name, start, out, device, config.encoder.name)
+        target = run_target(config, data, name, start, out, device)
         results["targets"][name] = target
         write_json_atomic(out / "results.json", results)
         record_target(db, str(out.resolve()), config_hash, config.encoder.name,

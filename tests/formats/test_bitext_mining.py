@@ -227,3 +227,40 @@ tasks:
         assert lines and all(len(line.split("\t")) == 2 for line in lines)
         _, _, gold = corpus(lang, "test", 8, 6, {"de": 11, "fr": 12}[lang])
         assert {tuple(line.split("\t")) for line in lines} >= set(gold)
+
+
+def test_test_limit_keeps_sources_with_their_gold_targets_and_distractors():
+    examples = sentences({"s1": "a", "s2": "b", "s3": "c"},
+                         {"t1": "x", "t2": "y", "t3": "z", "t4": "w"},
+                         gold={"s1": ["t3"], "s2": ["t4"], "s3": ["t1"]})
+    kept = FMT.limit(examples, 2, make_task())
+    # s1 and s2, their gold t3 and t4, and no room left for distractors (2 targets in all).
+    assert [ex["id"] for ex in kept] == ["s1", "s2", "t3", "t4"]
+    kept = FMT.limit(examples, 1, make_task())
+    assert [ex["id"] for ex in kept] == ["s1", "t3"]
+    kept = FMT.limit(sentences({"s1": "a"}, {"t1": "x", "t2": "y", "t3": "z"},
+                               gold={"s1": ["t3"]}), 2, make_task())
+    assert [ex["id"] for ex in kept] == ["s1", "t1", "t3"]  # t3 gold + first distractor t1
+
+
+def test_test_limit_in_a_run_still_finds_the_pairs(tmp_path):
+    # Targets list the noise first: cutting the example list used to keep no target at all.
+    for split, s in (("dev", 1), ("test", 11)):
+        write_bucc(tmp_path / "bucc", "de", split, *corpus("de", split, 8, 6, s))
+    config = tmp_path / "c.yaml"
+    config.write_text("""
+encoder: {name: tiny-random}
+targets:
+  tasks: [mini_bucc]
+  test_limit: 5
+tasks:
+  mini_bucc:
+    format: bitext_mining
+    languages: [de]
+    reader: bucc
+    paths: {dev: "bucc/{lang}-en.dev.{lang}", test: "bucc/{lang}-en.test.{lang}"}
+""")
+    target = run(load_config(config), tmp_path / "out")["targets"]["mini_bucc"]
+    assert target["languages"]["de"]["recall"] == pytest.approx(100.0)
+    lines = (tmp_path / "out/labels/mini_bucc/test-de.tsv").read_text().splitlines()
+    assert len(lines) == 5  # the gold pairs of the first 5 sources

@@ -137,3 +137,46 @@ def test_predict_batch_with_tiny_encoder(tiny_tokenizer, tiny_encoder, layer):
     preds = FMT.decode(same, feats, outputs, task)
     assert preds == {"0": 0, "1": 1, "2": 2, "3": 3}
     assert FMT.score(same, preds, task, "ru") == {"accuracy": 100.0}
+
+
+# Direction matters when neighbourhoods are not symmetric. Unit vectors in 2-D:
+#   sources s0 = (1, 0), s1 = (.6, .8), s2 = (0, 1)
+#   targets t0 = (.96, .28), t1 = (.8, .6), t2 = (.6, .8)
+# English (target) queries, XTREME's direction:
+#   t0 · s = [.96, .80, .28] → 0;  t1 · s = [.80, .96, .60] → 1;  t2 · s = [.60, 1.0, .80] → 1
+# Source queries: s0 · t = [.96, .80, .60] → 0;  s1 · t = [.80, .96, 1.0] → 2;
+#   s2 · t = [.28, .60, .80] → 2
+ASYM_SRC = np.array([[1, 0], [0.6, 0.8], [0, 1]], dtype=np.float32)
+ASYM_TGT = np.array([[0.96, 0.28], [0.8, 0.6], [0.6, 0.8]], dtype=np.float32)
+ASYM_EXAMPLES = [{"id": str(i), "source": f"xx {i}", "target": f"en {i}"} for i in range(3)]
+
+
+def asym_outputs(features):
+    return [(ASYM_SRC if f["side"] == "source" else ASYM_TGT)[f["example_index"]]
+            for f in features]
+
+
+def test_english_sentences_query_the_other_language_by_default(tiny_tokenizer, tmp_path):
+    task = make_task()
+    feats = FMT.featurize(ASYM_EXAMPLES, tiny_tokenizer, task, max_length=16)
+    preds = FMT.decode(ASYM_EXAMPLES, feats, asym_outputs(feats), task)
+    # One prediction per English sentence: the index of the retrieved non-English sentence.
+    assert preds == {"0": 0, "1": 1, "2": 1}
+    assert FMT.score(ASYM_EXAMPLES, preds, task, "ru")["accuracy"] == pytest.approx(200 / 3)
+    path = tmp_path / "test-ru.tsv"
+    FMT.write_predictions(ASYM_EXAMPLES, preds, task, path)
+    assert path.read_text() == "0\n1\n1\n"
+
+
+def test_query_side_source_keeps_the_other_direction(tiny_tokenizer):
+    task = make_task(query_side="source")
+    feats = FMT.featurize(ASYM_EXAMPLES, tiny_tokenizer, task, max_length=16)
+    assert FMT.decode(ASYM_EXAMPLES, feats, asym_outputs(feats), task) == {
+        "0": 0, "1": 2, "2": 2}
+
+
+def test_unknown_query_side_is_a_clear_error(tiny_tokenizer):
+    task = make_task(query_side="english")
+    feats = FMT.featurize(ASYM_EXAMPLES, tiny_tokenizer, task, max_length=16)
+    with pytest.raises(XstiltsError, match="query_side 'english'"):
+        FMT.decode(ASYM_EXAMPLES, feats, asym_outputs(feats), task)

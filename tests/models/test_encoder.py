@@ -35,3 +35,39 @@ def test_attention_dropout_on_an_unknown_architecture_is_a_clear_error(tiny, mon
     monkeypatch.setattr(enc, "ATTENTION_DROPOUT_KEYS", ("no_such_key",))
     with pytest.raises(XstiltsError, match=r"(?s)encoder\.attention_dropout: .*fix: remove"):
         enc.load_encoder(tiny, attention_dropout=0.0)
+
+
+def _config(model_type: str, layers: int, **extra):
+    from transformers import AutoConfig
+
+    return AutoConfig.for_model(model_type, num_hidden_layers=layers, hidden_size=8,
+                                num_attention_heads=2, intermediate_size=16, **extra)
+
+
+@pytest.mark.parametrize(("model_type", "layers", "layer"), [
+    ("xlm-roberta", 24, 14),  # XLM-R Large: jiant's retrieval_layer, XTREME's 13 of 24 layers
+    ("xlm-roberta", 12, 8),   # XLM-R base
+    ("bert", 12, 8),          # mBERT: XTREME's --specific_layer 7
+    ("bert", 6, -1),          # no XTREME setting: the last layer
+    ("electra", 12, -1),      # another family: the last layer
+])
+def test_retrieval_defaults_come_from_the_model_config(model_type, layers, layer):
+    defaults = enc.encoder_defaults(_config(model_type, layers))
+    assert (defaults.retrieval_layer, defaults.text_prefix) == (layer, "")
+
+
+def test_the_e5_marker_not_the_name_gives_the_query_prefix():
+    marked = _config("bert", 12, **{enc.FAMILY_KEY: "e5"})
+    assert enc.encoder_defaults(marked) == enc.EncoderDefaults(-1, "query: ")
+
+
+def test_max_positions_subtracts_robertas_offset_and_reads_the_tokenizer():
+    assert enc.max_positions(_config("xlm-roberta", 2, max_position_embeddings=514)) == 512
+    assert enc.max_positions(_config("bert", 2, max_position_embeddings=512)) == 512
+
+    class Tok:
+        model_max_length = 256
+
+    assert enc.max_positions(_config("bert", 2, max_position_embeddings=512), Tok()) == 256
+    Tok.model_max_length = int(1e30)  # transformers' "no limit"
+    assert enc.max_positions(_config("bert", 2, max_position_embeddings=512), Tok()) == 512

@@ -63,6 +63,9 @@ class TaskFormat(ABC):
     main_metric: ClassVar[str]  # the metric used for checkpoint selection
     prediction_suffix: ClassVar[str] = "tsv"  # XTREME submission file type
     tunes_on_dev: ClassVar[bool] = False  # `prepare` needs each test language's dev split
+    # Untrained formats encode at their own length (task option `max_length`, else this),
+    # capped by the model; None: the phase's sequence length.
+    encode_length: ClassVar[int | None] = None
 
     # ---- data -------------------------------------------------------------
     @abstractmethod
@@ -112,6 +115,10 @@ class TaskFormat(ABC):
         examples (BUCC's mining threshold); `predict(task, examples)` gives predictions.
         Called only when `tunes_on_dev`; by default the task is returned unchanged."""
         return task
+
+    def limit(self, examples: list[dict], n: int, task) -> list[dict]:
+        """The first n examples of an evaluation split (`test_limit`)."""
+        return examples[:n]
 
     def trivial_predictions(self, train: list[dict], examples: list[dict], task) -> dict[str, Any]:
         """A trivial baseline (majority class, first span, most frequent tag)."""

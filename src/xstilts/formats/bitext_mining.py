@@ -125,6 +125,17 @@ class BitextMiningFormat(RetrievalFormat):
                 for s, t, score in mine(np.stack(x), np.stack(y), int(task.options.get("k", K)))
                 if len(src_ids[s]) == 1 and len(tgt_ids[t]) == 1}
 
+    def limit(self, examples, n, task):
+        """A smaller mining problem for `test_limit`: the first n source sentences, all their
+        gold targets, and the first other targets up to n targets in all (distractors), in
+        file order (cutting the example list would keep sources and drop every target)."""
+        sources = [ex for ex in examples if ex["side"] == "source"][:n]
+        targets = [ex for ex in examples if ex["side"] == "target"]
+        gold = {str(t) for ex in sources for t in ex.get("gold") or []}
+        others = [ex["id"] for ex in targets if ex["id"] not in gold]
+        keep = gold | set(others[: max(0, n - len(gold))])
+        return sources + [ex for ex in targets if ex["id"] in keep]
+
     @staticmethod
     def _candidates(predictions) -> list[tuple[float, tuple[str, str]]]:
         return [(score, (src, tgt)) for src, (tgt, score) in predictions.items()]

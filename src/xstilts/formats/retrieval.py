@@ -1,9 +1,16 @@
 """Retrieval (Tatoeba-style): embed both sides, nearest neighbour by cosine, no training.
 
-A sentence vector is the attention-weighted mean of one layer's hidden states, L2-normalised.
-Task options: `layer` (index into hidden_states: 0 = embeddings, -1 = last; XTREME uses a
-middle layer for XLM-R/mBERT, the last suits contrastive encoders such as e5) and `prefix`
-(text put before every sentence, e.g. "query: " for e5).
+A sentence vector is the attention-weighted mean of one layer's hidden states (special tokens
+included, as XTREME), L2-normalised. Examples pair line i of the source (non-English) file with
+line i of the target (English) file.
+
+Search direction, as XTREME's `utils_retrieve.similarity_search(x=xx, y=en)`: the source
+sentences are indexed and every target (English) sentence is a query, so prediction i is the
+index of the source sentence retrieved for English sentence i (`query_side: target`, the
+default); `query_side: source` searches the other way. Task options: `layer` (index into
+hidden_states: 0 = embeddings, -1 = last; XTREME reads a middle layer of XLM-R/mBERT, the last
+suits contrastive encoders such as e5), `prefix` (text before every sentence, e.g. "query: "
+for e5), `max_length` (XTREME encodes at 512 tokens; capped by the model).
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 import torch.nn.functional as F
 
+from xstilts.errors import XstiltsError
 from xstilts.evaluate.metrics import accuracy, nearest_neighbours
 from xstilts.formats.base import (
     TaskFormat,
@@ -22,12 +30,26 @@ from xstilts.formats.base import (
     write_lines,
 )
 
+QUERY_SIDES = ("target", "source")
+ENCODE_LENGTH = 512  # XTREME's max_seq_length for Tatoeba and BUCC (scripts/run_*.sh)
+
+
+def query_side(task) -> str:
+    """Which side's sentences are the queries (the other side is indexed)."""
+    side = task.options.get("query_side", "target")
+    if side not in QUERY_SIDES:
+        raise XstiltsError(
+            f"task {task.name!r}: query_side {side!r}.\n  fix: use 'target' (XTREME: English "
+            "sentences query the other language) or 'source'.")
+    return side
+
 
 class RetrievalFormat(TaskFormat):
     name = "retrieval"
     trainable = False
     main_metric = "accuracy"
     prediction_suffix = "tsv"
+    encode_length = ENCODE_LENGTH
 
     def featurize(self, examples, tokenizer, task, max_length):
         prefix = task.options.get("prefix", "")
@@ -61,11 +83,13 @@ class RetrievalFormat(TaskFormat):
 
     def decode(self, examples, features, outputs, task):
         src, tgt = self.embeddings(examples, features, outputs)
-        best = nearest_neighbours(src @ tgt.T)
+        queries, index = (tgt, src) if query_side(task) == "target" else (src, tgt)
+        best = nearest_neighbours(queries @ index.T)
+        # Keyed by example i: the query of line i (English by default) and what it found.
         return {ex["id"]: int(best[i]) for i, ex in enumerate(examples)}
 
     def score(self, examples, predictions, task, lang):
-        # Source i's gold is target i (line-aligned files).
+        # Line i of one side's gold is line i of the other (line-aligned files).
         gold = list(range(len(examples)))
         return {"accuracy": accuracy(gold, [predictions[ex["id"]] for ex in examples])}
 
@@ -73,7 +97,7 @@ class RetrievalFormat(TaskFormat):
         write_lines(path, [str(predictions[ex["id"]]) for ex in examples])
 
     def write_labels(self, examples, task, path):
-        write_lines(path, [str(i) for i in range(len(examples))])  # source i pairs with target i
+        write_lines(path, [str(i) for i in range(len(examples))])  # line i pairs with line i
 
     def trivial_predictions(self, train, examples, task):
         return {ex["id"]: 0 for ex in examples}

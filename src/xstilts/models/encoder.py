@@ -11,25 +11,61 @@ from pathlib import Path
 
 from xstilts.errors import XstiltsError
 
+FAMILY_KEY = "xstilts_encoder_family"  # written into config.json by the e5-small conversion
+# Retrieval layer by depth for XTREME's encoder families (an index into hidden_states, 0 =
+# embeddings): XLM-R Large 14 of 24 (jiant's retrieval_layer; XTREME's --specific_layer 13
+# over the 24 layers), 12-layer mBERT / XLM-R base 8 (--specific_layer 7).
+XTREME_RETRIEVAL_LAYER = {24: 14, 12: 8}
+XTREME_FAMILIES = ("xlm-roberta", "bert", "xlm")
+# Position-embedding families that reserve padding_idx + 1 positions (RoBERTa's offset).
+OFFSET_POSITIONS = ("roberta", "xlm-roberta", "camembert", "xlm-roberta-xl")
+
 
 @dataclass(frozen=True)
 class EncoderDefaults:
-    """Per-family defaults: which layer retrieval reads, what text prefix the model expects."""
+    """Per-model defaults: which layer retrieval reads, what text prefix the model expects."""
 
     retrieval_layer: int = -1
     text_prefix: str = ""
 
 
-def family_defaults(name: str, num_layers: int) -> EncoderDefaults:
-    """XTREME's retrieval layers (XLM-R Large 14 of 24, mBERT 8 of 12); e5 wants the last."""
-    lowered = name.lower()
-    if "e5" in lowered:
+def encoder_defaults(config) -> EncoderDefaults:
+    """Defaults read from a model's own config (type, depth, the e5 marker), never its name:
+    a fine-tuned XLM-R Large in any folder keeps layer 14."""
+    if getattr(config, FAMILY_KEY, None) == "e5":  # contrastive: last layer, "query: " prefix
         return EncoderDefaults(retrieval_layer=-1, text_prefix="query: ")
-    if "xlm-roberta-large" in lowered:
-        return EncoderDefaults(retrieval_layer=14)
-    if "xlm-roberta" in lowered or "multilingual-cased" in lowered or "mbert" in lowered:
-        return EncoderDefaults(retrieval_layer=min(8, num_layers))
+    if config.model_type in XTREME_FAMILIES:
+        layers = int(config.num_hidden_layers)
+        return EncoderDefaults(retrieval_layer=XTREME_RETRIEVAL_LAYER.get(layers, -1))
     return EncoderDefaults()
+
+
+def read_config(location: str, trust_remote_code: bool = False):
+    """A model's config (config.json of a folder, or the hub's) without loading weights."""
+    from transformers import AutoConfig
+
+    try:
+        return AutoConfig.from_pretrained(location, trust_remote_code=trust_remote_code)
+    except OSError as exc:
+        raise XstiltsError(
+            f"could not read the config of encoder {location!r}: {exc}\n  fix: give a local "
+            "folder, a built-in name (tiny-random, e5-small), or a hub id reachable from "
+            "this machine.") from exc
+
+
+def max_positions(config, tokenizer=None) -> int | None:
+    """The longest input the model accepts (position embeddings, tokenizer limit); None if
+    neither says."""
+    limits = []
+    positions = getattr(config, "max_position_embeddings", None)
+    if positions:
+        if config.model_type in OFFSET_POSITIONS:
+            positions -= int(getattr(config, "pad_token_id", 1) or 0) + 1
+        limits.append(int(positions))
+    declared = getattr(tokenizer, "model_max_length", None)
+    if declared and declared < 1_000_000:  # transformers' "no limit" is a huge sentinel
+        limits.append(int(declared))
+    return min(limits) if limits else None
 
 
 def resolve_encoder(name: str, texts: list[str] | None = None, seed: int = 0,

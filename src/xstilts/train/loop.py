@@ -48,6 +48,8 @@ class PhaseResult:
     dev_history: list[dict] = field(default_factory=list)
     batches_per_task: dict[str, int] = field(default_factory=dict)
     probabilities: dict[str, float] = field(default_factory=dict)
+    evaluations: int = 0
+    best_step: int | None = None
 
 
 class BatchStream:
@@ -76,6 +78,13 @@ def total_steps(cfg: TrainingConfig, data: list[TaskData]) -> int:
         return cfg.max_steps
     batches = sum(math.ceil(len(d.train_features) / cfg.batch_size) for d in data)
     return max(1, math.ceil(cfg.epochs * batches / cfg.grad_accum))
+
+
+def evaluation_steps(cfg: TrainingConfig, steps: int) -> list[int]:
+    """The steps after which dev is scored: every `eval_every`, else `evaluations` spread
+    evenly; always the final step (so the phase's last state is a candidate)."""
+    every = cfg.eval_every or max(1, math.ceil(steps / cfg.evaluations))
+    return sorted({*range(every, steps + 1, every), steps})
 
 
 def validate(model, data: list[TaskData], tokenizer, cfg: TrainingConfig, device) -> dict:
@@ -108,7 +117,7 @@ def train_phase(model, tokenizer, data: list[TaskData], cfg: TrainingConfig, out
     streams = {d.task.name: BatchStream(d, cfg.batch_size, tokenizer.pad_token_id, seed + i)
                for i, d in enumerate(data)}
     optimizer, scheduler = build_optimizer(model, cfg, steps)
-    eval_every = cfg.eval_every or max(1, math.ceil(steps / max(1, cfg.epochs)))
+    eval_at = set(evaluation_steps(cfg, steps))
     state = {"step": 0, "best_score": -math.inf, "bad_evals": 0, "history": [], "done": False}
 
     if (last_dir / "training_state.json").exists():  # resume an interrupted phase
@@ -141,7 +150,7 @@ def train_phase(model, tokenizer, data: list[TaskData], cfg: TrainingConfig, out
             bar.update(1)
             log.write(json.dumps({"step": state["step"], "task": name, "loss": loss_sum,
                                   "lr": scheduler.get_last_lr()[0]}) + "\n")
-            if state["step"] % eval_every == 0 or state["step"] == steps:
+            if state["step"] in eval_at:
                 _evaluate_and_keep(model, tokenizer, data, cfg, device, state, best_dir, log)
                 state["sampler_counts"] = dict(sampler.counts)
                 save_training_state(last_dir, model, tokenizer, optimizer, scheduler, sampler,
@@ -149,12 +158,25 @@ def train_phase(model, tokenizer, data: list[TaskData], cfg: TrainingConfig, out
     finally:
         bar.close()
         log.close()
-    write_json_atomic(out_dir / "summary.json", {
-        "steps": state["step"], "best_score": state["best_score"],
-        "batches_per_task": dict(sampler.counts), "probabilities": probs,
-        "dev_history": state["history"]})
+    summary = {"steps": state["step"], "best_score": state["best_score"],
+               **selection_summary(state["history"]),
+               "batches_per_task": dict(sampler.counts), "probabilities": probs,
+               "dev_history": state["history"]}
+    write_json_atomic(out_dir / "summary.json", summary)
+    print(f"[xstilts] {desc}: {summary['evaluations']} dev evaluation(s), best at step "
+          f"{summary['best_step']} of {state['step']} (score {state['best_score']:.2f})")
+    if summary["evaluations"] == 1:
+        print(f"[xstilts] warning: {desc} was scored on dev once, so model selection chose "
+              "nothing; set training.evaluations (or eval_every) for several evaluations.")
     return PhaseResult(best_dir, state["best_score"], state["step"], state["history"],
-                       dict(sampler.counts), probs)
+                       dict(sampler.counts), probs, summary["evaluations"],
+                       summary["best_step"])
+
+
+def selection_summary(history: list[dict]) -> dict:
+    """How many dev evaluations a phase had and at which step the kept checkpoint was."""
+    best = max(history, key=lambda r: r["score"]) if history else None  # first of ties wins
+    return {"evaluations": len(history), "best_step": best["step"] if best else None}
 
 
 def _evaluate_and_keep(model, tokenizer, data, cfg, device, state, best_dir, log) -> None:

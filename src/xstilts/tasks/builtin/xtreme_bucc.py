@@ -42,4 +42,7 @@ TASK = register(Task(
     description="BUCC 2018 (XTREME): parallel sentence mining, de/fr/ru/zh to English, "
                 "no training (hub: gold pairs only)",
     alternatives={"hub": HUB, "local": LOCAL},
+    source_caveats={"hub": "the hub copy of BUCC 2018 holds only the gold pairs, without the "
+                           "comparable-corpus sentences around them, so mining there is not "
+                           "BUCC and its F1 is not comparable to published numbers."},
 ))
