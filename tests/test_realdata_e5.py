@@ -101,7 +101,7 @@ def plain_e5_embeddings(model, tokenizer, texts: list[str], max_length: int,
 def test_tatoeba_retrieval_matches_plain_transformers(shared_data, tmp_path, no_reconversion):
     from transformers import AutoModel, AutoTokenizer
 
-    max_length = 128
+    max_length = 512  # XTREME's retrieval length (the pipeline's default for retrieval)
     folder = shared_data / "tatoeba"
     config = make_config(
         "tatoeba",
@@ -109,12 +109,12 @@ def test_tatoeba_retrieval_matches_plain_transformers(shared_data, tmp_path, no_
          "base_dir": str(folder), "paths": {"test": "tatoeba.{lang3}-eng.{lang3}"},
          "reader_options": {"lang_codes": TATOEBA}},
         encoder={"trim_vocab": True},
-        targets={"test_limit": TATOEBA_LIMIT,
-                 "training": {"max_length": max_length, "eval_batch_size": 64}})
+        targets={"test_limit": TATOEBA_LIMIT, "training": {"eval_batch_size": 64}})
     out = tmp_path / "out"
     results = run(config, out)
     target = results["targets"]["tatoeba"]
     assert target["dev"] is None  # retrieval: no training
+    assert target["max_length"] == max_length
     assert (target["options"]["layer"], target["options"]["prefix"]) == (-1, "query: ")
     assert "trimmed-" in results["encoder_location"]  # the pipeline ran the trimmed copy
     ours = {lang: m["accuracy"] for lang, m in target["languages"].items()}
@@ -129,7 +129,8 @@ def test_tatoeba_retrieval_matches_plain_transformers(shared_data, tmp_path, no_
         english = file_lines(folder / f"tatoeba.{iso3}-eng.eng")[:TATOEBA_LIMIT]
         src = plain_e5_embeddings(model, tokenizer, source, max_length)
         tgt = plain_e5_embeddings(model, tokenizer, english, max_length)
-        best = np.argmax(src @ tgt.T, axis=1)
+        # XTREME's direction: each English sentence queries the other language's sentences.
+        best = np.argmax(tgt @ src.T, axis=1)
         plain[lang] = 100.0 * float(np.mean(best == np.arange(len(source))))
         plain_embeddings[lang] = (source, english, src, tgt)
         # The exported predictions (XTREME layout) are the same neighbours, line by line.
@@ -155,8 +156,8 @@ def test_tatoeba_retrieval_matches_plain_transformers(shared_data, tmp_path, no_
                                  (e_tgt * tgt[:ENGINE_PAIRS]).sum(1)])
         assert cosine.min() >= 0.999, (lang, cosine.min())
         gold = np.arange(ENGINE_PAIRS)
-        ours_sub = np.argmax(src[:ENGINE_PAIRS] @ tgt[:ENGINE_PAIRS].T, axis=1)
-        engine_best = np.argmax(e_src @ e_tgt.T, axis=1)
+        ours_sub = np.argmax(tgt[:ENGINE_PAIRS] @ src[:ENGINE_PAIRS].T, axis=1)
+        engine_best = np.argmax(e_tgt @ e_src.T, axis=1)
         assert np.mean(ours_sub == engine_best) >= 0.98, lang
         assert abs(np.mean(ours_sub == gold) - np.mean(engine_best == gold)) <= 0.02, lang
 
