@@ -99,8 +99,9 @@ INTERMEDIATE_TASKS = ["anli_plus", "mnli", "qqp", "squad", "squad_v2", "hellaswa
 @dataclass(frozen=True)
 class Size:
     what: str
-    sequences: int
+    examples: int  # what a batch counts (QA: 384-token windows; multiple choice: questions)
     padded_length: int
+    per_example: int = 1  # sequences per example (multiple choice: one per choice)
     mlm: bool = False  # MLM also projects every position onto the vocabulary
 
 
@@ -110,9 +111,9 @@ SIZES: dict[str, Size] = {
     "qqp": Size("363,846 pairs", 363_846, 64),
     "squad": Size("87,599 questions, ~88.6k windows", 88_600, 256),
     "squad_v2": Size("130,319 questions, ~132k windows", 132_000, 256),
-    "hellaswag": Size("39,905 x 4 endings", 159_620, 112),
-    "cosmosqa": Size("25,262 x 4 answers", 101_048, 192),
-    "commonsenseqa": Size("9,741 x 5 answers", 48_705, 40),
+    "hellaswag": Size("39,905 contexts x 4 endings", 39_905, 112, per_example=4),
+    "cosmosqa": Size("25,262 questions x 4 answers", 25_262, 192, per_example=4),
+    "commonsenseqa": Size("9,741 questions x 5 answers", 9_741, 40, per_example=5),
     "ccg": Size("CCGbank 02-21, 39,604 sentences", 39_604, 80),
     "translate-train": Size("MNLI + 14 XNLI-MT translations, 15 x 392,702", 15 * 392_702, 112),
     "mlm": Size("per 100k lines of text (you choose the corpus)", 100_000, 256, mlm=True),
@@ -366,8 +367,8 @@ N_VOCAB_PROJECTION = 256.0e6  # MLM head's 1024 x 250,002 decoder, applied at ev
 LAYERS, WIDTH = 24, 1024
 OPTIMIZER_BYTES = 32 * N_TOTAL  # AdamW: read p, g, m, v; write p, m, v; grad-norm pass
 GPUS = {  # name: (bf16 dense peak FLOP/s, assumed utilisation, memory bandwidth B/s)
-    "A100": (312e12, 0.40, 2.0e12),
-    "H100": (989e12, 0.35, 3.35e12),
+    "A100": (312e12, 0.35, 2.0e12),
+    "H100": (989e12, 0.30, 3.35e12),
 }
 
 
@@ -377,50 +378,79 @@ def flops_per_token(length: int, mlm: bool = False) -> float:
     return 6 * params + 6 * LAYERS * length * WIDTH
 
 
-def gpu_hours(sequences: int, epochs: float, batch: int, length: int, gpu: str,
-              mlm: bool = False) -> float:
-    peak, utilisation, bandwidth = GPUS[gpu]
-    tokens = sequences * epochs * length
-    steps = math.ceil(sequences * epochs / batch)
-    seconds = tokens * flops_per_token(length, mlm) / (peak * utilisation)
-    seconds += steps * OPTIMIZER_BYTES / bandwidth
-    return seconds / 3600
+@dataclass(frozen=True)
+class Run:
+    label: str
+    what: str
+    examples: int
+    epochs: int
+    batch: int
+    length: int  # max length: every sequence padded to it (jiant's caches are)
+    padded_length: int  # assumed mean length per batch (xstilts pads to the batch's longest)
+    per_example: int = 1
+    mlm: bool = False
+
+    @property
+    def steps(self) -> int:
+        return math.ceil(self.examples * self.epochs / self.batch)
+
+    def tokens(self, length: int) -> float:
+        return self.examples * self.per_example * self.epochs * length
+
+    def gpu_hours(self, gpu: str, length: int) -> float:
+        """(FLOPs / (utilisation x peak) + steps x optimiser memory traffic / bandwidth)."""
+        peak, utilisation, bandwidth = GPUS[gpu]
+        seconds = self.tokens(length) * flops_per_token(length, self.mlm) / (peak * utilisation)
+        return (seconds + self.steps * OPTIMIZER_BYTES / bandwidth) / 3600
 
 
-def cost_rows() -> list[tuple]:
-    rows = []
+def cost_runs() -> list[Run]:
+    runs = []
     for name, t in TARGETS.items():
         if name == "mlqa":
-            continue  # same training as xquad (SQuAD v1.1); one row covers both
-        label = "xquad, mlqa (each)" if name == "xquad" else name
-        rows.append((label, t.train_on, t.train_sequences, t.epochs, t.batch_size,
-                     t.max_length, t.padded_length, False))
-    batch = dict((k, v) for k, v, _ in INTERMEDIATE_TRAINING)["batch_size"]
-    epochs = dict((k, v) for k, v, _ in INTERMEDIATE_TRAINING)["epochs"]
+            continue  # the same training as xquad (SQuAD v1.1): one row covers both
+        label = "target xquad, mlqa (each)" if name == "xquad" else f"target {name}"
+        runs.append(Run(label, t.train_on, t.train_sequences, t.epochs, t.batch_size,
+                        t.max_length, t.padded_length))
+    settings = {k: v for k, v, _ in INTERMEDIATE_TRAINING}
+    epochs, batch, length = settings["epochs"], settings["batch_size"], settings["max_length"]
     for name in [*INTERMEDIATE_TASKS, "translate-train", "mlm"]:
         s = SIZES[name]
-        label = f"intermediate {name}" if name in INTERMEDIATE_TASKS else f"({name})"
-        rows.append((label, s.what, s.sequences, epochs, batch, 256, s.padded_length, s.mlm))
-    multi = sum(SIZES[t].sequences for t in INTERMEDIATE_TASKS)
-    mean_len = sum(SIZES[t].sequences * SIZES[t].padded_length
-                   for t in INTERMEDIATE_TASKS) / multi
-    rows.append(("intermediate multitask", "all nine", multi, epochs, batch, 256,
-                 round(mean_len), False))
-    return rows
+        label = f"intermediate {name}" if name in INTERMEDIATE_TASKS else f"alternative {name}"
+        runs.append(Run(label, s.what, s.examples, epochs, batch, length, s.padded_length,
+                        s.per_example, s.mlm))
+    return runs
+
+
+def hours(value: float) -> str:
+    return f"{value:.2f}" if value < 1 else f"{value:.1f}"
 
 
 def cost_table() -> str:
-    head = ("| run | training data | sequences | epochs | batch | steps | L | tokens (bn) "
-            "| A100 h | H100 h | L̄ | H100 h at L̄ |")
-    out = [head, "|" + "---|" * 2 + "---:|" * 10]
-    for label, what, seqs, epochs, batch, length, mean, mlm in cost_rows():
-        steps = math.ceil(seqs * epochs / batch)
-        tokens = seqs * epochs * length / 1e9
-        out.append(
-            f"| {label} | {what} | {seqs:,} | {epochs} | {batch} | {steps:,} | {length} "
-            f"| {tokens:.2f} | {gpu_hours(seqs, epochs, batch, length, 'A100', mlm):.1f} "
-            f"| {gpu_hours(seqs, epochs, batch, length, 'H100', mlm):.1f} | {mean} "
-            f"| {gpu_hours(seqs, epochs, batch, mean, 'H100', mlm):.1f} |")
+    out = ["| run | training data | steps | tokens at L (bn) | A100 h at L | H100 h at L "
+           "| L̄ (assumed) | H100 h at L̄ |",
+           "|---|---|---:|---:|---:|---:|---:|---:|"]
+    runs = cost_runs()
+    for r in runs:
+        out.append(f"| {r.label} (L {r.length}, {r.epochs} ep., batch {r.batch}) | {r.what} "
+                   f"| {r.steps:,} | {r.tokens(r.length) / 1e9:.2f} "
+                   f"| {hours(r.gpu_hours('A100', r.length))} "
+                   f"| {hours(r.gpu_hours('H100', r.length))} | {r.padded_length} "
+                   f"| {hours(r.gpu_hours('H100', r.padded_length))} |")
+    nine = [r for r in runs if r.label.removeprefix("intermediate ") in INTERMEDIATE_TASKS]
+    total = [sum(r.gpu_hours(g, r.length) for r in nine) for g in ("A100", "H100")]
+    mean = sum(r.gpu_hours("H100", r.padded_length) for r in nine)
+    out.append(f"| intermediate multitask (all nine) | the nine above | "
+               f"{sum(r.steps for r in nine):,} "
+               f"| {sum(r.tokens(r.length) for r in nine) / 1e9:.2f} | {hours(total[0])} "
+               f"| {hours(total[1])} | | {hours(mean)} |")
+    trained = [r for r in runs if r.label.startswith("target")]
+    grid = [sum(r.gpu_hours(g, r.length) * (2 if "mlqa" in r.label else 1) for r in trained)
+            for g in ("A100", "H100")]
+    grid_mean = sum(r.gpu_hours("H100", r.padded_length) * (2 if "mlqa" in r.label else 1)
+                    for r in trained)
+    out.append(f"| all seven trained targets, once | | | | {hours(grid[0])} | {hours(grid[1])} "
+               f"| | {hours(grid_mean)} |")
     return "\n".join(out) + "\n"
 
 
