@@ -1,0 +1,136 @@
+"""The paper configs (examples/paper/) load, resolve every task, carry jiant's settings, and
+equal their generator's output. Nothing here reads data or downloads anything."""
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+from xstilts.config import load_config
+from xstilts.pipeline import resolve_tasks
+from xstilts.tasks.registry import resolve_task
+
+PAPER = Path(__file__).resolve().parents[1] / "examples" / "paper"
+README = Path(__file__).resolve().parents[1] / "README.md"
+CONFIGS = sorted(PAPER.glob("*.yaml"))
+INTERMEDIATE = ["anli_plus", "mnli", "qqp", "squad", "squad_v2", "hellaswag", "cosmosqa",
+                "commonsenseqa", "ccg"]
+TRAINED_TARGETS = ["xnli", "pawsx", "udpos", "panx", "xquad", "mlqa", "tydiqa"]
+
+
+def _generator():
+    spec = importlib.util.spec_from_file_location("paper_generate", PAPER / "generate.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_expected_files_exist():
+    names = {p.stem for p in CONFIGS}
+    assert names == {*INTERMEDIATE, "baseline", "multitask", "mlm", "translate-train",
+                     "bucc2018"}
+
+
+def test_files_equal_the_generator_output():
+    files = _generator().render()
+    assert set(files) == {p.name for p in CONFIGS}
+    for path in CONFIGS:
+        assert path.read_text(encoding="utf-8") == files[path.name], (
+            f"{path.name} differs from generate.py's output: run "
+            "`python examples/paper/generate.py` and commit the result")
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
+def test_config_loads_and_every_task_resolves(path):
+    config = load_config(path)
+    tasks = resolve_tasks(config)  # reads no data
+    assert config.encoder.name == "xlm-roberta-large"
+    assert config.encoder.retrieval_layer is None  # XLM-R Large's own: 14
+    assert config.targets.eval_split == "dev"
+    for name in config.targets.tasks:
+        assert name in tasks
+        if tasks[name].format not in ("retrieval", "bitext_mining"):
+            config.targets.training_for(name)  # valid settings for every trained target
+
+
+@pytest.mark.parametrize("path", [p for p in CONFIGS if p.stem != "bucc2018"],
+                         ids=lambda p: p.name)
+def test_targets_are_trained_as_jiant_ran_them(path):
+    config = load_config(path)
+    targets = config.targets
+    assert targets.tasks == [*TRAINED_TARGETS, "tatoeba"]
+    expected = {  # d_write_configs.sh and c_tokenize_and_cache.sh
+        "xnli": (2, 32, 256), "pawsx": (5, 32, 256), "udpos": (10, 32, 256),
+        "panx": (10, 32, 256), "xquad": (2, 16, 384), "mlqa": (2, 16, 384),
+        "tydiqa": (2, 16, 384)}
+    for name, (epochs, batch, length) in expected.items():
+        t = targets.training_for(name)
+        assert (t.epochs, t.batch_size * t.grad_accum, t.max_length) == (epochs, batch, length)
+        assert t.learning_rate == 1e-5  # e_run_models.sh
+        assert (t.eval_every, t.patience, t.dev_limit) == (1000, 30, 500)
+        assert t.warmup_ratio == 0.1 and t.max_steps is None
+    for qa in ("xquad", "mlqa", "tydiqa"):  # jiant selects QA on (EM + F1) / 2
+        assert config.task_options[qa]["main_metric"] == "em_f1"
+
+
+@pytest.mark.parametrize("path", [p for p in CONFIGS if p.stem not in ("baseline", "bucc2018")],
+                         ids=lambda p: p.name)
+def test_intermediate_phase_is_jiants_simple_runscript(path):
+    phase = load_config(path).intermediate
+    t = phase.training
+    assert (t.learning_rate, t.epochs, t.max_length, t.batch_size) == (1e-5, 3, 256, 4)
+    assert (t.eval_every, t.evaluations, t.dev_limit) == (0, 1, 500)  # one evaluation, at the end
+    assert t.sampler == "proportional" and t.max_steps is None
+
+
+def test_single_task_configs_and_the_mixture():
+    for task in INTERMEDIATE:
+        assert load_config(PAPER / f"{task}.yaml").intermediate.tasks == [task]
+    assert load_config(PAPER / "baseline.yaml").intermediate is None
+    multi = load_config(PAPER / "multitask.yaml")
+    assert multi.intermediate.tasks == INTERMEDIATE
+    assert multi.intermediate.training.sampler == "proportional"
+    tt = load_config(PAPER / "translate-train.yaml").intermediate
+    assert tt.tasks[0] == "mnli" and len(tt.tasks) == 15
+    assert all(t.startswith("xnli_tt_") for t in tt.tasks[1:])
+    assert tt.shared_heads == {"nli": tt.tasks}
+
+
+def test_mlm_alternative_declares_a_text_mlm_task_with_placeholder_paths():
+    config = load_config(PAPER / "mlm.yaml")
+    decl = config.tasks["wiki-mlm"]
+    assert decl.format == "mlm" and decl.reader == "text"
+    assert decl.base_dir.startswith("/path/to/")  # the user fills it in
+    assert len(decl.languages) == 40 and decl.train_languages == decl.languages
+    assert "en" in decl.languages and "wiki-mlm" in config.intermediate.tasks
+
+
+@pytest.mark.parametrize("name", ["ccg", "multitask"])
+def test_declared_ccg_matches_the_builtin(name):
+    """The configs shadow the built-in `ccg` only to give it its own data folder."""
+    config = load_config(PAPER / f"{name}.yaml")
+    declared = resolve_tasks(config)["ccg"]
+    builtin = resolve_task("ccg").with_source("local", "/path/to/data")
+    assert declared.format == builtin.format and declared.languages == builtin.languages
+    assert declared.labels == builtin.labels
+    assert declared.source.reader == builtin.source.reader
+    assert declared.source.convert is None and builtin.source.convert is None
+    for split in ("train", "dev", "test"):
+        assert declared.source.path(split, "en") == builtin.source.path(split, "en")
+    for key, value in builtin.options.items():
+        assert declared.options[key] == value
+    assert config.data.source == "hub"  # every other task still reads the hub
+
+
+def test_bucc_reads_xtremes_files_not_the_gold_only_hub_copy():
+    config = load_config(PAPER / "bucc2018.yaml")
+    assert config.targets.tasks == ["bucc2018"] and config.intermediate is None
+    assert config.data.source == "local" and not config.data.allow_gold_only
+    task = resolve_tasks(config)["bucc2018"]
+    assert "not_comparable" not in task.options
+
+
+def test_readme_cost_table_is_the_generators():
+    assert _generator().cost_table() in README.read_text(encoding="utf-8")
