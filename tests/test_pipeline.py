@@ -98,7 +98,9 @@ targets:""").replace("tasks:\n  colour:", "tasks:\n  colour_inter:" + COLOUR_TAS
                            "heads.json").read_text())) == {"colour"}
     capsys.readouterr()
     second = run(config, out)
-    assert "reusing intermediate checkpoint" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "reusing intermediate colour_inter" in printed
+    assert "job(s) to run" not in printed  # nothing trained or evaluated again
     assert second["intermediate"]["checkpoint"] == ckpt
 
 

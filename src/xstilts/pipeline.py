@@ -1,16 +1,16 @@
-"""The X-STILTs protocol for one configuration.
+"""The X-STILTs protocol's phase code: the bodies of the jobs a plan is made of.
 
 phase (i)   load a pretrained encoder;
-phase (ii)  optionally train it on one or more intermediate tasks (trained once, reused);
-phase (iii) per target: fresh head on the (intermediate) encoder, fine-tune on English
-            train, keep the best checkpoint on English dev, evaluate zero-shot on every
-            test language, export predictions in the XTREME layout.
-Results are written after every target, so an interruption loses nothing finished.
+phase (ii)  train it on one or more intermediate tasks (`train_intermediate`);
+phase (iii) per target: fresh head on the (intermediate) encoder, fine-tune on English train,
+            keep the best checkpoint on English dev (`train_target`), then zero-shot on each
+            language (`evaluate_language`), predictions in the XTREME layout.
+`run` compiles a config into a plan (xstilts.study.plan) and executes it; every artifact is
+written atomically, so an interruption loses nothing finished.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import random
@@ -19,19 +19,22 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from xstilts.artifacts import content_key, write_json_atomic
-from xstilts.config import DEFAULT_MAX_LENGTH, PhaseConfig, RunConfig, TrainingConfig
+from xstilts.artifacts import content_key
+from xstilts.config import (
+    DEFAULT_MAX_LENGTH,
+    EncoderConfig,
+    PhaseConfig,
+    RunConfig,
+    TrainingConfig,
+)
 from xstilts.errors import XstiltsError
 from xstilts.evaluate.predict import predict_and_score
-from xstilts.evaluate.store import record_target
 from xstilts.formats import get_format
 from xstilts.models.encoder import (
     EncoderDefaults,
-    encoder_defaults,
     load_encoder,
     max_positions,
-    read_config,
-    resolve_encoder,
+    resolve_encoder,  # noqa: F401  (re-exported for callers that resolve encoders)
 )
 from xstilts.models.multitask import MultiTaskModel
 from xstilts.tasks.registry import resolve_task, suite_tasks
@@ -63,14 +66,15 @@ def declared_tasks(config: RunConfig) -> dict[str, Task]:
     return tasks
 
 
-def resolve_tasks(config: RunConfig) -> dict[str, Task]:
-    """Every task of the run with its final source, languages and options (no data read).
+def resolve_tasks(config: RunConfig, extra: list[str] | tuple = ()) -> dict[str, Task]:
+    """Every task of the run (and `extra` ones, e.g. a study's pool) with its final source,
+    languages and options (no data read).
 
     Options are layered once, here: `label_position` < the task's own < `task_options`.
     """
     user = declared_tasks(config)
     names = list(config.intermediate.tasks if config.intermediate else [])
-    names += [t for t in config.targets.tasks if t not in names]
+    names += [t for t in list(extra) + list(config.targets.tasks) if t not in names]
     tasks = {n: resolve_task(n, user).with_source(config.data.source, config.data.dir)
              for n in names}
     for name, langs in config.targets.languages.items():
@@ -108,70 +112,82 @@ def sequence_length(task: Task, training: TrainingConfig) -> int:
     return int(task.options.get("max_length", DEFAULT_MAX_LENGTH))
 
 
+_SPLITS: dict[tuple, list[dict]] = {}  # read once per process (jobs of a study share them)
+
+
+def load_split(task: Task, split: str, lang: str | None = None) -> list[dict]:
+    """A task's examples of one split: one language, or (lang None) its training language(s)."""
+    key = (task.name, content_key(task.source.describe()), split, lang)
+    if key not in _SPLITS:
+        _SPLITS[key] = task.load_training(split) if lang is None else task.load(split, lang)
+    return _SPLITS[key]
+
+
+def with_learned_labels(task: Task) -> Task:
+    """A data-dependent label set (CCG supertags) read from training data, before training."""
+    if task.labels is None and task.options.get("labels_from_train"):
+        return task.with_labels_from(load_split(task, "train"))
+    return task
+
+
 class RunData:
-    """Every task of the run with its loaded splits (each file read once)."""
+    """Every task of a config with its splits loaded (for the demo's baselines and tests)."""
 
     def __init__(self, config: RunConfig):
-        self.tasks = resolve_tasks(config)
-        self.eval_split = config.targets.eval_split
+        from xstilts.study.plan import eval_split
+
+        self.tasks = {n: with_learned_labels(t) for n, t in resolve_tasks(config).items()}
         self.splits: dict[tuple[str, str, str], list[dict]] = {}
         intermediate = set(config.intermediate.tasks if config.intermediate else [])
         for name, task in self.tasks.items():
             fmt = get_format(task.format)
             if fmt.trainable:
                 for split in ("train", "dev"):
-                    self.splits[(name, split, task.train_language)] = task.load_training(split)
-                if task.labels is None and task.options.get("labels_from_train"):
-                    # A data-dependent label set (CCG supertags), fixed before anything trains.
-                    self.tasks[name] = task = task.with_labels_from(
-                        self.get(name, "train", task.train_language))
+                    self.splits[(name, split, task.train_language)] = load_split(task, split)
             if name in config.targets.tasks or name not in intermediate:
+                split = eval_split(task, config.targets.eval_split)
                 for lang in task.languages:
-                    self._load(task, self.eval_split_of(task), lang)
+                    self.splits[(name, split, lang)] = load_split(task, split, lang)
                     if fmt.tunes_on_dev:  # e.g. BUCC: each language's threshold is set on dev
-                        self._load(task, "dev", lang)
-
-    def eval_split_of(self, task: Task) -> str:
-        """The split zero-shot evaluation reads: `targets.eval_split`, where the task has it."""
-        if self.eval_split == "dev" and task.has_split("dev") and not get_format(
-                task.format).tunes_on_dev:
-            return "dev"
-        return "test"
-
-    def _load(self, task: Task, split: str, lang: str) -> None:
-        self.splits[(task.name, split, lang)] = task.load(split, lang)
+                        self.splits[(name, "dev", lang)] = load_split(task, "dev", lang)
 
     def get(self, task: str, split: str, lang: str) -> list[dict]:
         return self.splits[(task, split, lang)]
 
     def texts(self) -> list[str]:
         """Every string in the run's data (for a locally built tokenizer or vocabulary trim)."""
-        out = []
-        for examples in self.splits.values():
-            for ex in examples:
-                for key, value in ex.items():
-                    if key == "id":
-                        continue
-                    if isinstance(value, str):
-                        out.append(value)
-                    elif isinstance(value, list):
-                        out.extend(v for v in value if isinstance(v, str))
-        return out
+        return strings_of(self.splits.values())
 
 
-def with_encoder_options(task: Task, config: RunConfig, defaults: EncoderDefaults) -> Task:
+def strings_of(splits) -> list[str]:
+    """Every string field of every example (ids excluded)."""
+    out = []
+    for examples in splits:
+        for ex in examples:
+            for key, value in ex.items():
+                if key == "id":
+                    continue
+                if isinstance(value, str):
+                    out.append(value)
+                elif isinstance(value, list):
+                    out.extend(v for v in value if isinstance(v, str))
+    return out
+
+
+def with_encoder_options(task: Task, encoder: EncoderConfig, defaults: EncoderDefaults) -> Task:
     """Give retrieval and bitext mining their layer and text prefix: the config's, else the
     encoder's own defaults (read from its config), unless the task sets them."""
     if task.format not in ("retrieval", "bitext_mining"):
         return task
-    layer = config.encoder.retrieval_layer
-    prefix = config.encoder.text_prefix
+    layer = encoder.retrieval_layer
+    prefix = encoder.text_prefix
     options = {"layer": defaults.retrieval_layer if layer is None else layer,
                "prefix": defaults.text_prefix if prefix is None else prefix, **task.options}
     return dataclasses.replace(task, options=options)
 
 
-def evaluation_length(task: Task, fmt, training: TrainingConfig, model_limit: int | None) -> int:
+def evaluation_length(task: Task, fmt, training: TrainingConfig,
+                      model_limit: int | None) -> int:
     """Tokens per sequence at evaluation: a trained task's training length; an untrained one's
     own (retrieval: XTREME's 512), capped by what the model accepts."""
     if fmt.encode_length is None:
@@ -193,165 +209,122 @@ def freeze_bottom_layers(encoder, n: int) -> None:
         module.requires_grad_(False)
 
 
-def build_model(location: str, config: RunConfig):
-    """Load the encoder for a phase; freeze word embeddings when asked."""
-    encoder, tokenizer = load_encoder(location, config.encoder.trust_remote_code,
-                                      config.encoder.attention_dropout)
-    if config.encoder.freeze_embeddings:
+def build_model(location: str, config: RunConfig | EncoderConfig):
+    """Load the encoder for a phase; freeze what the encoder settings say."""
+    encoder_config = config.encoder if isinstance(config, RunConfig) else config
+    encoder, tokenizer = load_encoder(location, encoder_config.trust_remote_code,
+                                      encoder_config.attention_dropout)
+    if encoder_config.freeze_embeddings:
         encoder.get_input_embeddings().weight.requires_grad_(False)
-    if config.encoder.freeze_layers:
-        freeze_bottom_layers(encoder, config.encoder.freeze_layers)
+    if encoder_config.freeze_layers:
+        freeze_bottom_layers(encoder, encoder_config.freeze_layers)
     return MultiTaskModel(encoder), tokenizer
 
 
-def phase_data(model, tokenizer, data: RunData, phase: PhaseConfig) -> list[TaskData]:
-    """Featurize each task's train split and attach a (possibly shared) head."""
+def phase_data(model, tokenizer, tasks, phase: PhaseConfig) -> list[TaskData]:
+    """Featurize each task's train split and attach a (possibly shared) head.
+
+    `tasks`: name -> Task (or a RunData, whose `.tasks` it reads).
+    """
+    tasks = getattr(tasks, "tasks", tasks)
     head_of = {t: head for head, members in phase.shared_heads.items() for t in members}
     out = []
     for name in phase.tasks:
-        task = data.tasks[name]
+        task = tasks[name]
         fmt = get_format(task.format)
         if not fmt.trainable:
             continue
         if task.format == "mlm":  # the MLM head predicts over this tokenizer's vocabulary
             task = dataclasses.replace(task, options={**task.options, "vocab_size": len(tokenizer)})
-            data.tasks[name] = task
         head_name = head_of.get(name, name)
         model.add_head(head_name, task)
-        train = data.get(name, "train", task.train_language)
         length = sequence_length(task, phase.training)
-        feats = fmt.featurize(train, tokenizer, task, length)
-        out.append(TaskData(task, fmt, head_name, feats,
-                            data.get(name, "dev", task.train_language), length))
+        feats = fmt.featurize(load_split(task, "train"), tokenizer, task, length)
+        out.append(TaskData(task, fmt, head_name, feats, load_split(task, "dev"), length))
     return out
 
 
-def run_intermediate(config: RunConfig, data: RunData, base: str, out: Path,
-                     device: torch.device) -> tuple[str, dict]:
-    """Phase (ii): train once per content key; reuse a finished checkpoint."""
-    phase = config.intermediate
-    key = content_key({"encoder": base, "enc": config.encoder.model_dump(),
-                       "tasks": [data.tasks[t].describe() for t in phase.tasks],
-                       "phase": phase.model_dump(), "seed": config.seed})
-    phase_dir = out / "checkpoints" / f"intermediate-{key}"
-    summary = phase_dir / "summary.json"
-    if summary.exists() and (phase_dir / "best").exists():
-        print(f"[xstilts] reusing intermediate checkpoint {phase_dir / 'best'}")
-        return str(phase_dir / "best"), json.loads(summary.read_text(encoding="utf-8"))
-    seed_everything(config.seed)
-    model, tokenizer = build_model(base, config)
-    tds = phase_data(model, tokenizer, data, phase)
-    train_phase(model, tokenizer, tds, phase.training, phase_dir, config.seed, device,
-                desc="intermediate " + "+".join(phase.tasks))
-    return str(phase_dir / "best"), json.loads(summary.read_text(encoding="utf-8"))
+def train_intermediate(tasks: tuple[Task, ...], phase: PhaseConfig, seed: int, start: str,
+                       encoder: EncoderConfig, folder: Path, device: torch.device,
+                       label: str) -> dict:
+    """Phase (ii): train `start` on the tasks together; returns the phase summary."""
+    seed_everything(seed)
+    model, tokenizer = build_model(start, encoder)
+    tds = phase_data(model, tokenizer, {t.name: t for t in tasks}, phase)
+    train_phase(model, tokenizer, tds, phase.training, folder, seed, device, desc=label)
+    return json.loads((folder / "summary.json").read_text(encoding="utf-8"))
 
 
-def run_target(config: RunConfig, data: RunData, name: str, start: str, out: Path,
-               device: torch.device) -> dict:
-    """Phase (iii) for one target: fine-tune (if trainable), then zero-shot on every language."""
-    phase = config.targets.for_task(name)
-    seed_everything(config.seed)
-    model, tokenizer = build_model(start, config)
-    task = data.tasks[name]
+def train_target(task: Task, phase: PhaseConfig, seed: int, start: str,
+                 encoder: EncoderConfig, folder: Path, device: torch.device) -> dict:
+    """Phase (iii), training: fine-tune `start` on one target; returns its dev summary."""
+    seed_everything(seed)
+    model, tokenizer = build_model(start, encoder)
+    tds = phase_data(model, tokenizer, {task.name: task}, phase)
+    result = train_phase(model, tokenizer, tds, phase.training, folder, seed, device,
+                         desc=f"target {task.name}")
+    return {"best_score": result.best_score, "steps": result.steps,
+            "evaluations": result.evaluations, "best_step": result.best_step,
+            "checkpoint": str(result.best_dir)}
+
+
+_LOADED: dict = {}  # the last evaluated model, kept for the next language of the same target
+
+
+def _evaluation_model(location: str, task: Task, trained: bool, encoder: EncoderConfig,
+                      device: torch.device):
+    """(encoder, head, tokenizer) to evaluate with; a trained target's head from its checkpoint."""
+    key = (location, task.name, trained, str(device))
+    if _LOADED.get("key") != key:
+        _LOADED.clear()
+        model, tokenizer = build_model(location, encoder)
+        head = None
+        if trained:
+            model.load_heads(Path(location), {task.name: task})
+            head = model.heads[task.name]
+        model.to(device)
+        _LOADED.update(key=key, value=(model.encoder, head, tokenizer))
+    return _LOADED["value"]
+
+
+def evaluate_language(task: Task, lang: str, split: str, phase: PhaseConfig, location: str,
+                      trained: bool, encoder: EncoderConfig, folder: Path,
+                      device: torch.device) -> dict:
+    """Phase (iii), zero-shot: one target in one language; predictions and gold labels in
+    XTREME's layout under `folder`; returns metrics (and settings tuned on dev)."""
+    encoder_model, head, tokenizer = _evaluation_model(location, task, trained, encoder, device)
     fmt = get_format(task.format)
-    head, dev = None, None
-    if fmt.trainable:
-        tds = phase_data(model, tokenizer, data, phase)
-        key = content_key({"start": start, "task": task.describe(), "phase": phase.model_dump(),
-                           "enc": config.encoder.model_dump(), "seed": config.seed})
-        result = train_phase(model, tokenizer, tds, phase.training,
-                             out / "checkpoints" / f"target-{name}-{key}", config.seed, device,
-                             desc=f"target {name}")
-        model.encoder, tokenizer = load_encoder(str(result.best_dir))
-        model.load_heads(result.best_dir, {tds[0].head_name: task})
-        head = model.heads[tds[0].head_name]
-        dev = {"best_score": result.best_score, "steps": result.steps,
-               "evaluations": result.evaluations, "best_step": result.best_step,
-               "checkpoint": str(result.best_dir)}
-    model.to(device)
-    per_language, tuned = {}, {}
-
     length = evaluation_length(task, fmt, phase.training,
-                               max_positions(model.encoder.config, tokenizer))
-    split = data.eval_split_of(task)
+                               max_positions(encoder_model.config, tokenizer))
 
-    def predict(t: Task, examples: list[dict], lang: str) -> tuple[dict, dict]:
-        return predict_and_score(model.encoder, head, fmt, t, examples, tokenizer,
-                                 length, phase.training.eval_batch_size,
-                                 device, lang, phase.training.bf16)
+    def predict(t: Task, examples: list[dict]) -> tuple[dict, dict]:
+        return predict_and_score(encoder_model, head, fmt, t, examples, tokenizer, length,
+                                 phase.training.eval_batch_size, device, lang,
+                                 phase.training.bf16)
 
-    for lang in task.languages:
-        examples = data.get(name, split, lang)
-        if phase.test_limit:
-            examples = fmt.limit(examples, phase.test_limit, task)
-        lang_task = task
-        if fmt.tunes_on_dev:  # settings chosen on this language's dev split, then tested
-            lang_task = fmt.prepare(task, data.get(name, "dev", lang),
-                                    lambda t, exs, lang=lang: predict(t, exs, lang)[0])
-            tuned[lang] = {k: v for k, v in lang_task.options.items()
-                           if task.options.get(k) != v}
-        predictions, metrics = predict(lang_task, examples, lang)
-        filename = f"{split}-{lang}.{fmt.prediction_suffix}"  # XTREME: test-<lang>.tsv|json
-        fmt.write_predictions(examples, predictions, lang_task,
-                              out / "predictions" / name / filename)
-        with contextlib.suppress(NotImplementedError):  # gold in XTREME's layout, to re-score
-            fmt.write_labels(examples, lang_task, out / "labels" / name / filename)
-        per_language[lang] = metrics
-    metric_names = list(next(iter(per_language.values())))
-    average = {m: float(np.mean([per_language[lang][m] for lang in per_language]))
-               for m in metric_names}
-    main = task.options.get("main_metric", fmt.main_metric)  # a task may pick another metric
-    result = {"format": task.format, "main_metric": main, "eval_split": split,
-              "max_length": length, "languages": per_language, "average": average, "dev": dev,
-              "options": task.options, "comparable": "not_comparable" not in task.options}
-    if tuned:
-        result["tuned_on_dev"] = tuned  # per language, e.g. {"de": {"threshold": 1.07}}
-    return result
+    examples = load_split(task, split, lang)
+    if phase.test_limit:
+        examples = fmt.limit(examples, phase.test_limit, task)
+    lang_task, tuned = task, {}
+    if fmt.tunes_on_dev:  # settings chosen on this language's dev split, then tested
+        lang_task = fmt.prepare(task, load_split(task, "dev", lang),
+                                lambda t, exs: predict(t, exs)[0])
+        tuned = {k: v for k, v in lang_task.options.items() if task.options.get(k) != v}
+    predictions, metrics = predict(lang_task, examples)
+    filename = f"{split}-{lang}.{fmt.prediction_suffix}"  # XTREME: test-<lang>.tsv|json
+    fmt.write_predictions(examples, predictions, lang_task, folder / "predictions" / filename)
+    has_labels = True
+    try:  # gold in XTREME's layout, to re-score with `xstilts score`
+        fmt.write_labels(examples, lang_task, folder / "labels" / filename)
+    except NotImplementedError:
+        has_labels = False
+    return {"metrics": metrics, "tuned": tuned, "file": filename, "labels": has_labels,
+            "max_length": length}
 
 
 def run(config: RunConfig, out: Path, db: Path | None = None,
         device: torch.device | None = None) -> dict:
-    """Run one configuration end to end; returns (and writes) OUT/results.json."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    device = device or torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    config_hash = content_key(config.model_dump())
-    write_json_atomic(out / "config.json", config.model_dump())
-    data = RunData(config)
-    texts = data.texts()
-    base = resolve_encoder(config.encoder.name, texts, config.seed)
-    defaults = encoder_defaults(read_config(base, config.encoder.trust_remote_code))
-    data.tasks = {n: with_encoder_options(t, config, defaults) for n, t in data.tasks.items()}
-    if config.encoder.trim_vocab:
-        from xstilts.models.trim import ensure_trimmed
+    """Run one configuration end to end (a study of one); returns OUT/results.json's content."""
+    from xstilts.study.run import run_config
 
-        prefixes = {t.options["prefix"] for t in data.tasks.values() if t.options.get("prefix")}
-        base = str(ensure_trimmed(base, texts + [p + t for p in sorted(prefixes) for t in texts]))
-    print(f"[xstilts] encoder {config.encoder.name} ({base}); "
-          f"freeze_embeddings={config.encoder.freeze_embeddings} "
-          f"trim_vocab={config.encoder.trim_vocab} "
-          f"freeze_layers={config.encoder.freeze_layers} "
-          f"attention_dropout={config.encoder.attention_dropout} device={device}")
-    start, intermediate_summary = base, None
-    if config.intermediate and config.intermediate.tasks:
-        start, intermediate_summary = run_intermediate(config, data, base, out, device)
-    results = {"config_hash": config_hash, "encoder": config.encoder.name,
-               "encoder_location": base, "device": str(device),
-               "settings": {"freeze_embeddings": config.encoder.freeze_embeddings,
-                            "trim_vocab": config.encoder.trim_vocab,
-                            "freeze_layers": config.encoder.freeze_layers,
-                            "attention_dropout": config.encoder.attention_dropout,
-                            "label_position": config.label_position, "seed": config.seed},
-               "intermediate": {"tasks": config.intermediate.tasks if config.intermediate else [],
-                                "checkpoint": start if start != base else None,
-                                "summary": intermediate_summary},
-               "targets": {}}
-    db = db or out / "results.sqlite"
-    for name in config.targets.tasks:
-        target = run_target(config, data, name, start, out, device)
-        results["targets"][name] = target
-        write_json_atomic(out / "results.json", results)
-        record_target(db, str(out.resolve()), config_hash, config.encoder.name,
-                      results["intermediate"]["tasks"], name, target["languages"],
-                      target["average"], config.seed)
-    return results
+    return run_config(config, Path(out), db=db, device=device)

@@ -1,0 +1,100 @@
+"""Execute a plan: run the jobs whose outputs the store does not hold, in dependency order.
+
+A backend runs jobs (this process, local worker processes, Ray tasks); this driver decides
+what is ready, writes the store's records and prints one line per job start and finish.
+A failed job is recorded with its error; jobs that need it are recorded as blocked; the rest
+go on.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import torch
+
+from xstilts.study.plan import Plan
+from xstilts.study.store import Store
+
+
+@dataclass
+class Execution:
+    """What one execution did."""
+
+    ran: list[str] = field(default_factory=list)
+    reused: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)  # key -> error
+    blocked: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def make_backend(name: str, workers: int | None = None, address: str | None = None,
+                 device: str | None = None):
+    """The backend called `name` (local: in this process, or `workers` processes)."""
+    if name == "ray":
+        from xstilts.study.backends.ray import RayBackend
+
+        return RayBackend(address=address, device=device)
+    from xstilts.study.backends.local import InlineBackend, ProcessBackend
+
+    if workers and workers > 1:
+        return ProcessBackend(workers, device=device)
+    return InlineBackend(device=device)
+
+
+def execute(plan: Plan, store: Store, backend=None, log=print) -> Execution:
+    """Run every job of `plan` not yet in `store`; returns what ran, failed or was reused."""
+    backend = backend or make_backend("local")
+    result = Execution()
+    started_at = time.perf_counter()
+    todo = []
+    for job in plan.jobs.values():
+        if store.output(job.key) is None:
+            todo.append(job)
+        else:
+            result.reused.append(job.key)
+            if job.kind != "evaluation":
+                log(f"[xstilts] reusing {job.label} ({job.key}): {store.path(job)}")
+    total, finished = len(todo), 0
+    if total:
+        log(f"[xstilts] {total} job(s) to run, {len(result.reused)} already in {store.root}")
+    threads = torch.get_num_threads()
+    waiting, running = list(todo), {}
+    bad = set()  # failed or blocked keys
+    try:
+        while waiting or running:
+            for job in list(waiting):
+                if any(d in bad for d in job.deps):
+                    waiting.remove(job)
+                    bad.add(job.key)
+                    result.blocked.append(job.key)
+                    store.failed(job, "a job it needs failed", plan.setup.label, "blocked")
+                    finished += 1
+                    log(f"[xstilts] [{finished}/{total}] blocked {job.label} ({job.key})")
+                elif (all(store.output(d) is not None for d in job.deps)
+                      and len(running) < backend.capacity):
+                    waiting.remove(job)
+                    store.started(job, plan.setup.label)
+                    log(f"[xstilts] [{finished + 1}/{total}] start {job.label} ({job.key})")
+                    folders = {d: plan.jobs[d].folder for d in job.deps}
+                    running[backend.submit(job, plan.setup, str(store.root), folders,
+                                           threads)] = job
+            if not running:
+                break  # nothing left that can start (all remaining are blocked)
+            handle, (ok, payload, seconds) = backend.wait(list(running))
+            job = running.pop(handle)
+            finished += 1
+            if ok:
+                store.finished(job, payload, seconds, plan.setup.label)
+                result.ran.append(job.key)
+                log(f"[xstilts] [{finished}/{total}] done {job.label} in {seconds:.1f} s")
+            else:
+                bad.add(job.key)
+                result.failed[job.key] = payload
+                store.failed(job, payload, plan.setup.label)
+                log(f"[xstilts] [{finished}/{total}] FAILED {job.label} ({job.key}): "
+                    f"{payload.splitlines()[0]}")
+    finally:
+        backend.close()
+    result.seconds = time.perf_counter() - started_at
+    return result

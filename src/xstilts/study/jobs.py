@@ -1,0 +1,68 @@
+"""What running one job means: the pipeline's phase code on the job's resolved inputs.
+
+Workers (this process, a local worker process, a Ray task) call `run_job_safely`; it never
+raises, so one failed job is recorded and the jobs that do not need it go on.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from pathlib import Path
+
+import torch
+
+from xstilts.errors import XstiltsError
+from xstilts.pipeline import evaluate_language, train_intermediate, train_target
+from xstilts.study.plan import Job, Setup
+
+
+def run_job(job: Job, setup: Setup, root: Path, folders: dict[str, str],
+            device: torch.device) -> dict:
+    """Run one job into the store under `root`; `folders` maps its dependencies' keys to
+    their folders. Returns the job's (JSON-able) output."""
+    root = Path(root)
+    folder = root / job.folder
+
+    def start(key: str | None) -> str:  # an intermediate job's best, else the base encoder
+        return str(root / folders[key] / "best") if key else setup.encoder_location
+
+    if job.kind == "intermediate":
+        summary = train_intermediate(job.tasks, job.phase, job.seed, setup.encoder_location,
+                                     setup.encoder, folder, device, job.label)
+        return {"summary": summary, "checkpoint": str(folder / "best")}
+    if job.kind == "target":
+        return train_target(job.task, job.phase, job.seed, start(job.start), setup.encoder,
+                            folder, device)
+    if job.model is not None:  # a trained target: its best checkpoint, with its head
+        location, trained = str(root / folders[job.model] / "best"), True
+    else:
+        location, trained = start(job.start), False
+    return evaluate_language(job.task, job.lang, job.split, job.phase, location, trained,
+                             setup.encoder, folder, device)
+
+
+def run_job_safely(job: Job, setup: Setup, root: str, folders: dict[str, str],
+                   device: str | None = None, threads: int | None = None
+                   ) -> tuple[bool, dict | str, float]:
+    """(ok, output or error message, seconds); a traceback of an unexpected error is kept in
+    STORE/jobs/<key>.error.txt."""
+    if threads:  # the driver's thread count: the same float reductions, the same numbers
+        torch.set_num_threads(threads)
+    started = time.perf_counter()
+    try:
+        output = run_job(job, setup, Path(root), folders, torch.device(device or default_device()))
+        return True, output, time.perf_counter() - started
+    except XstiltsError as exc:
+        return False, str(exc), time.perf_counter() - started
+    except Exception as exc:  # a bug or a broken environment: keep the details for the user
+        trace = Path(root) / "jobs" / f"{job.key}.error.txt"
+        trace.parent.mkdir(parents=True, exist_ok=True)
+        trace.write_text(traceback.format_exc(), encoding="utf-8")
+        return False, f"{type(exc).__name__}: {exc} (traceback: {trace})", \
+            time.perf_counter() - started
+
+
+def default_device() -> str:
+    """The GPU when there is one."""
+    return "cuda" if torch.cuda.is_available() else "cpu"

@@ -1,0 +1,226 @@
+"""Plan, then execute: a run or a study compiled into an immutable graph of content-keyed jobs.
+
+    intermediate  (task set, seed)                      -> checkpoints/intermediate-<key>/
+    target        (target, start checkpoint, seed)      -> checkpoints/target-<task>-<key>/
+    evaluation    (model, target, language, split)      -> evaluations/<task>-<lang>-<key>/
+
+Everything a job needs is resolved here, before any work: tasks with their final options,
+training settings, the encoder. A job's key covers exactly what changes its output: the
+encoder's identity (folder content hashes or hub id and revision), the data's fingerprint
+(file content hashes), the settings, the seed and the code version. Evaluation-only settings
+(languages, test_limit, eval batch size) are in evaluation keys alone: changing them
+re-evaluates and never retrains. Identical work gets one key, so it runs once per store.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from xstilts import __version__
+from xstilts.artifacts import content_key
+from xstilts.config import EncoderConfig, PhaseConfig, RunConfig
+from xstilts.formats import get_format
+from xstilts.study.fingerprint import data_fingerprint, training_view
+from xstilts.tasks.task import Task
+
+# Bump when a job's outputs change for the same inputs (a format's features, the loop, ...).
+JOBS_VERSION = 1
+CODE_VERSION = f"xstilts {__version__} / jobs {JOBS_VERSION}"
+# Encoder settings that change what training produces (not where the model is read from).
+TRAINING_ENCODER_KEYS = ("freeze_embeddings", "trim_vocab", "freeze_layers",
+                         "attention_dropout", "layer_aggregation", "trust_remote_code")
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What every job of a plan shares: the resolved base encoder and its settings."""
+
+    encoder_name: str  # as configured (e5-small, a folder, a hub id)
+    encoder_location: str  # the folder (or hub id) jobs load
+    encoder_identity: dict
+    encoder: EncoderConfig
+    label: str = "run"  # the study's name; "run" for a single config
+
+
+@dataclass(frozen=True)
+class IntermediateJob:
+    """Phase (ii): train the base encoder on a set of tasks at once."""
+
+    key: str
+    tasks: tuple[Task, ...]
+    phase: PhaseConfig
+    seed: int
+    kind: str = "intermediate"
+    deps: tuple[str, ...] = ()
+
+    @property
+    def folder(self) -> str:
+        return f"checkpoints/intermediate-{self.key}"
+
+    @property
+    def label(self) -> str:
+        return "intermediate " + "+".join(t.name for t in self.tasks)
+
+
+@dataclass(frozen=True)
+class TargetJob:
+    """Phase (iii), training: fine-tune a start checkpoint on a target's English data."""
+
+    key: str
+    task: Task
+    phase: PhaseConfig  # narrowed to this target, with its own training settings
+    seed: int
+    start: str | None  # the intermediate job's key; None = the base encoder
+    kind: str = "target"
+
+    @property
+    def deps(self) -> tuple[str, ...]:
+        return (self.start,) if self.start else ()
+
+    @property
+    def folder(self) -> str:
+        return f"checkpoints/target-{self.task.name}-{self.key}"
+
+    @property
+    def label(self) -> str:
+        return f"target {self.task.name}"
+
+
+@dataclass(frozen=True)
+class EvalJob:
+    """Phase (iii), zero-shot: one target in one language with one model."""
+
+    key: str
+    task: Task
+    lang: str
+    split: str  # test | dev
+    phase: PhaseConfig  # test_limit, eval batch size, sequence length
+    model: str | None  # the target job's key (trained targets); None: the start model
+    start: str | None  # untrained targets: the intermediate job's key (None = base encoder)
+    kind: str = "evaluation"
+
+    @property
+    def deps(self) -> tuple[str, ...]:
+        return tuple(k for k in (self.model, self.start) if k)
+
+    @property
+    def folder(self) -> str:
+        return f"evaluations/{self.task.name}-{self.lang}-{self.key}"
+
+    @property
+    def label(self) -> str:
+        return f"evaluate {self.task.name} {self.lang}"
+
+
+Job = IntermediateJob | TargetJob | EvalJob
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One cell of a study: an intermediate task set (empty = baseline) and two seeds."""
+
+    tasks: tuple[str, ...]
+    intermediate_seed: int
+    target_seed: int
+
+    @property
+    def run_id(self) -> str:
+        return content_key({"tasks": list(self.tasks), "si": self.intermediate_seed,
+                            "st": self.target_seed})
+
+
+@dataclass(frozen=True)
+class ArmJobs:
+    """Which jobs produce an arm's results."""
+
+    arm: Arm
+    intermediate: str | None
+    targets: dict[str, str | None] = field(default_factory=dict)  # target -> its training job
+    evaluations: dict[tuple[str, str], str] = field(default_factory=dict)  # (target, lang) -> key
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The whole graph: jobs by key in dependency order, and the arms they answer."""
+
+    setup: Setup
+    jobs: dict[str, Job]
+    arms: tuple[ArmJobs, ...]
+    targets: tuple[str, ...]
+
+    def count(self) -> dict[str, int]:
+        """Jobs per kind."""
+        out = {"intermediate": 0, "target": 0, "evaluation": 0}
+        for job in self.jobs.values():
+            out[job.kind] += 1
+        return out
+
+
+def _encoder_settings(encoder: EncoderConfig) -> dict:
+    return {k: getattr(encoder, k) for k in TRAINING_ENCODER_KEYS}
+
+
+def compile_plan(config: RunConfig, tasks: dict[str, Task], arms: list[Arm],
+                 setup: Setup) -> Plan:
+    """Jobs for every arm over the resolved `tasks` (targets from config.targets), deduplicated
+    by key, in dependency order (intermediate, target, evaluation)."""
+    base = {"encoder": setup.encoder_identity, "settings": _encoder_settings(setup.encoder),
+            "code": CODE_VERSION}
+    phase_ii = config.intermediate or PhaseConfig()
+    intermediate: dict[str, IntermediateJob] = {}
+    target_jobs: dict[str, TargetJob] = {}
+    evals: dict[str, EvalJob] = {}
+    arm_jobs = []
+    for arm in arms:
+        inter_key = None
+        if arm.tasks:
+            phase = phase_ii.model_copy(update={"tasks": list(arm.tasks)})
+            inter_key = content_key({
+                **base, "kind": "intermediate", "seed": arm.intermediate_seed,
+                "tasks": [training_view(tasks[t]) for t in arm.tasks],
+                "shared_heads": phase.shared_heads, "training": phase.training.model_dump()})
+            intermediate.setdefault(inter_key, IntermediateJob(
+                inter_key, tuple(tasks[t] for t in arm.tasks), phase, arm.intermediate_seed))
+        start = {"intermediate": inter_key} if inter_key else {"base": True}
+        trained, evaluated = {}, {}
+        for name in config.targets.tasks:
+            task, phase = tasks[name], config.targets.for_task(name)
+            fmt = get_format(task.format)
+            model_key = None
+            if fmt.trainable:
+                model_key = content_key({
+                    **base, "kind": "target", "start": start, "seed": arm.target_seed,
+                    "task": training_view(task), "training": phase.training.model_dump()})
+                target_jobs.setdefault(model_key, TargetJob(
+                    model_key, task, phase, arm.target_seed, inter_key))
+            trained[name] = model_key
+            split = eval_split(task, config.targets.eval_split)
+            for lang in task.languages:
+                splits = (split, "dev") if fmt.tunes_on_dev else (split,)
+                key = content_key({
+                    **base, "kind": "evaluation", "model": model_key or start,
+                    "task": {**task.describe(), "languages": None},
+                    "data": data_fingerprint(task, splits, (lang,)), "lang": lang,
+                    "split": split, "test_limit": phase.test_limit,
+                    # Sequence length changes features; batch size and bf16 do not (CPU).
+                    "max_length": phase.training.max_length})
+                evals.setdefault(key, EvalJob(key, task, lang, split, phase, model_key,
+                                              None if model_key else inter_key))
+                evaluated[(name, lang)] = key
+        arm_jobs.append(ArmJobs(arm, inter_key, trained, evaluated))
+    jobs = {**intermediate, **target_jobs, **evals}
+    return Plan(setup, jobs, tuple(arm_jobs), tuple(config.targets.tasks))
+
+
+def eval_split(task: Task, wanted: str) -> str:
+    """The split zero-shot evaluation reads: `wanted` where the task has it (BUCC tunes its
+    threshold on dev, so it is always tested on test)."""
+    if wanted == "dev" and task.has_split("dev") and not get_format(task.format).tunes_on_dev:
+        return "dev"
+    return "test"
+
+
+def with_task(job: Job, task: Task) -> Job:
+    """The same job reading another Task object (e.g. with a label list learned from data)."""
+    return dataclasses.replace(job, task=task)

@@ -1,0 +1,157 @@
+"""`xstilts run`: one configuration as a study of one arm, executed into OUT (its store)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from xstilts.artifacts import content_key, write_json_atomic, write_text_atomic
+from xstilts.config import RunConfig
+from xstilts.errors import XstiltsError
+from xstilts.evaluate.store import record_target
+from xstilts.formats import get_format
+from xstilts.models.encoder import encoder_defaults, read_config, resolve_encoder
+from xstilts.pipeline import (
+    load_split,
+    resolve_tasks,
+    strings_of,
+    with_encoder_options,
+    with_learned_labels,
+)
+from xstilts.study.execute import Execution, execute, make_backend
+from xstilts.study.fingerprint import encoder_identity
+from xstilts.study.plan import Arm, Plan, Setup, compile_plan, eval_split
+from xstilts.study.store import Store
+from xstilts.tasks.task import Task
+
+
+def prepare(config: RunConfig, pool: tuple[str, ...] = (), label: str = "run"
+            ) -> tuple[dict[str, Task], Setup]:
+    """Resolve every task (a study's pool too) and the base encoder, once, before any work.
+
+    A locally built tokenizer (tiny-random) or a trimmed vocabulary is made from the text of
+    every task involved, so all arms of a study share one encoder.
+    """
+    tasks = {n: with_learned_labels(t) for n, t in resolve_tasks(config, pool).items()}
+    texts: list[str] = []
+    if config.encoder.name == "tiny-random" or config.encoder.trim_vocab:
+        texts = strings_of(_all_splits(config, tasks))
+    base = resolve_encoder(config.encoder.name, texts, config.seed)
+    defaults = encoder_defaults(read_config(base, config.encoder.trust_remote_code))
+    tasks = {n: with_encoder_options(t, config.encoder, defaults) for n, t in tasks.items()}
+    if config.encoder.trim_vocab:
+        from xstilts.models.trim import ensure_trimmed
+
+        prefixes = sorted({t.options["prefix"] for t in tasks.values() if t.options.get("prefix")})
+        base = str(ensure_trimmed(base, texts + [p + t for p in prefixes for t in texts]))
+    return tasks, Setup(config.encoder.name, base, encoder_identity(base), config.encoder, label)
+
+
+def _all_splits(config: RunConfig, tasks: dict[str, Task]):
+    """Every split any job of the run may read."""
+    for name, task in tasks.items():
+        fmt = get_format(task.format)
+        if fmt.trainable:
+            yield load_split(task, "train")
+            yield load_split(task, "dev")
+        if name in config.targets.tasks:
+            split = eval_split(task, config.targets.eval_split)
+            for lang in task.languages:
+                yield load_split(task, split, lang)
+                if fmt.tunes_on_dev:
+                    yield load_split(task, "dev", lang)
+
+
+def run_config(config: RunConfig, out: Path, db: Path | None = None,
+               device: torch.device | None = None) -> dict:
+    """Plan and execute one configuration into `out`; write results.json, predictions/,
+    labels/ and the results database; raise after writing them if any job failed."""
+    out.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(out / "config.json", config.model_dump())
+    tasks, setup = prepare(config)
+    device = device or torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    print(f"[xstilts] encoder {config.encoder.name} ({setup.encoder_location}); "
+          f"freeze_embeddings={config.encoder.freeze_embeddings} "
+          f"trim_vocab={config.encoder.trim_vocab} "
+          f"freeze_layers={config.encoder.freeze_layers} "
+          f"attention_dropout={config.encoder.attention_dropout} device={device}")
+    inter = tuple(config.intermediate.tasks) if config.intermediate else ()
+    plan = compile_plan(config, tasks, [Arm(inter, config.seed, config.seed)], setup)
+    store = Store(out)
+    execution = execute(plan, store, make_backend("local", device=str(device)))
+    results = assemble_run(plan, store, config, out, db or out / "results.sqlite", str(device))
+    if execution.failed:
+        raise XstiltsError(failure_report(plan, execution))
+    return results
+
+
+def failure_report(plan: Plan, execution: Execution) -> str:
+    """Every failed job with its error, and how many could not run because of them."""
+    lines = [f"{len(execution.failed)} job(s) failed"
+             + (f", {len(execution.blocked)} could not run without them" if execution.blocked
+                else "") + "; finished work is kept, the same command continues:"]
+    for key, error in execution.failed.items():
+        lines.append(f"- {plan.jobs[key].label} ({key}):\n    " + error.replace("\n", "\n    "))
+    return "\n".join(lines)
+
+
+def assemble_run(plan: Plan, store: Store, config: RunConfig, out: Path, db: Path,
+                 device: str) -> dict:
+    """results.json, predictions/ and labels/ in XTREME's layout, and the results database,
+    from the store's finished jobs (targets with a failed job are left out)."""
+    arm = plan.arms[0]
+    summary = store.output(arm.intermediate) if arm.intermediate else None
+    results = {"config_hash": content_key(config.model_dump()), "encoder": config.encoder.name,
+               "encoder_location": plan.setup.encoder_location, "device": device,
+               "settings": {"freeze_embeddings": config.encoder.freeze_embeddings,
+                            "trim_vocab": config.encoder.trim_vocab,
+                            "freeze_layers": config.encoder.freeze_layers,
+                            "attention_dropout": config.encoder.attention_dropout,
+                            "layer_aggregation": config.encoder.layer_aggregation,
+                            "label_position": config.label_position, "seed": config.seed},
+               "intermediate": {"tasks": list(arm.arm.tasks),
+                                "checkpoint": summary["checkpoint"] if summary else None,
+                                "summary": summary["summary"] if summary else None},
+               "targets": {}}
+    for name in plan.targets:
+        target = target_result(plan, store, arm, name, out)
+        if target is None:
+            continue
+        results["targets"][name] = target
+        record_target(db, str(out.resolve()), results["config_hash"], config.encoder.name,
+                      list(arm.arm.tasks), name, target["languages"], target["average"],
+                      config.seed)
+    write_json_atomic(out / "results.json", results)
+    return results
+
+
+def target_result(plan: Plan, store: Store, arm, name: str, out: Path) -> dict | None:
+    """One target's entry of results.json (None if any of its jobs is unfinished)."""
+    keys = {lang: key for (target, lang), key in arm.evaluations.items() if target == name}
+    outputs = {lang: store.output(key) for lang, key in keys.items()}
+    dev = store.output(arm.targets[name]) if arm.targets[name] else None
+    if any(o is None for o in outputs.values()) or (arm.targets[name] and dev is None):
+        return None
+    task = plan.jobs[next(iter(keys.values()))].task
+    fmt = get_format(task.format)
+    for lang, key in keys.items():  # copies in XTREME's layout: OUT/predictions/<task>/...
+        source = store.path(plan.jobs[key])
+        for kind in ("predictions", "labels") if outputs[lang]["labels"] else ("predictions",):
+            text = (source / kind / outputs[lang]["file"]).read_text(encoding="utf-8")
+            write_text_atomic(out / kind / name / outputs[lang]["file"], text)
+    per_language = {lang: o["metrics"] for lang, o in outputs.items()}
+    average = {m: float(np.mean([per_language[lang][m] for lang in per_language]))
+               for m in next(iter(per_language.values()))}
+    any_output = next(iter(outputs.values()))
+    result = {"format": task.format, "main_metric": task.options.get("main_metric",
+                                                                     fmt.main_metric),
+              "eval_split": plan.jobs[keys[next(iter(keys))]].split,
+              "max_length": any_output["max_length"], "languages": per_language,
+              "average": average, "dev": dev, "options": task.options,
+              "comparable": "not_comparable" not in task.options}
+    tuned = {lang: o["tuned"] for lang, o in outputs.items() if o["tuned"]}
+    if tuned:
+        result["tuned_on_dev"] = tuned  # per language, e.g. {"de": {"threshold": 1.07}}
+    return result

@@ -1,0 +1,123 @@
+"""The content-addressed artifact store shared by runs and studies.
+
+    STORE/checkpoints/intermediate-<key>/   best/, last/ (resume state), log.jsonl, summary.json
+    STORE/checkpoints/target-<task>-<key>/
+    STORE/evaluations/<task>-<lang>-<key>/   predictions/, labels/
+    STORE/jobs/<key>.json                    a finished job's record (written last, atomically)
+    STORE/store.sqlite                       jobs, their event log, results rows (WAL)
+
+A job is done when its record exists; everything it wrote before is complete (atomic writes),
+so an interrupted job is simply not done and runs again (training resumes from `last/`).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from contextlib import closing, contextmanager
+from pathlib import Path
+
+from xstilts.artifacts import write_json_atomic
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    key TEXT PRIMARY KEY, kind TEXT NOT NULL, label TEXT NOT NULL, status TEXT NOT NULL,
+    error TEXT, seconds REAL, updated REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL, kind TEXT NOT NULL,
+    event TEXT NOT NULL, study TEXT NOT NULL, time REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS results (
+    study TEXT NOT NULL, run_id TEXT NOT NULL, intermediate TEXT NOT NULL, k INTEGER NOT NULL,
+    n_languages INTEGER NOT NULL, intermediate_seed INTEGER NOT NULL,
+    target_seed INTEGER NOT NULL, target TEXT NOT NULL, language TEXT NOT NULL,
+    metric TEXT NOT NULL, value REAL NOT NULL, job TEXT NOT NULL,
+    PRIMARY KEY (study, run_id, target, language, metric));
+"""
+RESULT_COLUMNS = ("study", "run_id", "intermediate", "k", "n_languages", "intermediate_seed",
+                  "target_seed", "target", "language", "metric", "value", "job")
+
+
+class Store:
+    """Job outputs by content key, and one SQLite file that only the driver writes."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.db = self.root / "store.sqlite"
+        with self._connect() as conn:
+            conn.executescript(SCHEMA)
+
+    @contextmanager
+    def _connect(self):
+        """A connection in WAL mode (readers never block the writer), committed and closed."""
+        with closing(sqlite3.connect(self.db, timeout=120)) as conn:
+            conn.execute("PRAGMA journal_mode=WAL")
+            with conn:
+                yield conn
+
+    def path(self, job) -> Path:
+        """Where a job writes its artifacts."""
+        return self.root / job.folder
+
+    def record_path(self, key: str) -> Path:
+        return self.root / "jobs" / f"{key}.json"
+
+    def output(self, key: str) -> dict | None:
+        """A finished job's output, or None if it is not done."""
+        path = self.record_path(key)
+        if not path.exists():
+            return None
+        return json.loads(path.read_text(encoding="utf-8"))["output"]
+
+    def _status(self, job, status: str, study: str, error: str | None = None,
+                seconds: float | None = None) -> None:
+        now = time.time()
+        with self._connect() as conn:
+            conn.execute("INSERT OR REPLACE INTO jobs VALUES (?,?,?,?,?,?,?)",
+                         (job.key, job.kind, job.label, status, error, seconds, now))
+            conn.execute("INSERT INTO events (key, kind, event, study, time) VALUES (?,?,?,?,?)",
+                         (job.key, job.kind, status, study, now))
+
+    def started(self, job, study: str) -> None:
+        """Log a job's start (status 'running' until it finishes or fails)."""
+        self._status(job, "running", study)
+
+    def finished(self, job, output: dict, seconds: float, study: str) -> None:
+        """Write the job's record (the job is done from here on) and log it."""
+        write_json_atomic(self.record_path(job.key), {
+            "key": job.key, "kind": job.kind, "label": job.label, "seconds": seconds,
+            "finished": time.time(), "output": output})
+        self._status(job, "done", study, seconds=seconds)
+
+    def failed(self, job, error: str, study: str, status: str = "failed") -> None:
+        """Log a failure (or 'blocked': a job it needs failed) with its message."""
+        self._status(job, status, study, error=error)
+
+    def statuses(self) -> dict[str, str]:
+        """The last status of every job the store has seen, by key."""
+        with self._connect() as conn:
+            return dict(conn.execute("SELECT key, status FROM jobs").fetchall())
+
+    def events(self, event: str | None = None) -> list[dict]:
+        """The job log, oldest first (optionally one kind of event: running, done, failed)."""
+        sql = "SELECT key, kind, event, study, time FROM events"
+        with self._connect() as conn:
+            rows = conn.execute(sql + (" WHERE event = ?" if event else "") + " ORDER BY id",
+                                (event,) if event else ()).fetchall()
+        return [dict(zip(("key", "kind", "event", "study", "time"), r, strict=True))
+                for r in rows]
+
+    def write_results(self, rows: list[tuple]) -> None:
+        """Insert (or replace) results rows in one transaction: a re-run never duplicates."""
+        with self._connect() as conn:
+            conn.executemany(f"INSERT OR REPLACE INTO results VALUES "
+                             f"({','.join('?' * len(RESULT_COLUMNS))})", rows)
+
+    def results(self, study: str | None = None) -> list[dict]:
+        """Results rows (of one study, or all)."""
+        sql = "SELECT * FROM results" + (" WHERE study = ?" if study else "")
+        with self._connect() as conn:
+            rows = conn.execute(sql + " ORDER BY study, run_id, target, language, metric",
+                                (study,) if study else ()).fetchall()
+        return [dict(zip(RESULT_COLUMNS, r, strict=True)) for r in rows]
