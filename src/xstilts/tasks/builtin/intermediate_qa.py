@@ -7,7 +7,10 @@ fetches train-v1.1.json and dev-v1.1.json there; add train-v2.0.json and dev-v2.
 from __future__ import annotations
 
 from xstilts.tasks.registry import register
-from xstilts.tasks.squad_rows import squad_row  # v2.0's unanswerable rows: empty answer lists
+from xstilts.tasks.squad_rows import (  # v2.0's unanswerable rows: empty answer lists
+    XTREME_QA_OPTIONS,
+    squad_row,
+)
 from xstilts.tasks.task import FileSource, HubSource, Task
 
 
@@ -16,7 +19,7 @@ def squad_task(name: str, dataset: str, version: str, options: dict, description
     local = FileSource("squad_json", {"train": f"squad/train-v{version}.json",
                                       "dev": f"squad/dev-v{version}.json"})
     return Task(name=name, format="span_qa", languages=["en"], source=hub,
-                description=description, options=options,
+                description=description, options={**XTREME_QA_OPTIONS, **options},
                 alternatives={"hub": hub, "local": local})
 
 
