@@ -11,10 +11,20 @@ Window options (set at most one):
 - `doc_stride`: tokens shared by neighbouring windows (the HF tokenizer's `stride`, HF
   run_qa.py's `--doc_stride`). With neither set: doc_stride = min(128, max_length // 4).
 Other options: `max_query_length` (64), `max_answer_length` (30), `n_best` (20).
+
+Scores: exact_match, f1 (the default selection metric, XTREME's) and em_f1 = (EM + F1) / 2
+(jiant's "major" QA metric; select it with the option `main_metric: em_f1`). With
+`version_2_with_negative` (SQuAD 2.0) decoding keeps each question's best non-null answer and
+its null-score difference; EM/F1 are taken at the option `null_threshold` (0.0: answer "" when
+the null score beats the best span), and best_exact/best_f1 with best_exact_threshold/
+best_f1_threshold are the official script's threshold search (evaluate/squad_v2.py; the
+built-in squad_v2 selects on best_f1). Prediction files are {id: answer text}, cut at
+null_threshold.
 """
 
 from __future__ import annotations
 
+import math
 import re
 import statistics
 from collections import defaultdict
@@ -27,7 +37,13 @@ from torch import nn
 
 from xstilts.artifacts import write_json_atomic
 from xstilts.errors import XstiltsError
-from xstilts.evaluate.metrics import mlqa_scores, squad_scores
+from xstilts.evaluate.metrics import (
+    mlqa_scores,
+    normalize_answer_mlqa,
+    normalize_answer_squad,
+    squad_scores,
+)
+from xstilts.evaluate.squad_v2 import squad_v2_scores
 from xstilts.formats.base import (
     TaskFormat,
     encode_inputs,
@@ -113,6 +129,13 @@ def split_logits(encoder, head, batch) -> tuple[torch.Tensor, torch.Tensor]:
     logits = logits.masked_fill(batch["attention_mask"].unsqueeze(-1) == 0, -1e9)
     start, end = logits.unbind(-1)
     return start, end
+
+
+def answer_text(prediction, threshold: float = 0.0) -> str:
+    """A prediction's answer: SQuAD 2.0's {text, null_diff} is "" above the threshold."""
+    if isinstance(prediction, dict):
+        return "" if prediction["null_diff"] > threshold else prediction["text"]
+    return prediction
 
 
 def top_indices(logits: np.ndarray, n: int) -> list[int]:
@@ -258,22 +281,44 @@ class SpanQAFormat(TaskFormat):
             texts = [(sc, context[a:b].strip()) for sc, a, b in candidates]
             texts = [(sc, t) for sc, t in texts if t]
             text = texts[0][1] if texts else ""
-            if opts["version_2_with_negative"] and (not texts or null_score > texts[0][0]):
-                text = ""
-            predictions[ex["id"]] = text
+            if opts["version_2_with_negative"]:
+                # HF's null_score_diff; the threshold is applied when scoring and writing.
+                diff = null_score - texts[0][0] if texts else math.inf
+                predictions[ex["id"]] = {"text": text, "null_diff": float(diff)}
+            else:
+                predictions[ex["id"]] = text
         return predictions
 
     def score(self, examples, predictions, task, lang):
-        # An unanswerable question's reference is "" (the metrics need one answer at least).
-        references = {ex["id"]: list(ex["answers"]["text"]) or [""] for ex in examples}
+        """EM, F1 and em_f1 = (EM + F1) / 2 (jiant's QA selection metric); SQuAD 2.0 tasks
+        also get best_exact, best_f1 and their null-score thresholds (official script)."""
+        opts = qa_options(task, max_length=0)
         if task.options.get("metric") == "mlqa":
-            scores = mlqa_scores(predictions, references, lang)
+            normalize = lambda s: normalize_answer_mlqa(s, lang)  # noqa: E731
         else:
-            scores = squad_scores(predictions, references)
-        return {"exact_match": scores["exact_match"], "f1": scores["f1"]}
+            normalize = normalize_answer_squad
+        if opts["version_2_with_negative"]:
+            scores = squad_v2_scores(
+                {qid: (p["text"], p["null_diff"]) if isinstance(p, dict) else (p, None)
+                 for qid, p in predictions.items()},
+                {ex["id"]: list(ex["answers"]["text"]) for ex in examples}, normalize,
+                opts["null_threshold"])
+        else:
+            # An unanswerable question's reference is "" (the metrics need one answer at least).
+            references = {ex["id"]: list(ex["answers"]["text"]) or [""] for ex in examples}
+            answers = {qid: answer_text(p, opts["null_threshold"])
+                       for qid, p in predictions.items()}
+            if task.options.get("metric") == "mlqa":
+                scores = mlqa_scores(answers, references, lang)
+            else:
+                scores = squad_scores(answers, references)
+        return {**scores, "em_f1": (scores["exact_match"] + scores["f1"]) / 2}
 
     def write_predictions(self, examples, predictions, task, path: Path):
-        write_json_atomic(path, {ex["id"]: predictions[ex["id"]] for ex in examples})
+        """{id: answer text} JSON, SQuAD 2.0 answers cut at the task's null_threshold."""
+        threshold = qa_options(task, max_length=0)["null_threshold"]
+        write_json_atomic(path, {ex["id"]: answer_text(predictions[ex["id"]], threshold)
+                                 for ex in examples})
 
     def write_labels(self, examples, task, path: Path):
         """SQuAD v1.1 JSON (data → paragraphs → qas), one paragraph per question."""

@@ -25,5 +25,7 @@ def squad_task(name: str, dataset: str, version: str, options: dict, description
 
 register(squad_task("squad", "rajpurkar/squad", "1.1", {},
                     "SQuAD v1.1: extractive QA over Wikipedia paragraphs (88k train questions)."))
-register(squad_task("squad_v2", "rajpurkar/squad_v2", "2.0", {"version_2_with_negative": True},
+# SQuAD 2.0 selects on the F1 at the best no-answer threshold (evaluate-v2.0.py's best_f1).
+register(squad_task("squad_v2", "rajpurkar/squad_v2", "2.0",
+                    {"version_2_with_negative": True, "main_metric": "best_f1"},
                     "SQuAD v2.0: SQuAD v1.1 plus 50k unanswerable questions (empty answer)."))
