@@ -26,6 +26,7 @@ from xstilts.evaluate.predict import predict_and_score
 from xstilts.evaluate.store import record_target
 from xstilts.formats import get_format
 from xstilts.models.encoder import family_defaults, load_encoder, resolve_encoder
+from xstilts.models.mlm_head import load_pretrained_mlm_head
 from xstilts.models.multitask import MultiTaskModel
 from xstilts.tasks.registry import resolve_task, suite_tasks
 from xstilts.tasks.task import FileSource, Task
@@ -203,7 +204,10 @@ def phase_data(model, tokenizer, data: RunData, phase: PhaseConfig) -> list[Task
             task = dataclasses.replace(task, options={**task.options, "vocab_size": len(tokenizer)})
             data.tasks[name] = task
         head_name = head_of.get(name, name)
-        model.add_head(head_name, task)
+        new_head = head_name not in model.heads
+        head = model.add_head(head_name, task)
+        if new_head and task.format == "mlm":  # the checkpoint's own MLM head, where it has one
+            load_pretrained_mlm_head(head, model.encoder, label=f"MLM {head_name!r}")
         train = data.get(name, "train", task.train_language)
         length = sequence_length(task, phase.training)
         feats = fmt.featurize(train, tokenizer, task, length)
