@@ -36,6 +36,7 @@ from xstilts.models.encoder import (
     max_positions,
     resolve_encoder,  # noqa: F401  (re-exported for callers that resolve encoders)
 )
+from xstilts.models.mlm_head import load_pretrained_mlm_head
 from xstilts.models.multitask import MultiTaskModel
 from xstilts.tasks.registry import resolve_task, suite_tasks
 from xstilts.tasks.task import FileSource, Task
@@ -237,7 +238,10 @@ def phase_data(model, tokenizer, tasks, phase: PhaseConfig) -> list[TaskData]:
         if task.format == "mlm":  # the MLM head predicts over this tokenizer's vocabulary
             task = dataclasses.replace(task, options={**task.options, "vocab_size": len(tokenizer)})
         head_name = head_of.get(name, name)
-        model.add_head(head_name, task)
+        new_head = head_name not in model.heads
+        head = model.add_head(head_name, task)
+        if new_head and task.format == "mlm":  # the checkpoint's own MLM head, where it has one
+            load_pretrained_mlm_head(head, model.encoder, label=f"MLM {head_name!r}")
         length = sequence_length(task, phase.training)
         feats = fmt.featurize(load_split(task, "train"), tokenizer, task, length)
         out.append(TaskData(task, fmt, head_name, feats, load_split(task, "dev"), length))

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from xstilts.errors import XstiltsError
-from xstilts.formats.span_qa import SpanQAFormat
+from xstilts.formats.span_qa import SpanQAFormat, answer_text
 from xstilts.tasks.task import GeneratedSource, Task
 
 FMT = SpanQAFormat()
@@ -221,9 +221,14 @@ def test_version_2_null_answer(tiny_tokenizer):
     end = np.zeros_like(start)
     start[ctx[2]], end[ctx[3]] = 2.0, 2.0
     start[0], end[0] = 3.0, 3.0  # CLS beats the best span
-    assert FMT.decode([ex], [f], [(start, end)], task) == {"s": ""}
+    best = span_text(ex, f, ctx[2], ctx[3])
+    # The best non-null answer is kept with null - best = 6 - 4; at threshold 0 it is "".
+    pred = FMT.decode([ex], [f], [(start, end)], task)
+    assert pred == {"s": {"text": best, "null_diff": 2.0}}
+    assert answer_text(pred["s"], 0.0) == "" and answer_text(pred["s"], 2.0) == best
     start[0], end[0] = 1.0, 1.0
-    assert FMT.decode([ex], [f], [(start, end)], task) == {"s": span_text(ex, f, ctx[2], ctx[3])}
+    pred = FMT.decode([ex], [f], [(start, end)], task)
+    assert pred == {"s": {"text": best, "null_diff": -2.0}} and answer_text(pred["s"]) == best
 
 
 def test_score_squad_and_mlqa():
@@ -231,8 +236,10 @@ def test_score_squad_and_mlqa():
                 make_example("b", "Paris France", "Where?", "Paris")]
     preds = {"a": "the Eiffel Tower", "b": "Paris France"}
     scores = FMT.score(examples, preds, make_task(), "en")
-    # a: exact after dropping "the"; b: P=1/2, R=1, F1=2/3.
-    assert scores == pytest.approx({"exact_match": 50.0, "f1": 100 * (1 + 2 / 3) / 2})
+    # a: exact after dropping "the"; b: P=1/2, R=1, F1=2/3; em_f1 = (50 + 83.33) / 2.
+    f1 = 100 * (1 + 2 / 3) / 2
+    assert scores == pytest.approx({"exact_match": 50.0, "f1": f1, "em_f1": (50 + f1) / 2})
+    assert scores["em_f1"] == pytest.approx(200 / 3)
     zh = [make_example("z", "长城位于中国北部。", "哪里？", "中国北部")]
     assert FMT.score(zh, {"z": "中国北部"}, make_task(metric="mlqa"), "zh")["f1"] == 100.0
 

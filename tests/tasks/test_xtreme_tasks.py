@@ -66,7 +66,7 @@ def test_labels_and_options():
     assert len(task("udpos").labels) == 17 and "PROPN" in task("udpos").labels
     assert sorted(task("panx").labels) == sorted(
         ["O"] + [f"{p}-{e}" for p in "BI" for e in ("PER", "ORG", "LOC")])
-    assert task("mlqa").options == {"metric": "mlqa"}
+    assert task("mlqa").options == {"metric": "mlqa", "max_length": 384, "window_step": 128}
     assert task("tatoeba").format == "retrieval" and task("bucc2018").format == "bitext_mining"
     assert not task("tatoeba").has_split("train") and not task("bucc2018").has_split("train")
 

@@ -76,6 +76,14 @@ class TaskFormat(ABC):
     def collate(self, features: list[Feature], pad_id: int) -> Batch:
         """Stack features into tensors with dynamic padding."""
 
+    def for_epoch(self, feature: Feature, epoch: int) -> Feature:
+        """A training feature as seen in `epoch` (MLM: fresh masks); by default unchanged.
+
+        Called by the training loop before collate, never on dev or test features; must be a
+        pure function of (feature, epoch) so that a resumed run sees the same batches.
+        """
+        return feature
+
     # ---- model ------------------------------------------------------------
     def build_head(self, hidden_size: int, task) -> nn.Module:
         """A fresh task head on top of the encoder's hidden states."""

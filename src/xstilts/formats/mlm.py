@@ -1,13 +1,18 @@
 """Masked language modelling over plain text: continued multilingual MLM as an intermediate task.
 
-Examples are {"id", "text"} (the `text` reader gives one per line). 15% of the non-special
-tokens are selected (80% → mask token, 10% → random token, 10% unchanged), as in BERT. The
-selection is a pure function of the example index and the epoch-free seed, so dev scores
-are comparable between evaluations. The head is created fresh (the encoder's own MLM head,
-if any, is not part of an `AutoModel` encoder).
+Examples are {"id", "text"} (the `text` reader gives one per line). `mask_rate` (15%) of the
+non-special tokens are selected (80% → mask token, 10% → random token, 10% unchanged), as in
+BERT. Masking is dynamic, as in RoBERTa's continued pre-training: each training epoch draws new
+masks from (`mask_seed`, example index, epoch) (`for_epoch`), so a resumed run sees the same
+masks; dev features keep one fixed draw from (`mask_seed`, example index), so dev accuracy is
+comparable between evaluations. The head starts as the checkpoint's own pretrained MLM head
+where it has one of the same shape (models/mlm_head.py; its decoder is untied from the
+word embeddings from then on), else fresh.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -47,6 +52,22 @@ def mask_tokens(ids: list[int], special: set[int], mask_id: int, vocab: int,
     return inputs, labels
 
 
+@dataclass(frozen=True)
+class Masking:
+    """What re-masking a feature needs; one instance shared by all features of a featurize."""
+
+    special: frozenset[int]
+    mask_id: int
+    vocab: int
+    rate: float
+    seed: int
+
+    def mask(self, ids: list[int], *entropy: int) -> tuple[list[int], list[int]]:
+        """mask_tokens with an RNG seeded by (seed, *entropy)."""
+        rng = np.random.default_rng([self.seed, *entropy])
+        return mask_tokens(ids, self.special, self.mask_id, self.vocab, rng, self.rate)
+
+
 class MLMHead(nn.Module):
     """dense → GELU → LayerNorm → vocabulary projection (BERT's prediction head)."""
 
@@ -71,17 +92,23 @@ class MLMFormat(TaskFormat):
                 f"task {task.name!r}: the tokenizer has no mask token, so MLM is impossible.\n"
                 "  fix: use an encoder whose tokenizer defines `mask_token`."
             )
-        special = set(tokenizer.all_special_ids)
-        rate = float(task.options.get("mask_rate", 0.15))
+        masking = Masking(frozenset(tokenizer.all_special_ids), int(tokenizer.mask_token_id),
+                          len(tokenizer), float(task.options.get("mask_rate", 0.15)),
+                          int(task.options.get("mask_seed", 0)))
         features = []
         for i, ex in enumerate(examples):
             require_keys(ex, ("text",), task.name)
             ids = tokenizer(ex["text"], truncation=True, max_length=max_length)["input_ids"]
-            rng = np.random.default_rng([int(task.options.get("mask_seed", 0)), i])
-            inputs, labels = mask_tokens(ids, special, tokenizer.mask_token_id, len(tokenizer),
-                                         rng, rate)
-            features.append({"input_ids": inputs, "labels": labels, "example_index": i})
+            inputs, labels = masking.mask(ids, i)  # fixed: what dev is scored with
+            features.append({"input_ids": inputs, "labels": labels, "example_index": i,
+                             "tokens": ids, "masking": masking})
         return features
+
+    def for_epoch(self, feature, epoch):
+        """Fresh masks for a training epoch, from (mask_seed, example index, epoch)."""
+        inputs, labels = feature["masking"].mask(feature["tokens"], feature["example_index"],
+                                                 epoch)
+        return {**feature, "input_ids": inputs, "labels": labels}
 
     def collate(self, features, pad_id):
         batch = padded_inputs([f["input_ids"] for f in features], pad_id)

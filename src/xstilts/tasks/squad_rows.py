@@ -7,6 +7,9 @@ from xstilts.tasks.task import HubSource
 SQUAD_DATASET = "rajpurkar/squad"  # SQuAD v1.1, XQuAD's and MLQA's English training data
 SQUAD_TRAIN = "squad/train-v1.1.json"  # download_data.sh's local files
 SQUAD_DEV = "squad/dev-v1.1.json"
+# XTREME's QA windows (run_squad.py: --max_seq_length 384 --doc_stride 128, a step between
+# window starts); max query 64, max answer 30 and n-best 20 are span_qa's defaults already.
+XTREME_QA_OPTIONS = {"max_length": 384, "window_step": 128}
 
 
 def _answers(raw) -> tuple[list[str], list[int]]:

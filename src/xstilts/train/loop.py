@@ -69,7 +69,9 @@ class BatchStream:
             self.epoch, self.position = self.epoch + 1, 0
         idx = self._order()[self.position:self.position + self.batch_size]
         self.position += self.batch_size
-        return self.data.fmt.collate([self.data.train_features[i] for i in idx], self.pad_id)
+        fmt = self.data.fmt  # for_epoch: e.g. MLM's fresh masks each epoch
+        return fmt.collate([fmt.for_epoch(self.data.train_features[i], self.epoch) for i in idx],
+                           self.pad_id)
 
 
 def total_steps(cfg: TrainingConfig, data: list[TaskData]) -> int:

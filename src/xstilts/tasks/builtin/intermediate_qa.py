@@ -7,7 +7,10 @@ fetches train-v1.1.json and dev-v1.1.json there; add train-v2.0.json and dev-v2.
 from __future__ import annotations
 
 from xstilts.tasks.registry import register
-from xstilts.tasks.squad_rows import squad_row  # v2.0's unanswerable rows: empty answer lists
+from xstilts.tasks.squad_rows import (  # v2.0's unanswerable rows: empty answer lists
+    XTREME_QA_OPTIONS,
+    squad_row,
+)
 from xstilts.tasks.task import FileSource, HubSource, Task
 
 
@@ -16,11 +19,13 @@ def squad_task(name: str, dataset: str, version: str, options: dict, description
     local = FileSource("squad_json", {"train": f"squad/train-v{version}.json",
                                       "dev": f"squad/dev-v{version}.json"})
     return Task(name=name, format="span_qa", languages=["en"], source=hub,
-                description=description, options=options,
+                description=description, options={**XTREME_QA_OPTIONS, **options},
                 alternatives={"hub": hub, "local": local})
 
 
 register(squad_task("squad", "rajpurkar/squad", "1.1", {},
                     "SQuAD v1.1: extractive QA over Wikipedia paragraphs (88k train questions)."))
-register(squad_task("squad_v2", "rajpurkar/squad_v2", "2.0", {"version_2_with_negative": True},
+# SQuAD 2.0 selects on the F1 at the best no-answer threshold (evaluate-v2.0.py's best_f1).
+register(squad_task("squad_v2", "rajpurkar/squad_v2", "2.0",
+                    {"version_2_with_negative": True, "main_metric": "best_f1"},
                     "SQuAD v2.0: SQuAD v1.1 plus 50k unanswerable questions (empty answer)."))

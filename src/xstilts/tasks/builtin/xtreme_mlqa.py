@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from xstilts.tasks.composite import SplitSource
 from xstilts.tasks.registry import register
-from xstilts.tasks.squad_rows import SQUAD_DEV, SQUAD_HUB, SQUAD_TRAIN, squad_row
+from xstilts.tasks.squad_rows import (
+    SQUAD_DEV,
+    SQUAD_HUB,
+    SQUAD_TRAIN,
+    XTREME_QA_OPTIONS,
+    squad_row,
+)
 from xstilts.tasks.task import FileSource, HubSource, Task
 from xstilts.tasks.xtreme_langs import TASK_LANGS
 
@@ -21,7 +27,7 @@ LOCAL = FileSource(reader="squad_json", paths={
 TASK = register(Task(
     name="mlqa", format="span_qa", languages=TASK_LANGS["mlqa"], source=HUB,
     # MLQA's official metric normalises answers per language (articles, punctuation).
-    options={"metric": "mlqa"},
+    options={**XTREME_QA_OPTIONS, "metric": "mlqa"},
     description="MLQA (XTREME): extractive QA, train on SQuAD v1.1, test in 7 languages",
     alternatives={"hub": HUB, "local": LOCAL},
 ))

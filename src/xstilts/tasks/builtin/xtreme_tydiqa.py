@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from xstilts.tasks.registry import register
-from xstilts.tasks.squad_rows import squad_row
+from xstilts.tasks.squad_rows import XTREME_QA_OPTIONS, squad_row
 from xstilts.tasks.task import FileSource, HubSource, Task
 from xstilts.tasks.xtreme_langs import TASK_LANGS, TYDIQA_NAMES
 
@@ -26,6 +26,7 @@ LOCAL = FileSource(reader="squad_json", paths={
 
 TASK = register(Task(
     name="tydiqa", format="span_qa", languages=TASK_LANGS["tydiqa"], source=HUB,
+    options=dict(XTREME_QA_OPTIONS),
     description="TyDiQA-GoldP (XTREME): extractive QA, train on English GoldP, test in 9 "
                 "languages (English dev = English test, as in XTREME)",
     alternatives={"hub": HUB, "local": LOCAL},

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from xstilts.tasks.composite import SplitSource
 from xstilts.tasks.registry import register
-from xstilts.tasks.squad_rows import SQUAD_DEV, SQUAD_HUB, SQUAD_TRAIN, squad_row
+from xstilts.tasks.squad_rows import (
+    SQUAD_DEV,
+    SQUAD_HUB,
+    SQUAD_TRAIN,
+    XTREME_QA_OPTIONS,
+    squad_row,
+)
 from xstilts.tasks.task import FileSource, HubSource, Task
 from xstilts.tasks.xtreme_langs import TASK_LANGS
 
@@ -20,6 +26,7 @@ LOCAL = FileSource(reader="squad_json",
 
 TASK = register(Task(
     name="xquad", format="span_qa", languages=TASK_LANGS["xquad"], source=HUB,
+    options=dict(XTREME_QA_OPTIONS),
     description="XQuAD (XTREME): extractive QA, train on SQuAD v1.1, test in 11 languages",
     alternatives={"hub": HUB, "local": LOCAL},
 ))
