@@ -21,6 +21,26 @@ def cmd_run(args) -> int:
     return 0
 
 
+def cmd_study(args) -> int:
+    from xstilts.study.spec import load_study
+    from xstilts.study.study import run_study, study_status
+
+    if args.study[0] == "status":
+        if len(args.study) != 2:
+            raise XstiltsError("usage: xstilts study status DIR")
+        print(study_status(Path(args.study[1])))
+        return 0
+    if len(args.study) != 1:
+        raise XstiltsError("usage: xstilts study STUDY.yaml --out DIR (or: xstilts study "
+                           "status DIR)")
+    if not args.out:
+        raise XstiltsError("xstilts study needs --out DIR (the study's folder).")
+    study = load_study(args.study[0])
+    run_study(study, Path(args.out), Path(args.store) if args.store else None, args.backend,
+              args.workers, args.address, args.dry_run)
+    return 0
+
+
 def cmd_tasks(args) -> int:
     from xstilts.tasks.registry import builtin_tasks
 
@@ -80,6 +100,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output folder (results, predictions, checkpoints)")
     p.add_argument("--db", help="SQLite results store (default OUT/results.sqlite)")
     p.set_defaults(func=cmd_run)
+    p = sub.add_parser("study", help="a scaling study over intermediate-task sets "
+                       "(or: study status DIR)")
+    p.add_argument("study", nargs="+", metavar="STUDY.yaml | status DIR")
+    p.add_argument("--out", help="the study's folder (plan.json; the store by default)")
+    p.add_argument("--store", help="artifact store shared between runs and studies "
+                   "(default OUT/store)")
+    p.add_argument("--backend", choices=["local", "ray"], default="local")
+    p.add_argument("--address", help="Ray cluster address (default: a local Ray instance)")
+    p.add_argument("--workers", type=int, help="local worker processes (one per GPU)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print the plan and its compute; run nothing")
+    p.set_defaults(func=cmd_study)
     p = sub.add_parser("tasks", help="list the built-in tasks")
     p.add_argument("-v", "--verbose", action="store_true")
     p.set_defaults(func=cmd_tasks)

@@ -42,14 +42,28 @@ def make_backend(name: str, workers: int | None = None, address: str | None = No
     return InlineBackend(device=device)
 
 
+def jobs_to_run(plan: Plan, store: Store) -> set[str]:
+    """Jobs without output, and finished jobs whose weights were dropped (`keep:`) that one
+    of those needs (trained again: the same seed gives the same model on CPU)."""
+    todo = {k for k in plan.jobs if store.output(k) is None}
+    grew = True
+    while grew:
+        needed = {d for k in todo for d in plan.jobs[k].deps} - todo
+        again = {d for d in needed if (store.output(d) or {}).get("weights_dropped")}
+        grew = bool(again)
+        todo |= again
+    return todo
+
+
 def execute(plan: Plan, store: Store, backend=None, log=print) -> Execution:
     """Run every job of `plan` not yet in `store`; returns what ran, failed or was reused."""
     backend = backend or make_backend("local")
     result = Execution()
     started_at = time.perf_counter()
+    todo_keys = jobs_to_run(plan, store)
     todo = []
     for job in plan.jobs.values():
-        if store.output(job.key) is None:
+        if job.key in todo_keys:
             todo.append(job)
         else:
             result.reused.append(job.key)
@@ -61,6 +75,7 @@ def execute(plan: Plan, store: Store, backend=None, log=print) -> Execution:
     threads = torch.get_num_threads()
     waiting, running = list(todo), {}
     bad = set()  # failed or blocked keys
+    finished_keys: set[str] = set()
     try:
         while waiting or running:
             for job in list(waiting):
@@ -71,7 +86,7 @@ def execute(plan: Plan, store: Store, backend=None, log=print) -> Execution:
                     store.failed(job, "a job it needs failed", plan.setup.label, "blocked")
                     finished += 1
                     log(f"[xstilts] [{finished}/{total}] blocked {job.label} ({job.key})")
-                elif (all(store.output(d) is not None for d in job.deps)
+                elif (all(d not in todo_keys or d in finished_keys for d in job.deps)
                       and len(running) < backend.capacity):
                     waiting.remove(job)
                     store.started(job, plan.setup.label)
@@ -85,6 +100,7 @@ def execute(plan: Plan, store: Store, backend=None, log=print) -> Execution:
             job = running.pop(handle)
             finished += 1
             if ok:
+                finished_keys.add(job.key)
                 store.finished(job, payload, seconds, plan.setup.label)
                 result.ran.append(job.key)
                 log(f"[xstilts] [{finished}/{total}] done {job.label} in {seconds:.1f} s")

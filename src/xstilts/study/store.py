@@ -90,6 +90,14 @@ class Store:
             "finished": time.time(), "output": output})
         self._status(job, "done", study, seconds=seconds)
 
+    def drop_weights(self, job) -> None:
+        """Note in a finished job's record that its weights were deleted (`keep:`)."""
+        path = self.record_path(job.key)
+        record = json.loads(path.read_text(encoding="utf-8"))
+        record["output"]["weights_dropped"] = True
+        write_json_atomic(path, record)
+        self._status(job, "done", "keep", seconds=record.get("seconds"))
+
     def failed(self, job, error: str, study: str, status: str = "failed") -> None:
         """Log a failure (or 'blocked': a job it needs failed) with its message."""
         self._status(job, status, study, error=error)

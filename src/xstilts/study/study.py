@@ -1,0 +1,164 @@
+"""`xstilts study`: plan a study, execute what the store lacks, keep what `keep:` says, and
+record one results row per arm × target × language × metric."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from collections import Counter
+from pathlib import Path
+
+from xstilts.artifacts import write_json_atomic
+from xstilts.errors import XstiltsError
+from xstilts.pipeline import load_split, sequence_length
+from xstilts.study.execute import execute, make_backend
+from xstilts.study.plan import Plan, compile_plan
+from xstilts.study.run import failure_report, prepare
+from xstilts.study.spec import Study
+from xstilts.study.store import Store
+
+PLAN_FILE = "plan.json"
+
+
+def plan_study(study: Study) -> Plan:
+    """The study's job graph (resolves tasks and the encoder; trains nothing)."""
+    tasks, setup = prepare(study.base, tuple(study.spec.pool), label=study.spec.name)
+    return compile_plan(study.base, tasks, study.arms(), setup)
+
+
+def run_study(study: Study, out: Path, store_dir: Path | None = None, backend: str = "local",
+              workers: int | None = None, address: str | None = None, dry_run: bool = False,
+              log=print) -> dict:
+    """Plan, then (unless dry_run) execute; returns the plan's counts and what happened."""
+    out = Path(out)
+    plan = plan_study(study)
+    store = Store(store_dir or out / "store")
+    out.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(out / PLAN_FILE, describe(plan, study, store))
+    if dry_run:
+        log(dry_run_text(plan, store))
+        return {"planned": plan.count()}
+    execution = execute(plan, store, make_backend(backend, workers, address), log=log)
+    drop_unneeded_weights(plan, store, study)
+    store.write_results(result_rows(plan, store, study))
+    log(f"[xstilts] study {study.spec.name}: {len(execution.ran)} job(s) ran, "
+        f"{len(execution.reused)} reused, {len(execution.failed)} failed, "
+        f"{len(execution.blocked)} blocked ({execution.seconds:.0f} s); results in {store.db}")
+    if execution.failed:
+        raise XstiltsError(failure_report(plan, execution))
+    return {"planned": plan.count(), "ran": execution.ran, "reused": execution.reused}
+
+
+def describe(plan: Plan, study: Study, store: Store) -> dict:
+    """plan.json: what `xstilts study status` reads."""
+    return {"study": study.spec.name, "store": str(store.root.resolve()),
+            "encoder": plan.setup.encoder_name, "counts": plan.count(),
+            "arms": [{"run_id": a.arm.run_id, "tasks": list(a.arm.tasks),
+                      "intermediate_seed": a.arm.intermediate_seed,
+                      "target_seed": a.arm.target_seed} for a in plan.arms],
+            "jobs": {k: {"kind": j.kind, "label": j.label, "folder": j.folder,
+                         "deps": list(j.deps)} for k, j in plan.jobs.items()}}
+
+
+def result_rows(plan: Plan, store: Store, study: Study) -> list[tuple]:
+    """Results rows of every arm whose evaluations are done, with per-target averages."""
+    rows = []
+    for arm in plan.arms:
+        k, n_langs = len(arm.arm.tasks), study.n_languages(arm.arm.tasks)
+        head = (study.spec.name, arm.arm.run_id, ",".join(arm.arm.tasks), k, n_langs,
+                arm.arm.intermediate_seed, arm.arm.target_seed)
+        for target in plan.targets:
+            outputs = {lang: (key, store.output(key)) for (t, lang), key in
+                       arm.evaluations.items() if t == target}
+            for lang, (key, output) in outputs.items():
+                if output is not None:
+                    rows += [(*head, target, lang, m, float(v), key)
+                             for m, v in output["metrics"].items()]
+            if outputs and all(o is not None for _, o in outputs.values()):
+                metrics = next(iter(outputs.values()))[1]["metrics"]
+                rows += [(*head, target, "avg", m, sum(o["metrics"][m] for _, o in
+                                                       outputs.values()) / len(outputs), "")
+                         for m in metrics]
+    return rows
+
+
+def drop_unneeded_weights(plan: Plan, store: Store, study: Study) -> None:
+    """Delete checkpoint weights that `keep:` does not keep, once no job of this plan that
+    still lacks its output needs them (metrics, predictions, logs and summaries stay)."""
+    keep = study.spec.keep
+    waiting = [j for j in plan.jobs.values() if store.output(j.key) is None]
+    needed = {d for j in waiting for d in j.deps}
+    for job in plan.jobs.values():
+        wanted = {"intermediate": keep.intermediate_weights, "target": keep.target_weights}
+        if job.kind == "evaluation" or wanted[job.kind] or job.key in needed:
+            continue
+        output = store.output(job.key)
+        if output is None or output.get("weights_dropped"):
+            continue
+        folder = store.path(job)
+        for part in ("best", "last"):
+            shutil.rmtree(folder / part, ignore_errors=True)
+        store.drop_weights(job)
+
+
+def dry_run_text(plan: Plan, store: Store) -> str:
+    """What would run: jobs per kind (and how many the store holds), and the compute."""
+    counts, held = plan.count(), Counter()
+    tokens = Counter()
+    for job in plan.jobs.values():
+        if store.output(job.key) is not None:
+            held[job.kind] += 1
+        if job.kind != "evaluation":
+            tokens[job.kind] += training_tokens(job)
+    lines = [f"study {plan.setup.label}: {len(plan.arms)} arm(s), encoder "
+             f"{plan.setup.encoder_name}; store {store.root}",
+             f"{'jobs':<14}{'planned':>9}{'in store':>10}{'to run':>8}  compute (tokens, padded)"]
+    for kind in ("intermediate", "target", "evaluation"):
+        cost = f"{tokens[kind]:.3g}" if kind != "evaluation" else "-"
+        lines.append(f"{kind:<14}{counts[kind]:>9}{held[kind]:>10}"
+                     f"{counts[kind] - held[kind]:>8}  {cost}")
+    return "\n".join(lines)
+
+
+def training_tokens(job) -> float:
+    """Steps × batch × grad_accum × sequence length of one training job (an upper bound);
+    NaN where the step count needs data that cannot be read here."""
+    training = job.phase.training
+    tasks = job.tasks if job.kind == "intermediate" else (job.task,)
+    length = max(sequence_length(t, training) for t in tasks)
+    steps = training.max_steps
+    if steps is None:
+        try:
+            batches = sum(math.ceil(len(load_split(t, "train")) / training.batch_size)
+                          for t in tasks)
+        except Exception:  # e.g. the hub is unreachable from this machine
+            return float("nan")
+        steps = max(1, math.ceil(training.epochs * batches / training.grad_accum))
+    return float(steps * training.batch_size * training.grad_accum * length)
+
+
+def study_status(folder: Path) -> str:
+    """done / running / failed / blocked / pending per job kind, from plan.json and the store."""
+    path = Path(folder) / PLAN_FILE
+    if not path.exists():
+        raise XstiltsError(f"{folder}: no {PLAN_FILE}.\n  fix: give the --out folder of an "
+                           "`xstilts study` run.")
+    plan = json.loads(path.read_text(encoding="utf-8"))
+    store = Store(plan["store"])
+    statuses = store.statuses()
+    table = {}
+    for key, job in plan["jobs"].items():
+        if store.output(key) is not None:
+            status = "done"
+        else:
+            status = statuses.get(key, "pending")
+            status = "pending" if status == "done" else status
+        table.setdefault(job["kind"], Counter())[status] += 1
+    columns = ("done", "running", "failed", "blocked", "pending")
+    lines = [f"study {plan['study']} (store {plan['store']})",
+             f"{'jobs':<14}" + "".join(f"{c:>9}" for c in columns)]
+    for kind in ("intermediate", "target", "evaluation"):
+        row = table.get(kind, Counter())
+        lines.append(f"{kind:<14}" + "".join(f"{row[c]:>9}" for c in columns))
+    return "\n".join(lines) + "\n('running' also means interrupted: the same command continues)"
