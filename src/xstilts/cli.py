@@ -15,7 +15,8 @@ def cmd_run(args) -> int:
     from xstilts.report import format_results
 
     config = load_config(args.config)
-    results = run(config, Path(args.out), db=Path(args.db) if args.db else None)
+    results = run(config, Path(args.out), db=Path(args.db) if args.db else None,
+                  store=Path(args.store) if args.store else None)
     print(format_results(results))
     print(f"\nresults: {Path(args.out) / 'results.json'}   predictions: {Path(args.out) / 'predictions'}")
     return 0
@@ -99,6 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("config", help="YAML config (see examples/)")
     p.add_argument("--out", required=True, help="output folder (results, predictions, checkpoints)")
     p.add_argument("--db", help="SQLite results store (default OUT/results.sqlite)")
+    p.add_argument("--store", help="artifact store (checkpoints, evaluations) shared by runs "
+                   "and studies (default OUT)")
     p.set_defaults(func=cmd_run)
     p = sub.add_parser("study", help="a scaling study over intermediate-task sets "
                        "(or: study status DIR)")

@@ -118,7 +118,12 @@ _SPLITS: dict[tuple, list[dict]] = {}  # read once per process (jobs of a study 
 
 def load_split(task: Task, split: str, lang: str | None = None) -> list[dict]:
     """A task's examples of one split: one language, or (lang None) its training language(s)."""
-    key = (task.name, content_key(task.source.describe()), split, lang)
+    languages = (lang,) if lang else (task.train_languages or (task.train_language,))
+    # Local files by size and modification time: a file changed on disk is read again.
+    stamps = [(str(p), p.stat().st_size, p.stat().st_mtime_ns)
+              for p in task.local_files(split, languages)]
+    key = (task.name, content_key({"source": task.source.describe(), "files": stamps}),
+           split, lang)
     if key not in _SPLITS:
         _SPLITS[key] = task.load_training(split) if lang is None else task.load(split, lang)
     return _SPLITS[key]
@@ -327,8 +332,10 @@ def evaluate_language(task: Task, lang: str, split: str, phase: PhaseConfig, loc
 
 
 def run(config: RunConfig, out: Path, db: Path | None = None,
-        device: torch.device | None = None) -> dict:
-    """Run one configuration end to end (a study of one); returns OUT/results.json's content."""
+        device: torch.device | None = None, store: Path | None = None) -> dict:
+    """Run one configuration end to end (a study of one); returns OUT/results.json's content.
+    `store`: the artifact store (default OUT), shared by runs that point at the same one."""
     from xstilts.study.run import run_config
 
-    return run_config(config, Path(out), db=db, device=device)
+    return run_config(config, Path(out), db=db, device=device,
+                      store=Path(store) if store else None)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from xstilts.tasks.task import FileSource, Task, _file_sources
+from xstilts.tasks.task import Task
 
 _HASHES: dict[tuple[str, int, int], str] = {}  # (path, size, mtime_ns) -> sha256, per process
 
@@ -42,15 +42,9 @@ def data_fingerprint(task: Task, splits: tuple[str, ...], languages: tuple[str, 
     """The task's data as read for these splits and languages: its source's description and
     the content hashes of every local file behind them (hub sources: dataset and revision,
     generated ones: generator, sizes and seed, all inside the description)."""
-    files = {}
-    for source in _file_sources(task.source):
-        for split in splits:
-            if not source.has(split):
-                continue
-            for lang in languages:
-                path = _path(source, split, lang)
-                if path is not None and path.is_file():
-                    files[f"{split}:{lang}:{path.name}"] = file_hash(path)
+    files = {f"{split}:{lang}:{path.name}": file_hash(path)
+             for split in splits for lang in languages
+             for path in task.local_files(split, (lang,))}
     return {"source": _without_base_dir(task.source.describe()), "files": files}
 
 
@@ -61,13 +55,6 @@ def _without_base_dir(value):
     if isinstance(value, list):
         return [_without_base_dir(v) for v in value]
     return value
-
-
-def _path(source: FileSource, split: str, lang: str) -> Path | None:
-    try:
-        return source.path(split, lang)
-    except (KeyError, IndexError, ValueError):  # a template that does not fit this language
-        return None
 
 
 def training_languages(task: Task) -> tuple[str, ...]:

@@ -14,7 +14,6 @@ re-evaluates and never retrains. Identical work gets one key, so it runs once pe
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 
 from xstilts import __version__
@@ -157,6 +156,11 @@ class Plan:
         return out
 
 
+def training_settings(phase: PhaseConfig) -> dict:
+    """The training settings that change a trained model (the eval batch size does not)."""
+    return phase.training.model_dump(exclude={"eval_batch_size"})
+
+
 def _encoder_settings(encoder: EncoderConfig) -> dict:
     return {k: getattr(encoder, k) for k in TRAINING_ENCODER_KEYS}
 
@@ -179,7 +183,7 @@ def compile_plan(config: RunConfig, tasks: dict[str, Task], arms: list[Arm],
             inter_key = content_key({
                 **base, "kind": "intermediate", "seed": arm.intermediate_seed,
                 "tasks": [training_view(tasks[t]) for t in arm.tasks],
-                "shared_heads": phase.shared_heads, "training": phase.training.model_dump()})
+                "shared_heads": phase.shared_heads, "training": training_settings(phase)})
             intermediate.setdefault(inter_key, IntermediateJob(
                 inter_key, tuple(tasks[t] for t in arm.tasks), phase, arm.intermediate_seed))
         start = {"intermediate": inter_key} if inter_key else {"base": True}
@@ -191,7 +195,7 @@ def compile_plan(config: RunConfig, tasks: dict[str, Task], arms: list[Arm],
             if fmt.trainable:
                 model_key = content_key({
                     **base, "kind": "target", "start": start, "seed": arm.target_seed,
-                    "task": training_view(task), "training": phase.training.model_dump()})
+                    "task": training_view(task), "training": training_settings(phase)})
                 target_jobs.setdefault(model_key, TargetJob(
                     model_key, task, phase, arm.target_seed, inter_key))
             trained[name] = model_key
@@ -220,7 +224,3 @@ def eval_split(task: Task, wanted: str) -> str:
         return "dev"
     return "test"
 
-
-def with_task(job: Job, task: Task) -> Job:
-    """The same job reading another Task object (e.g. with a label list learned from data)."""
-    return dataclasses.replace(job, task=task)

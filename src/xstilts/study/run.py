@@ -37,7 +37,11 @@ def prepare(config: RunConfig, pool: tuple[str, ...] = (), label: str = "run"
     tasks = {n: with_learned_labels(t) for n, t in resolve_tasks(config, pool).items()}
     texts: list[str] = []
     if config.encoder.name == "tiny-random" or config.encoder.trim_vocab:
-        texts = strings_of(_all_splits(config, tasks))
+        # Every language of every task, not just those evaluated: choosing other test
+        # languages must not change the encoder (and retrain everything).
+        every_language = config.model_copy(update={
+            "targets": config.targets.model_copy(update={"languages": {}})})
+        texts = strings_of(_all_splits(every_language, resolve_tasks(every_language, pool)))
     base = resolve_encoder(config.encoder.name, texts, config.seed)
     defaults = encoder_defaults(read_config(base, config.encoder.trust_remote_code))
     tasks = {n: with_encoder_options(t, config.encoder, defaults) for n, t in tasks.items()}
@@ -65,9 +69,10 @@ def _all_splits(config: RunConfig, tasks: dict[str, Task]):
 
 
 def run_config(config: RunConfig, out: Path, db: Path | None = None,
-               device: torch.device | None = None) -> dict:
-    """Plan and execute one configuration into `out`; write results.json, predictions/,
-    labels/ and the results database; raise after writing them if any job failed."""
+               device: torch.device | None = None, store: Path | None = None) -> dict:
+    """Plan and execute one configuration (artifacts in `store`, default `out`); write
+    results.json, predictions/, labels/ and the results database into `out`; raise after
+    writing them if any job failed."""
     out.mkdir(parents=True, exist_ok=True)
     write_json_atomic(out / "config.json", config.model_dump())
     tasks, setup = prepare(config)
@@ -79,7 +84,7 @@ def run_config(config: RunConfig, out: Path, db: Path | None = None,
           f"attention_dropout={config.encoder.attention_dropout} device={device}")
     inter = tuple(config.intermediate.tasks) if config.intermediate else ()
     plan = compile_plan(config, tasks, [Arm(inter, config.seed, config.seed)], setup)
-    store = Store(out)
+    store = Store(store or out)
     execution = execute(plan, store, make_backend("local", device=str(device)))
     results = assemble_run(plan, store, config, out, db or out / "results.sqlite", str(device))
     if execution.failed:

@@ -197,6 +197,22 @@ class Task:
     def has_split(self, split: str) -> bool:
         return self.source.has(split)
 
+    def local_files(self, split: str, languages: Sequence[str]) -> list[Path]:
+        """The existing local files behind a split in these languages (none for hub or
+        generated data)."""
+        out = []
+        for source in _file_sources(self.source):
+            if not source.has(split):
+                continue
+            for lang in languages:
+                try:
+                    path = source.path(split, lang)
+                except (KeyError, IndexError, ValueError):  # a template that does not fit
+                    continue
+                if path.is_file():
+                    out.append(path)
+        return out
+
     def describe(self) -> dict:
         """A JSON-able description: part of the content key of anything trained on it."""
         return {"name": self.name, "format": self.format, "languages": list(self.languages),

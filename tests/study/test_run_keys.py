@@ -1,0 +1,111 @@
+"""Content keys of a single run's jobs: what retrains, what only re-evaluates, what is shared."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pytest
+from tests.fixtures import COLOUR_TASK_YAML, colour_examples, write_colour_task, write_jsonl
+
+from xstilts.config import load_config
+from xstilts.errors import XstiltsError
+from xstilts.pipeline import run
+from xstilts.study.store import Store
+
+CONFIG = """
+encoder: {name: tiny-random}
+intermediate:
+  tasks: [colour_inter]
+  training: {max_steps: 3, batch_size: 8}
+targets:
+  tasks: [colour]
+  training: {max_steps: 3, batch_size: 8}
+tasks:""" + COLOUR_TASK_YAML + COLOUR_TASK_YAML.replace("colour:", "colour_inter:")
+
+
+def setup(tmp_path, text: str = CONFIG):
+    write_colour_task(tmp_path / "data")
+    (tmp_path / "c.yaml").write_text(text)
+    return load_config(tmp_path / "c.yaml")
+
+
+def ran(store_dir, since: int = 0) -> Counter:
+    """Jobs finished per kind in the store's log after its first `since` events."""
+    return Counter(e["kind"] for e in Store(store_dir).events()[since:] if e["event"] == "done")
+
+
+def test_the_same_config_into_two_folders_with_one_store_trains_once(tmp_path):
+    config = setup(tmp_path)
+    first = run(config, tmp_path / "a", store=tmp_path / "store")
+    n = len(Store(tmp_path / "store").events())
+    second = run(config, tmp_path / "b", store=tmp_path / "store")
+    assert ran(tmp_path / "store", n) == Counter()  # nothing trained or evaluated again
+    assert second["targets"] == first["targets"]
+    # Each output folder still gets its own results and predictions in XTREME's layout.
+    for out in ("a", "b"):
+        assert (tmp_path / out / "predictions" / "colour" / "test-de.tsv").exists()
+        assert json.loads((tmp_path / out / "results.json").read_text())["targets"]["colour"]
+
+
+SUBSET = "targets:\n  tasks: [colour]\n  languages: {colour: [en, de]}"
+
+
+@pytest.mark.parametrize(("before", "after", "evaluations"), [
+    (SUBSET, SUBSET.replace("[en, de]", "[en, de, ru]"), 1),  # only ru is new
+    (SUBSET, SUBSET.replace("[en, de]", "[de]"), 0),  # de was evaluated already
+    (SUBSET, SUBSET + "\n  test_limit: 5", 2),
+    (SUBSET, SUBSET + "\n  eval_split: test\n  test_limit: null", 0),  # the same settings
+    ("batch_size: 8}\ntasks:", "batch_size: 8, eval_batch_size: 7}\ntasks:", 0),
+])
+def test_evaluation_settings_re_evaluate_without_retraining(tmp_path, before, after,
+                                                             evaluations):
+    base = CONFIG.replace("targets:\n  tasks: [colour]", SUBSET)
+    out = tmp_path / "out"
+    run(setup(tmp_path, base), out)
+    n = len(Store(out).events())
+    (tmp_path / "c.yaml").write_text(base.replace(before, after))
+    results = run(load_config(tmp_path / "c.yaml"), out)
+    assert ran(out, n) == Counter({"evaluation": evaluations} if evaluations else {})
+    langs = results["targets"]["colour"]["languages"]
+    if "test_limit: 5" in after:
+        lines = (out / "predictions" / "colour" / "test-de.tsv").read_text().splitlines()
+        assert len(lines) == 5
+        assert langs["de"]["accuracy"] % 20 == 0  # k/5 correct
+    elif "[de]" in after:
+        assert set(langs) == {"de"}
+
+
+def test_changed_training_data_retrains(tmp_path):
+    out = tmp_path / "out"
+    run(setup(tmp_path), out)
+    n = len(Store(out).events())
+    rows = colour_examples("en", 64, 1)
+    rows[0] = {**rows[0], "text_a": rows[0]["text_a"] + " changed"}
+    write_jsonl(tmp_path / "data" / "train-en.jsonl", rows)  # both tasks read this file
+    run(load_config(tmp_path / "c.yaml"), out)
+    assert ran(out, n) == {"intermediate": 1, "target": 1, "evaluation": 3}
+
+
+def test_a_failed_job_is_recorded_and_the_others_go_on(tmp_path):
+    text = CONFIG.replace("tasks: [colour]\n", "tasks: [colour, colour_copy]\n") + \
+        COLOUR_TASK_YAML.replace("colour:", "colour_copy:")
+    config = setup(tmp_path, text)
+    # The ru test file names its text column wrongly: both targets' ru evaluations fail
+    # (the same strings, so the locally built tokenizer is the same once it is fixed).
+    good = colour_examples("ru", 32, 3)
+    write_jsonl(tmp_path / "data" / "test-ru.jsonl",
+                [{"id": r["id"], "label": r["label"], "text": r["text_a"]} for r in good])
+    out = tmp_path / "out"
+    with pytest.raises(XstiltsError, match=r"(?s)2 job\(s\) failed.*evaluate colour ru.*"
+                                           r"has no field\(s\) \['text_a'\]"):
+        run(config, out)
+    assert ran(out) == {"intermediate": 1, "target": 2, "evaluation": 4}  # en, de of both
+    assert Counter(Store(out).statuses().values())["failed"] == 2
+    partial = json.loads((out / "results.json").read_text())
+    assert partial["targets"] == {}  # no target is complete without its ru evaluation
+    write_jsonl(tmp_path / "data" / "test-ru.jsonl", good)
+    n = len(Store(out).events())
+    results = run(config, out)  # the same command continues: only the two failed jobs
+    assert ran(out, n) == {"evaluation": 2}
+    assert set(results["targets"]["colour"]["languages"]) == {"en", "de", "ru"}
