@@ -35,11 +35,26 @@ def test_the_expected_files_exist():
 
 def test_files_equal_the_generator_output():
     files = _generator().render()
-    assert set(files) == {p.name for p in CONFIGS}
-    for path in CONFIGS:
-        assert path.read_text(encoding="utf-8") == files[path.name], (
-            f"{path.name} differs from generate.py's output: run "
+    assert set(files) == {p.name for p in CONFIGS} | {"study/grid.yaml"}
+    for name, text in files.items():
+        assert (PAPER / name).read_text(encoding="utf-8") == text, (
+            f"{name} differs from generate.py's output: run "
             "`python examples/paper/generate.py` and commit the result")
+
+
+def test_the_paper_grid_study_validates_offline():
+    from xstilts.study.spec import load_study
+
+    study = load_study(PAPER / "study" / "grid.yaml")  # resolves every task, reads no data
+    arms = study.arms()
+    # The baseline, the nine tasks one at a time, all nine together; one seed each.
+    assert [a.tasks for a in arms] == [()] + [(t,) for t in INTERMEDIATE] + [tuple(INTERMEDIATE)]
+    assert study.base.targets.tasks == TRAINED_TARGETS + ["tatoeba"]
+    assert study.base.targets.training_for("udpos").epochs == 10
+    single = load_config(PAPER / "mnli.yaml")  # the same settings as the single configs
+    assert study.base.targets.model_dump() == single.targets.model_dump()
+    assert (study.base.intermediate.training.model_dump()
+            == single.intermediate.training.model_dump())
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)

@@ -350,10 +350,37 @@ def render_bucc() -> str:
     return "\n".join(lines) + "\n"
 
 
+def render_study() -> str:
+    """The paper's whole grid as one study: the baseline, the nine tasks one at a time and
+    all nine together, on every target (run with `xstilts study`)."""
+    title = ["The paper's whole grid as one study: the baseline (k = 0), each of the nine",
+             "intermediate tasks alone (k = 1) and all nine at once (k = 9), every target;",
+             "the same settings as the single configs (generated from the same table). BUCC",
+             "needs XTREME's own files: run examples/paper/bucc2018.yaml on the checkpoints.",
+             "  xstilts study examples/paper/study/grid.yaml --out runs/paper-grid --dry-run"]
+    lines = [f"# {t}" if t else "#" for t in title]
+    lines += ["name: paper-grid", "base:"]
+    every = Variant([], list(INTERMEDIATE_TASKS), declares=["ccg"])
+    body = encoder_block() + data_block()
+    targets = list(TARGETS) + list(RETRIEVAL_TARGETS)
+    body += task_options_block(every.tasks + targets)
+    body += ["tasks:"] + ccg_declaration()
+    body += [x for x in intermediate_block(every) if "tasks:" not in x or "training" in x]
+    body += targets_block(targets)
+    lines += [("  " + x) if x else x for x in body]
+    lines += flow_list("pool: ", list(INTERMEDIATE_TASKS))
+    lines += [f"sizes: [0, 1, {len(INTERMEDIATE_TASKS)}]",
+              line(0, "draw: all", "k = 9: the one set of all nine"),
+              line(0, "seeds: {intermediate: [0], target: [0]}", "the paper's seeds: unknown"),
+              line(0, "keep: {intermediate_weights: true, target_weights: false}")]
+    return "\n".join(lines) + "\n"
+
+
 def render() -> dict[str, str]:
-    """Every config file's name and text."""
+    """Every config file's name (relative to this folder) and text."""
     files = {f"{name}.yaml": render_variant(name, v) for name, v in variants().items()}
     files["bucc2018.yaml"] = render_bucc()
+    files["study/grid.yaml"] = render_study()
     return files
 
 
@@ -469,6 +496,7 @@ def main(argv: list[str] | None = None) -> int:
             if not path.exists() or path.read_text(encoding="utf-8") != text:
                 stale.append(name)
         else:
+            path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
     if stale:
         print("differ from generate.py's output: " + ", ".join(stale), file=sys.stderr)

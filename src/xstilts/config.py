@@ -242,19 +242,26 @@ def parse_config(text: str, path: str | Path = "<config>") -> RunConfig:
     try:
         return RunConfig.model_validate(data)
     except ValidationError as exc:
-        lines = []
-        for err in exc.errors():
-            loc = tuple(p for p in err["loc"] if not str(p).startswith("function-after"))
-            key = ".".join(str(p) for p in loc) or "(top level)"
-            line = _line_of(root, loc)
-            where = f"{path}:{line}" if line else f"{path}"
-            msg = err["msg"]
-            if err["type"] == "extra_forbidden":
-                msg = "unknown key (check its spelling; see the config reference in README.md)"
-            elif err["type"] == "missing":
-                msg = "required key is missing"
-            lines.append(f"{where}: {key}: {msg}")
-        raise XstiltsError("invalid config:\n  " + "\n  ".join(lines)) from exc
+        raise invalid_config(exc, root, path) from exc
+
+
+def invalid_config(exc: ValidationError, root: yaml.Node | None, path,
+                   prefix: tuple = ()) -> XstiltsError:
+    """One error listing every problem with its file:line and key (`prefix`: where the
+    config sits in the file, e.g. ("base",) in a study)."""
+    lines = []
+    for err in exc.errors():
+        loc = prefix + tuple(p for p in err["loc"] if not str(p).startswith("function-after"))
+        key = ".".join(str(p) for p in loc) or "(top level)"
+        line = _line_of(root, loc)
+        where = f"{path}:{line}" if line else f"{path}"
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key (check its spelling; see the config reference in README.md)"
+        elif err["type"] == "missing":
+            msg = "required key is missing"
+        lines.append(f"{where}: {key}: {msg}")
+    return XstiltsError("invalid config:\n  " + "\n  ".join(lines))
 
 
 def load_config(path: str | Path) -> RunConfig:

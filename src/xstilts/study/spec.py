@@ -22,7 +22,7 @@ import numpy as np
 import yaml
 from pydantic import Field, ValidationError, model_validator
 
-from xstilts.config import RunConfig, Strict, _line_of, parse_config
+from xstilts.config import RunConfig, Strict, _line_of, invalid_config
 from xstilts.errors import XstiltsError, located
 from xstilts.study.plan import Arm
 
@@ -132,8 +132,18 @@ def load_study(path: str | Path) -> Study:
         raise XstiltsError("invalid study:\n  " + "\n  ".join(
             f"{path}:{_line_of(root, e['loc']) or '?'}: {'.'.join(map(str, e['loc']))}: "
             f"{e['msg']}" for e in exc.errors())) from exc
-    base_text = yaml.safe_dump(data["base"], sort_keys=False)
-    base = parse_config(base_text, f"{path} (base)")
+    intermediate = data["base"].get("intermediate") or {}
+    if intermediate.get("tasks"):
+        raise located(path, _line_of(root, ("base", "intermediate", "tasks")),
+                      "base.intermediate.tasks is set, but the study draws the sets",
+                      "remove it; put the tasks in `pool`")
+    # Validated with the pool as its intermediate tasks, so settings may name pool tasks.
+    base_data = {**data["base"], "intermediate": {**intermediate, "tasks": spec.pool}}
+    try:
+        base = RunConfig.model_validate(base_data)
+    except ValidationError as exc:
+        raise invalid_config(exc, root, path, ("base",)) from exc
+    base.intermediate.tasks = []
     _relative_paths(base, path)
 
     def where(*loc) -> int | None:
@@ -163,10 +173,6 @@ def _check(study: Study, path: Path, where) -> None:
     spec = study.spec
     if len(set(spec.pool)) != len(spec.pool):
         raise located(path, where("pool"), "the pool lists a task twice", "list each once")
-    if study.base.intermediate and study.base.intermediate.tasks:
-        raise located(path, where("base", "intermediate", "tasks"),
-                      "base.intermediate.tasks is set, but the study draws the sets",
-                      "remove it; put the tasks in `pool`")
     for i, k in enumerate(spec.sizes):
         if k < 0 or k > len(spec.pool):
             raise located(path, where("sizes", i), f"size {k} is impossible with a pool of "
