@@ -180,14 +180,15 @@ def freeze_bottom_layers(encoder, n: int) -> None:
 
 
 def build_model(location: str, config: RunConfig):
-    """Load the encoder for a phase; freeze word embeddings when asked."""
+    """Load the encoder for a phase (with a fresh layer aggregation, if any); freeze word
+    embeddings when asked."""
     encoder, tokenizer = load_encoder(location, config.encoder.trust_remote_code,
                                       config.encoder.attention_dropout)
     if config.encoder.freeze_embeddings:
         encoder.get_input_embeddings().weight.requires_grad_(False)
     if config.encoder.freeze_layers:
         freeze_bottom_layers(encoder, config.encoder.freeze_layers)
-    return MultiTaskModel(encoder), tokenizer
+    return MultiTaskModel(encoder, config.encoder.layer_aggregation), tokenizer
 
 
 def phase_data(model, tokenizer, data: RunData, phase: PhaseConfig) -> list[TaskData]:
@@ -250,7 +251,8 @@ def run_target(config: RunConfig, data: RunData, name: str, start: str, out: Pat
         result = train_phase(model, tokenizer, tds, phase.training,
                              out / "checkpoints" / f"target-{name}-{key}", config.seed, device,
                              desc=f"target {name}")
-        model.encoder, tokenizer = load_encoder(str(result.best_dir))
+        best_encoder, tokenizer = load_encoder(str(result.best_dir))
+        model.set_encoder(best_encoder)  # keeps the layer aggregation: load_heads restores it
         model.load_heads(result.best_dir, {tds[0].head_name: task})
         head = model.heads[tds[0].head_name]
         dev = {"best_score": result.best_score, "steps": result.steps,
