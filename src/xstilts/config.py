@@ -13,7 +13,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from xstilts.errors import XstiltsError, located
 
-
 DEFAULT_MAX_LENGTH = 128  # tokens, for tasks that declare no length of their own
 
 
