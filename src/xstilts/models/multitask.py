@@ -51,6 +51,7 @@ class MultiTaskModel(nn.Module):
 
     @property
     def aggregation(self) -> nn.Module | None:
+        """The layer aggregation module; None for `last`."""
         return getattr(self.encoder, "aggregation", None)
 
     def set_encoder(self, encoder: nn.Module) -> None:
