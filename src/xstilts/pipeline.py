@@ -216,7 +216,8 @@ def freeze_bottom_layers(encoder, n: int) -> None:
 
 
 def build_model(location: str, config: RunConfig | EncoderConfig):
-    """Load the encoder for a phase; freeze what the encoder settings say."""
+    """Load the encoder for a phase (with a fresh layer aggregation, if any); freeze what
+    the encoder settings say."""
     encoder_config = config.encoder if isinstance(config, RunConfig) else config
     encoder, tokenizer = load_encoder(location, encoder_config.trust_remote_code,
                                       encoder_config.attention_dropout)
@@ -224,7 +225,7 @@ def build_model(location: str, config: RunConfig | EncoderConfig):
         encoder.get_input_embeddings().weight.requires_grad_(False)
     if encoder_config.freeze_layers:
         freeze_bottom_layers(encoder, encoder_config.freeze_layers)
-    return MultiTaskModel(encoder), tokenizer
+    return MultiTaskModel(encoder, encoder_config.layer_aggregation), tokenizer
 
 
 def phase_data(model, tokenizer, tasks, phase: PhaseConfig) -> list[TaskData]:

@@ -11,11 +11,13 @@ def build_optimizer(model, cfg: TrainingConfig, total_steps: int):
     """AdamW over trainable parameters and a linear warm-up/decay schedule."""
     groups: dict[tuple[float, float], list] = {}
     head_lr = cfg.head_learning_rate or cfg.learning_rate
+    # Fresh modules on top of the encoder (MultiTaskModel: heads and layer aggregation).
+    head_prefixes = getattr(model, "HEAD_PREFIXES", ("heads.",))
     for name, param in model.named_parameters():
         if not param.requires_grad:
             continue  # e.g. frozen word embeddings
         no_decay = param.ndim < 2 or "LayerNorm" in name or "layernorm" in name.lower()
-        lr = head_lr if name.startswith("heads.") else cfg.learning_rate
+        lr = head_lr if name.startswith(head_prefixes) else cfg.learning_rate
         groups.setdefault((lr, 0.0 if no_decay else cfg.weight_decay), []).append(param)
     optimizer = torch.optim.AdamW(
         [{"params": ps, "lr": lr, "weight_decay": wd} for (lr, wd), ps in groups.items()])

@@ -41,8 +41,8 @@ def load_training_state(folder: Path, model, optimizer, scheduler, sampler,
     info = json.loads((folder / STATE_JSON).read_text(encoding="utf-8"))
     weights = load_file(str(folder / "model.safetensors"))
     # Not strict about buffers save_pretrained leaves out; strict about every parameter.
-    missing, unexpected = model.encoder.load_state_dict(weights, strict=False)
-    params = dict(model.encoder.named_parameters())
+    missing, unexpected = model.backbone.load_state_dict(weights, strict=False)
+    params = dict(model.backbone.named_parameters())
     missing = [k for k in missing if k in params]
     if missing or unexpected:
         raise XstiltsError(
@@ -52,10 +52,7 @@ def load_training_state(folder: Path, model, optimizer, scheduler, sampler,
             "the encoder settings it was saved with, or delete that folder to start over."
         )
     heads = load_file(str(folder / HEADS_WEIGHTS)) if (folder / HEADS_WEIGHTS).exists() else {}
-    for name, head in model.heads.items():
-        prefix = f"{name}."
-        head.load_state_dict({k[len(prefix):]: v for k, v in heads.items()
-                              if k.startswith(prefix)})
+    model.load_head_weights(heads)  # every head, and the layer aggregation if any
     blob = torch.load(folder / OPTIM_FILE, weights_only=True)
     optimizer.load_state_dict(blob["optimizer"])
     scheduler.load_state_dict(blob["scheduler"])
