@@ -71,3 +71,15 @@ def test_max_positions_subtracts_robertas_offset_and_reads_the_tokenizer():
     assert enc.max_positions(_config("bert", 2, max_position_embeddings=512), Tok()) == 256
     Tok.model_max_length = int(1e30)  # transformers' "no limit"
     assert enc.max_positions(_config("bert", 2, max_position_embeddings=512), Tok()) == 512
+
+
+def test_tiny_random_builds_identically_from_the_same_text(tmp_path):
+    # Content keys hash the encoder's files: two builds must be byte-identical.
+    import hashlib
+
+    folders = [ensure_tiny_random(["ein kleiner Satz", "a small test sentence"] * 3, seed=0,
+                                  cache_dir=tmp_path / name) for name in ("a", "b")]
+    digests = [{f.name: hashlib.sha256(f.read_bytes()).hexdigest()
+                for f in sorted(folder.iterdir())} for folder in folders]
+    assert digests[0] == digests[1]
+    assert {"tokenizer.json", "model.safetensors", "config.json"} <= set(digests[0])

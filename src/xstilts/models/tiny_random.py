@@ -6,6 +6,7 @@ the run will see, so tests and quick starts need no download and no pretrained v
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -42,6 +43,7 @@ def build_tokenizer(texts: Iterable[str], vocab_size: int = 4000, pre_tokenizer=
     trainer = trainers.UnigramTrainer(vocab_size=vocab_size, special_tokens=SPECIALS,
                                       unk_token="<unk>", show_progress=False)
     tok.train_from_iterator((list(_SEED_TEXT) if seed_text else []) + list(texts), trainer)
+    tok = _canonical(tok)
     tok.post_processor = processors.TemplateProcessing(
         single="<s> $A </s>", pair="<s> $A </s> </s> $B </s>",
         special_tokens=[("<s>", 0), ("</s>", 2)],
@@ -49,6 +51,19 @@ def build_tokenizer(texts: Iterable[str], vocab_size: int = 4000, pre_tokenizer=
     return PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>",
                                    cls_token="<s>", sep_token="</s>", pad_token="<pad>",
                                    unk_token="<unk>", mask_token="<mask>")
+
+
+def _canonical(tok: Tokenizer) -> Tokenizer:
+    """The trained vocabulary in a fixed order with rounded scores: the trainer breaks ties
+    in hash-map order and sums floats in varying order, so two builds from the same text
+    differed (and so did every content key computed from the encoder's files)."""
+    spec = json.loads(tok.to_str())
+    vocab = spec["model"]["vocab"]
+    specials, pieces = vocab[: len(SPECIALS)], vocab[len(SPECIALS):]
+    pieces = sorted(([piece, round(score, 6)] for piece, score in pieces),
+                    key=lambda item: (-item[1], item[0]))
+    spec["model"]["vocab"] = specials + pieces
+    return Tokenizer.from_str(json.dumps(spec))
 
 
 def build_tiny_random(texts: list[str], out_dir: Path, seed: int = 0) -> None:
@@ -64,7 +79,7 @@ def build_tiny_random(texts: list[str], out_dir: Path, seed: int = 0) -> None:
 
 def ensure_tiny_random(texts: list[str], seed: int = 0, cache_dir: Path | None = None) -> Path:
     """The cached tiny-random folder for this text and seed, built once (atomically)."""
-    key = content_key({"texts": sorted(set(texts)), "seed": seed, "arch": ARCH, "v": 1})
+    key = content_key({"texts": sorted(set(texts)), "seed": seed, "arch": ARCH, "v": 2})
     folder = Path(cache_dir or cache_root()) / "encoders" / f"tiny-random-{key}"
     if not (folder / "config.json").exists():
         with AtomicDir(folder) as tmp:
