@@ -85,3 +85,16 @@ def test_unknown_pool_task_is_refused(tmp_path):
     path.write_text(BASE.replace("demo-mc-es]", "demo-mc-xx]") + "sizes: [1]\n")
     with pytest.raises(XstiltsError, match="unknown task 'demo-mc-xx'"):
         load_study(path)
+
+
+def test_the_example_studies_validate():
+    from pathlib import Path
+
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    demo = load_study(examples / "study-demo.yaml")
+    arms = demo.arms()
+    # baseline + 4 single tasks + 2 pairs (1 and 2 languages) + the set of all four
+    assert len(arms) == 8
+    assert [demo.n_languages(a.tasks) for a in arms if len(a.tasks) == 2] == [1, 2]
+    assert demo.n_languages(arms[-1].tasks) == 3
+    assert len(load_study(examples / "study-tiny.yaml").arms()) == 34
