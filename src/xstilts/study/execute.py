@@ -8,10 +8,12 @@ go on.
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass, field
 
 import torch
+from tqdm.auto import tqdm
 
 from xstilts.study.plan import Plan
 from xstilts.study.store import Store
@@ -72,6 +74,10 @@ def execute(plan: Plan, store: Store, backend=None, log=print) -> Execution:
     total, finished = len(todo), 0
     if total:
         log(f"[xstilts] {total} job(s) to run, {len(result.reused)} already in {store.root}")
+    # The study-level bar (stderr); job lines go above it.
+    bar = tqdm(total=total, desc=f"{plan.setup.label}", unit="job", dynamic_ncols=True,
+               disable=total == 0)
+    say = log if log is not print else (lambda text: bar.write(text, file=sys.stdout))
     threads = torch.get_num_threads()
     waiting, running = list(todo), {}
     bad = set()  # failed or blocked keys
@@ -85,12 +91,13 @@ def execute(plan: Plan, store: Store, backend=None, log=print) -> Execution:
                     result.blocked.append(job.key)
                     store.failed(job, "a job it needs failed", plan.setup.label, "blocked")
                     finished += 1
-                    log(f"[xstilts] [{finished}/{total}] blocked {job.label} ({job.key})")
+                    bar.update(1)
+                    say(f"[xstilts] [{finished}/{total}] blocked {job.label} ({job.key})")
                 elif (all(d not in todo_keys or d in finished_keys for d in job.deps)
                       and len(running) < backend.capacity):
                     waiting.remove(job)
                     store.started(job, plan.setup.label)
-                    log(f"[xstilts] [{finished + 1}/{total}] start {job.label} ({job.key})")
+                    say(f"[xstilts] [{finished + 1}/{total}] start {job.label} ({job.key})")
                     folders = {d: plan.jobs[d].folder for d in job.deps}
                     running[backend.submit(job, plan.setup, str(store.root), folders,
                                            threads)] = job
@@ -99,18 +106,20 @@ def execute(plan: Plan, store: Store, backend=None, log=print) -> Execution:
             handle, (ok, payload, seconds) = backend.wait(list(running))
             job = running.pop(handle)
             finished += 1
+            bar.update(1)
             if ok:
                 finished_keys.add(job.key)
                 store.finished(job, payload, seconds, plan.setup.label)
                 result.ran.append(job.key)
-                log(f"[xstilts] [{finished}/{total}] done {job.label} in {seconds:.1f} s")
+                say(f"[xstilts] [{finished}/{total}] done {job.label} in {seconds:.1f} s")
             else:
                 bad.add(job.key)
                 result.failed[job.key] = payload
                 store.failed(job, payload, plan.setup.label)
-                log(f"[xstilts] [{finished}/{total}] FAILED {job.label} ({job.key}): "
+                say(f"[xstilts] [{finished}/{total}] FAILED {job.label} ({job.key}): "
                     f"{payload.splitlines()[0]}")
     finally:
+        bar.close()
         backend.close()
     result.seconds = time.perf_counter() - started_at
     return result
