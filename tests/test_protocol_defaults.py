@@ -229,3 +229,10 @@ def test_bucc_from_the_hub_runs_when_allowed_and_is_marked_not_comparable(tmp_pa
     assert "not_comparable" in resolve_tasks(config)["bucc2018"].options
     result = run(config, tmp_path / "out")["targets"]["bucc2018"]
     assert result["comparable"] is False
+
+
+def test_an_unknown_selection_metric_is_a_clear_error(tmp_path):
+    text = COLOUR + "task_options: {colour: {main_metric: f1_macro}}\n"
+    with pytest.raises(XstiltsError, match=r"(?s)main_metric 'f1_macro' is not a metric of "
+                                           r"format 'classification'.*accuracy.*macro_f1"):
+        run(colour_run(tmp_path, text), tmp_path / "out")

@@ -21,6 +21,7 @@ from tqdm.auto import tqdm
 
 from xstilts.artifacts import AtomicDir, write_json_atomic
 from xstilts.config import TrainingConfig
+from xstilts.errors import XstiltsError
 from xstilts.evaluate.predict import autocast, predict_and_score, to_device
 from xstilts.formats.base import TaskFormat
 from xstilts.train.optim import build_optimizer
@@ -89,6 +90,17 @@ def evaluation_steps(cfg: TrainingConfig, steps: int) -> list[int]:
     return sorted({*range(every, steps + 1, every), steps})
 
 
+def selection_score(metrics: dict[str, float], data: TaskData) -> float:
+    """The metric a task is selected on: option `main_metric`, else its format's main one."""
+    name = data.task.options.get("main_metric", data.fmt.main_metric)
+    if name not in metrics:
+        raise XstiltsError(
+            f"task {data.task.name!r}: main_metric {name!r} is not a metric of format "
+            f"{data.fmt.name!r}, which reports {sorted(metrics)}.\n  fix: choose one of those "
+            "(task_options or the task's options).")
+    return metrics[name]
+
+
 def validate(model, data: list[TaskData], tokenizer, cfg: TrainingConfig, device) -> dict:
     """Dev metrics of every task and their mean main metric (the selection score)."""
     scores = {}
@@ -100,8 +112,7 @@ def validate(model, data: list[TaskData], tokenizer, cfg: TrainingConfig, device
                                        d.task.train_language, cfg.bf16)
         scores[d.task.name] = metrics
     # A task may select on another of its format's metrics (CCG: accuracy, not chunk F1).
-    main = [scores[d.task.name][d.task.options.get("main_metric", d.fmt.main_metric)]
-            for d in data]
+    main = [selection_score(scores[d.task.name], d) for d in data]
     mean = float(np.mean(main))
     return {"tasks": scores, "score": mean}
 
