@@ -227,18 +227,23 @@ def _line_of(root: yaml.Node | None, loc: tuple) -> int | None:
     return line
 
 
-def parse_config(text: str, path: str | Path = "<config>") -> RunConfig:
-    """Validate YAML text into a RunConfig, or raise one clear XstiltsError."""
+def read_yaml_mapping(text: str, path, example: str) -> tuple[dict, yaml.Node]:
+    """(data, node tree for line numbers) of a YAML mapping, or one clear error."""
     try:
-        data = yaml.safe_load(text)
-        root = yaml.compose(text)
+        data, root = yaml.safe_load(text), yaml.compose(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise located(path, mark.line + 1 if mark else None, f"invalid YAML: {exc}",
                       "fix the syntax at that line") from exc
     if not isinstance(data, dict):
-        raise located(path, None, "a config must be a YAML mapping (key: value)",
-                      "start from examples/quickstart-tiny.yaml")
+        raise located(path, None, "the file must be a YAML mapping (key: value)",
+                      f"start from {example}")
+    return data, root
+
+
+def parse_config(text: str, path: str | Path = "<config>") -> RunConfig:
+    """Validate YAML text into a RunConfig, or raise one clear XstiltsError."""
+    data, root = read_yaml_mapping(text, path, "examples/quickstart-tiny.yaml")
     try:
         return RunConfig.model_validate(data)
     except ValidationError as exc:

@@ -19,10 +19,9 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-import yaml
 from pydantic import Field, ValidationError, model_validator
 
-from xstilts.config import RunConfig, Strict, _line_of, invalid_config
+from xstilts.config import RunConfig, Strict, _line_of, invalid_config, read_yaml_mapping
 from xstilts.errors import XstiltsError, located
 from xstilts.study.plan import Arm
 
@@ -115,16 +114,8 @@ def load_study(path: str | Path) -> Study:
     path = Path(path)
     if not path.exists():
         raise XstiltsError(f"{path}: study file not found.\n  fix: check the path.")
-    text = path.read_text(encoding="utf-8")
-    try:
-        data, root = yaml.safe_load(text), yaml.compose(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise located(path, mark.line + 1 if mark else None, f"invalid YAML: {exc}",
-                      "fix the syntax at that line") from exc
-    if not isinstance(data, dict):
-        raise located(path, None, "a study must be a YAML mapping",
-                      "start from examples/study-tiny.yaml")
+    data, root = read_yaml_mapping(path.read_text(encoding="utf-8"), path,
+                                   "examples/study-tiny.yaml")
     data.setdefault("name", path.stem)
     try:
         spec = StudySpec.model_validate(data)
