@@ -63,12 +63,15 @@ def execute(plan: Plan, store: Store, backend=None, log=print) -> Execution:
     result = Execution()
     started_at = time.perf_counter()
     todo_keys = jobs_to_run(plan, store)
+    statuses = store.statuses()
     todo = []
     for job in plan.jobs.values():
         if job.key in todo_keys:
             todo.append(job)
         else:
             result.reused.append(job.key)
+            if statuses.get(job.key) != "done":  # killed between its record and its log
+                store.reconcile(job, plan.setup.label)
             if job.kind != "evaluation":
                 log(f"[xstilts] reusing {job.label} ({job.key}): {store.path(job)}")
     total, finished = len(todo), 0

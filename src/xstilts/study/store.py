@@ -90,6 +90,12 @@ class Store:
             "finished": time.time(), "output": output})
         self._status(job, "done", study, seconds=seconds)
 
+    def reconcile(self, job, study: str) -> None:
+        """Log 'done' for a finished job whose record was written but whose log line was not
+        (its process was killed in between): the job is done and is not run again."""
+        record = json.loads(self.record_path(job.key).read_text(encoding="utf-8"))
+        self._status(job, "done", study, seconds=record.get("seconds"))
+
     def drop_weights(self, job) -> None:
         """Note in a finished job's record that its weights were deleted (`keep:`)."""
         path = self.record_path(job.key)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -96,10 +97,18 @@ def drop_unneeded_weights(plan: Plan, store: Store, study: Study) -> None:
         output = store.output(job.key)
         if output is None or output.get("weights_dropped"):
             continue
-        folder = store.path(job)
-        for part in ("best", "last"):
-            shutil.rmtree(folder / part, ignore_errors=True)
+        # The record first: killed after it, the job is retrained when needed (and leftover
+        # weights are harmless); the other way round, a record would claim deleted weights.
         store.drop_weights(job)
+        # `last/` before `best/`, each renamed away whole: a retrain never resumes from a
+        # half-deleted state, nor from a finished one whose best/ is gone.
+        folder = store.path(job)
+        for part in ("last", "best"):
+            if (folder / part).exists():
+                trash = folder / f".{part}.dropped"
+                shutil.rmtree(trash, ignore_errors=True)
+                os.replace(folder / part, trash)
+                shutil.rmtree(trash, ignore_errors=True)
 
 
 def dry_run_text(plan: Plan, store: Store) -> str:

@@ -4,7 +4,8 @@ Each optimiser step draws a task from the sampler and accumulates `grad_accum` b
 that task. Dev sets are scored every `eval_every` steps; the mean of the tasks' main
 metrics selects the best checkpoint and drives early stopping. `last/` holds the full
 training state (weights, optimiser, scheduler, sampler, data order, RNGs) so an
-interrupted phase resumes exactly where it stopped.
+interrupted phase resumes exactly where it stopped (log.jsonl is cut back to that state, so
+no step is logged twice).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from xstilts.artifacts import AtomicDir, write_json_atomic
+from xstilts.artifacts import AtomicDir, write_json_atomic, write_text_atomic
 from xstilts.config import TrainingConfig
 from xstilts.errors import XstiltsError
 from xstilts.evaluate.predict import autocast, predict_and_score, to_device
@@ -136,6 +137,7 @@ def train_phase(model, tokenizer, data: list[TaskData], cfg: TrainingConfig, out
     if (last_dir / "training_state.json").exists():  # resume an interrupted phase
         state = load_training_state(last_dir, model, optimizer, scheduler, sampler, streams)
     model.to(device).train()
+    truncate_log(out_dir / "log.jsonl", state["step"])
     log = (out_dir / "log.jsonl").open("a", encoding="utf-8")
     bar = tqdm(total=steps, initial=state["step"], desc=desc, unit="step", dynamic_ncols=True,
                mininterval=1.0)
@@ -184,6 +186,23 @@ def train_phase(model, tokenizer, data: list[TaskData], cfg: TrainingConfig, out
     return PhaseResult(best_dir, state["best_score"], state["step"], state["history"],
                        dict(sampler.counts), probs, summary["evaluations"],
                        summary["best_step"])
+
+
+def truncate_log(path: Path, step: int) -> None:
+    """Keep the log's records up to `step` (the state this phase starts from): an interrupted
+    run may have logged steps after its last saved state, which the resumed run logs again,
+    and a line torn by a kill. Rewritten atomically."""
+    if not path.exists():
+        return
+    kept = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue  # torn by a kill
+        if isinstance(record, dict) and record.get("step", 0) <= step:
+            kept.append(line + "\n")
+    write_text_atomic(path, "".join(kept))
 
 
 def selection_summary(history: list[dict]) -> dict:
