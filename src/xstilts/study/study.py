@@ -48,9 +48,24 @@ def run_study(study: Study, out: Path, store_dir: Path | None = None, backend: s
     log(f"[xstilts] study {study.spec.name}: {len(execution.ran)} job(s) ran, "
         f"{len(execution.reused)} reused, {len(execution.failed)} failed, "
         f"{len(execution.blocked)} blocked ({execution.seconds:.0f} s); results in {store.db}")
+    report_study(out, study.spec.name, log)
     if execution.failed:
         raise XstiltsError(failure_report(plan, execution))
     return {"planned": plan.count(), "ran": execution.ran, "reused": execution.reused}
+
+
+def report_study(out: Path, name: str, log=print) -> None:
+    """Write the study's report into `out`; a failure is said, never raised: the results
+    are in the store already, and `xstilts report OUT` can try again."""
+    try:
+        from xstilts.study.report import write_report
+
+        written = write_report(out, name)
+        log(f"[xstilts] report: {written['report.html']}")
+    except Exception as exc:  # any failure here must not hide the results
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        log(f"[xstilts] report not written ({type(exc).__name__}: {first}); the results are "
+            f"in the store.\n  fix: see the message, then run `xstilts report {out}`.")
 
 
 def describe(plan: Plan, study: Study, store: Store) -> dict:
