@@ -48,7 +48,8 @@ def average_vs_k(table: pd.DataFrame, by_k: pd.DataFrame, slope: dict, n_targets
     runs = by_k[by_k["k"] >= 1]
     if len(base):
         b = base.iloc[0]
-        ax.axhline(b["mean"], **BASELINE, label=f"baseline (k = 0), mean of {int(b['arms'])} arm(s)")
+        ax.axhline(b["mean"], **BASELINE,
+                   label=f"baseline (k = 0), mean of {int(b['arms'])} arm(s)")
         if not math.isnan(b["ci_low"]):
             ax.axhspan(b["ci_low"], b["ci_high"], color="0.6", alpha=0.18,
                        label="baseline 95% bootstrap CI")

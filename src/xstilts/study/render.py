@@ -22,7 +22,7 @@ th{background:#f2f2f2}td.n{text-align:right;font-variant-numeric:tabular-nums}
 figure{margin:1em 0}figure img{max-width:100%;height:auto;border:1px solid #eee}
 figcaption{font-size:.9em;color:#444}
 .box{border:1px solid #999;background:#fafafa;padding:.6em 1em;margin:1em 0}
-.box dt{font-weight:600}.box dd{margin:0 0 .4em 1.2em}
+.box h2{margin-top:.2em}.box dt{font-weight:600}.box dd{margin:0 0 .4em 1.2em}
 .note{border-left:4px solid #d9822b;background:#fff6ec;padding:.4em .8em}
 """
 # Nothing outside the page may load: images are data: URLs, the style is inline.

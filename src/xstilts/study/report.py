@@ -75,6 +75,12 @@ def build(data: StudyData, n_boot: int, n_boot_paired: int, seed: int) -> list:
                       f"mean over sets and seeds ({n_boot} resamples of the arms, seed {seed}).")]
     base = by_k.loc[by_k["k"] == 0, "mean"]
     base_mean = float(base.iloc[0]) if len(base) else math.nan
+    few = [str(r.k) for r in by_k.itertuples() if r.arms < 10]
+    blocks.append(Para("Arms are resampled as independent units; the seeds of one set share "
+                       "that set, so with few sets the intervals are too narrow"
+                       + (f", as they are with fewer than 10 arms (here k = {', '.join(few)})"
+                          if few else "") + ". Read them as a lower bound on the uncertainty.",
+                       note=True))
     blocks.append(Table(["k", "arms", "sets", "mean (%)", "95% CI", "gain over baseline"],
                         [[str(r.k), str(r.arms), str(r.sets), num(r.mean),
                           interval(r.ci_low, r.ci_high),
@@ -208,13 +214,16 @@ def best_blocks(best: pd.DataFrame, bench: dict, split: str) -> list:
     rows = [[r.target, num(r.baseline), r.best_set or "–", num(r.k, 0), num(r.score),
              num(r.gain, sign=True), r.dev_set or "–", num(r.dev_set_score)]
             for r in best.itertuples()]
+    undevved = [r.target for r in best.itertuples() if not r.dev_set]
     blocks = [Heading("Best intermediate set per target"),
               Table(["target", "baseline (%)", f"best set on {split}", "k", "its score (%)",
                      "gain", "set chosen on dev", "its score (%)"], rows),
               Bullets([f"Baseline benchmark average: {num(bench['baseline'])}%",
                        f"Each target's best set, chosen on {split}: {num(bench['oracle'])}%",
-                       f"Each target's set chosen on the targets' English dev scores: "
-                       f"{num(bench['dev_chosen'])}%",
+                       "Each target's set chosen on the targets' English dev scores: "
+                       + (f"{num(bench['dev_chosen'])}%" if not undevved else
+                          f"– ({', '.join(undevved)}: no dev scores; an untrained target "
+                          "has none)"),
                        f"Best single set for all targets ({bench['best_single_set'] or '–'}): "
                        f"{num(bench['best_single_score'])}%"]),
               Para(f"Choosing the set on the same {split} examples it is scored on is "
@@ -237,6 +246,11 @@ def dev_scores(data: StudyData) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["run_id", "target", "dev"])
 
 
+def _compact(value):
+    """A draw without its unset fields."""
+    return {k: v for k, v in value.items() if v is not None} if isinstance(value, dict) else value
+
+
 def _settings(values: dict | None) -> str:
     return ", ".join(f"{k}={v}" for k, v in (values or {}).items() if v is not None) or "–"
 
@@ -255,14 +269,18 @@ def methods(data: StudyData, table: pd.DataFrame, n_boot: int, n_boot_paired: in
              ("pool", "; ".join(f"{t} ({', '.join(langs)})" for t, langs in pool.items())
               if pool else unknown)]
     for name, info in (plan.get("targets") or {}).items():
+        limit = info.get("test_limit")
+        training = (f"training: {_settings(info.get('training'))}" if info.get("trained", True)
+                    else "not trained (scored zero-shot with the start model)")
         items.append((f"target {name}", f"format {info['format']}, main metric "
-                      f"{info['main_metric']}, languages {', '.join(info['languages'])}, split "
-                      f"{info['split']}, test_limit {info.get('test_limit')}; training: "
-                      f"{_settings(info.get('training'))}"))
-    draws = {str(k): v for k, v in (spec.get("draws") or {}).items()}
+                      f"{info['main_metric']}, languages {', '.join(info['languages'])}, "
+                      f"{info['split']} split, "
+                      + (f"first {limit} examples" if limit else "every example")
+                      + f"; {training}"))
+    draws = {str(k): _compact(v) for k, v in (spec.get("draws") or {}).items()}
     items += [("sizes k", ", ".join(map(str, spec.get("sizes", sorted(table["k"].unique()))))),
-              ("draw", f"{json.dumps(spec.get('draw'))}; per k: {json.dumps(draws)}; seed "
-                       f"{spec.get('seed', '–')}" if spec else unknown),
+              ("draw", f"{json.dumps(_compact(spec.get('draw')))}; per k: "
+                       f"{json.dumps(draws)}; seed {spec.get('seed', '–')}" if spec else unknown),
               ("seeds", f"intermediate {spec['seeds']['intermediate']}, target "
                         f"{spec['seeds']['target']}" if spec else unknown),
               ("intermediate training", _settings((plan.get("settings") or {})

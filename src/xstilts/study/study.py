@@ -91,7 +91,8 @@ def target_description(plan: Plan, study: Study, name: str) -> dict:
     job = next(j for j in plan.jobs.values() if j.kind == "evaluation" and j.task.name == name)
     task, phase = job.task, study.base.targets.for_task(name)
     options = json.loads(json.dumps(task.options, default=str))  # JSON-able, whatever it holds
-    return {"format": task.format, "languages": list(task.languages), "split": job.split,
+    return {"format": task.format, "trained": get_format(task.format).trainable,
+            "languages": list(task.languages), "split": job.split,
             "main_metric": task.options.get("main_metric", get_format(task.format).main_metric),
             "options": options, "training": phase.training.model_dump(mode="json"),
             "test_limit": phase.test_limit}
