@@ -143,7 +143,7 @@ def transfer_heatmap(matrix: pd.DataFrame, targets: list[str]) -> bytes:
     values = gains.to_numpy(float)
     limit = float(np.nanmax(np.abs(values))) if np.isfinite(values).any() else 1.0
     limit = limit or 1.0
-    fig = Figure(figsize=(1.6 * len(targets) + 3.5, 0.55 * len(tasks) + 2))
+    fig = Figure(figsize=(1.6 * len(targets) + 3.5, max(4.0, 0.55 * len(tasks) + 2)))
     ax = fig.add_subplot()
     image = ax.imshow(np.ma.masked_invalid(values), cmap="RdBu", aspect="auto",
                       norm=TwoSlopeNorm(0.0, -limit, limit))
@@ -159,5 +159,5 @@ def transfer_heatmap(matrix: pd.DataFrame, targets: list[str]) -> bytes:
     ax.set_ylabel("intermediate task (k = 1)")
     ax.set_title("Transfer: gain over the baseline (* paired bootstrap, 95%)")
     bar = fig.colorbar(image, ax=ax)
-    bar.set_label("gain over the baseline (percentage points)")
+    bar.set_label("gain (percentage points)")
     return _png(fig)

@@ -71,6 +71,7 @@ def num(value, digits: int = 2, sign: bool = False) -> str:
     """A number for a table: fixed digits, '–' for a missing one."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
+    value = round(float(value), digits) + 0.0  # no "-0.00"
     return f"{value:+.{digits}f}" if sign else f"{value:.{digits}f}"
 
 
@@ -78,7 +79,7 @@ def interval(low, high, digits: int = 2) -> str:
     """[low, high], or '–' where there is none."""
     if any(v is None or math.isnan(v) for v in (low, high)):
         return "–"
-    return f"[{low:.{digits}f}, {high:.{digits}f}]"
+    return f"[{num(low, digits)}, {num(high, digits)}]"
 
 
 # ---------------------------------------------------------------- Markdown
