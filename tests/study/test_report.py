@@ -91,8 +91,10 @@ def test_load_results_has_one_row_per_job_target_language_and_metric(study_dir):
     assert load_results(study_dir / "store").shape == frame.shape  # the store folder too
 
 
+@pytest.fixture(scope="module")
 def chromium() -> str:
-    """Debian's chromium; CI (XSTILTS_REALDATA=1) installs it, so there a missing one fails."""
+    """Debian's chromium; CI (XSTILTS_REALDATA=1) installs it, so there a missing one fails
+    (checked before the study runs)."""
     path = shutil.which("chromium")
     try:
         import playwright.sync_api  # noqa: F401
@@ -106,13 +108,12 @@ def chromium() -> str:
     return path
 
 
-def test_the_page_renders_in_headless_chromium(study_dir, tmp_path):
-    executable = chromium()
+def test_the_page_renders_in_headless_chromium(chromium, study_dir, tmp_path):
     from playwright.sync_api import sync_playwright
 
     problems = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=executable)
+        browser = p.chromium.launch(executable_path=chromium)
         try:
             page = browser.new_page(viewport={"width": 1100, "height": 900})
             page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
