@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -41,7 +42,10 @@ def write_report(folder: str | Path, study: str | None = None, out: str | Path |
     written = {}
     for block in blocks:
         if isinstance(block, Figure):
-            (out / block.file).write_bytes(block.png)
+            # Atomic like the text files: a killed study leaves no half-written plot.
+            tmp = out / f".{block.file}.tmp"
+            tmp.write_bytes(block.png)
+            os.replace(tmp, out / block.file)
             written[block.file] = out / block.file
     title = f"Study report: {data.name}"
     write_text_atomic(out / "report.md", markdown(title, blocks))
