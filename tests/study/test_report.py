@@ -89,6 +89,13 @@ def test_load_results_has_one_row_per_job_target_language_and_metric(study_dir):
     assert set(markup["languages"]) == {"en"} and markup["english_in_set"].all()
     assert set(frame.loc[frame["main"], "metric"]) == {"accuracy"}
     assert load_results(study_dir / "store").shape == frame.shape  # the store folder too
+    assert load_results(study_dir / "store", "report-tiny").shape == frame.shape
+
+
+def test_report_of_a_folder_that_is_no_study_is_a_clear_error(tmp_path, capsys):
+    assert main(["report", str(tmp_path)]) == 2
+    error = capsys.readouterr().err
+    assert "neither a study folder (plan.json) nor a store" in error and "fix:" in error
 
 
 @pytest.fixture(scope="module")
