@@ -137,3 +137,12 @@ def test_the_page_renders_in_headless_chromium(chromium, study_dir, tmp_path):
     assert problems == []
     assert MARKUP in body and bold == 0  # shown as text, never a <b> element
     assert shot.stat().st_size > 10_000
+
+
+def test_a_report_failure_at_the_end_of_a_study_is_said_not_raised(tmp_path):
+    from xstilts.study.study import report_study
+
+    lines = []
+    report_study(tmp_path, "nothing-here", log=lines.append)
+    assert len(lines) == 1 and lines[0].startswith("[xstilts] report not written (XstiltsError")
+    assert f"xstilts report {tmp_path}" in lines[0]
