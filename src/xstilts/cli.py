@@ -42,6 +42,15 @@ def cmd_study(args) -> int:
     return 0
 
 
+def cmd_report(args) -> int:
+    from xstilts.study.report import write_report
+
+    written = write_report(Path(args.dir), args.study, Path(args.out) if args.out else None)
+    print(f"report: {written['report.html']}  (also {written['report.md']}, "
+          f"{written['results.csv']} and {len(written) - 3} plot(s))")
+    return 0
+
+
 def cmd_tasks(args) -> int:
     from xstilts.tasks.registry import builtin_tasks
 
@@ -115,6 +124,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true",
                    help="print the plan and its compute; run nothing")
     p.set_defaults(func=cmd_study)
+    p = sub.add_parser("report", help="a study's report: report.md, report.html, results.csv "
+                       "and plots")
+    p.add_argument("dir", help="the study's --out folder (or its store folder)")
+    p.add_argument("--study", help="which study, when a store folder holds several")
+    p.add_argument("--out", help="where to write the report (default DIR)")
+    p.set_defaults(func=cmd_report)
     p = sub.add_parser("tasks", help="list the built-in tasks")
     p.add_argument("-v", "--verbose", action="store_true")
     p.set_defaults(func=cmd_tasks)

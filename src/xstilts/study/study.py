@@ -11,10 +11,12 @@ from collections import Counter
 from pathlib import Path
 
 from xstilts.artifacts import write_json_atomic
+from xstilts.config import PhaseConfig
 from xstilts.errors import XstiltsError
+from xstilts.formats import get_format
 from xstilts.pipeline import load_split, sequence_length
 from xstilts.study.execute import execute, make_backend
-from xstilts.study.plan import Plan, compile_plan
+from xstilts.study.plan import CODE_VERSION, Plan, compile_plan
 from xstilts.study.run import failure_report, prepare
 from xstilts.study.spec import Study
 from xstilts.study.store import Store
@@ -46,20 +48,54 @@ def run_study(study: Study, out: Path, store_dir: Path | None = None, backend: s
     log(f"[xstilts] study {study.spec.name}: {len(execution.ran)} job(s) ran, "
         f"{len(execution.reused)} reused, {len(execution.failed)} failed, "
         f"{len(execution.blocked)} blocked ({execution.seconds:.0f} s); results in {store.db}")
+    report_study(out, study.spec.name, log)
     if execution.failed:
         raise XstiltsError(failure_report(plan, execution))
     return {"planned": plan.count(), "ran": execution.ran, "reused": execution.reused}
 
 
+def report_study(out: Path, name: str, log=print) -> None:
+    """Write the study's report into `out`; a failure is said, never raised: the results
+    are in the store already, and `xstilts report OUT` can try again."""
+    try:
+        from xstilts.study.report import write_report
+
+        written = write_report(out, name)
+        log(f"[xstilts] report: {written['report.html']}")
+    except Exception as exc:  # any failure here must not hide the results
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        log(f"[xstilts] report not written ({type(exc).__name__}: {first}); the results are "
+            f"in the store.\n  fix: see the message, then run `xstilts report {out}`.")
+
+
 def describe(plan: Plan, study: Study, store: Store) -> dict:
-    """plan.json: what `xstilts study status` reads."""
+    """plan.json: what `xstilts study status` and `xstilts report` read."""
     return {"study": study.spec.name, "store": str(store.root.resolve()),
             "encoder": plan.setup.encoder_name, "counts": plan.count(),
+            "xstilts": CODE_VERSION, "spec": study.spec.model_dump(mode="json"),
+            "pool": {t: sorted(study.languages[t]) for t in study.spec.pool},
+            "targets": {name: target_description(plan, study, name) for name in plan.targets},
+            "settings": {"encoder": plan.setup.encoder.model_dump(mode="json"),
+                         "intermediate": (study.base.intermediate or PhaseConfig()).training
+                         .model_dump(mode="json")},
             "arms": [{"run_id": a.arm.run_id, "tasks": list(a.arm.tasks),
                       "intermediate_seed": a.arm.intermediate_seed,
-                      "target_seed": a.arm.target_seed} for a in plan.arms],
+                      "target_seed": a.arm.target_seed, "intermediate_job": a.intermediate,
+                      "target_jobs": dict(a.targets)} for a in plan.arms],
             "jobs": {k: {"kind": j.kind, "label": j.label, "folder": j.folder,
                          "deps": list(j.deps)} for k, j in plan.jobs.items()}}
+
+
+def target_description(plan: Plan, study: Study, name: str) -> dict:
+    """A target's format, main metric, languages and training settings (for the report)."""
+    job = next(j for j in plan.jobs.values() if j.kind == "evaluation" and j.task.name == name)
+    task, phase = job.task, study.base.targets.for_task(name)
+    options = json.loads(json.dumps(task.options, default=str))  # JSON-able, whatever it holds
+    return {"format": task.format, "trained": get_format(task.format).trainable,
+            "languages": list(task.languages), "split": job.split,
+            "main_metric": task.options.get("main_metric", get_format(task.format).main_metric),
+            "options": options, "training": phase.training.model_dump(mode="json"),
+            "test_limit": phase.test_limit}
 
 
 def result_rows(plan: Plan, store: Store, study: Study) -> list[tuple]:
