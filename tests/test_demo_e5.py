@@ -14,21 +14,21 @@ pytestmark = pytest.mark.e5
 MARGIN = {"demo-nli": 5.0, "demo-qa": 30.0, "demo-ner": 50.0, "demo-retrieval": 80.0}
 
 
-def test_real_demo_beats_every_trivial_baseline_in_both_arms(long_run, tmp_path, capsys):
+def test_real_demo_beats_every_trivial_baseline_in_every_arm(long_run, tmp_path, capsys):
     out = tmp_path / "demo"
     assert main(["demo", "--out", str(out)]) == 0
-    assert "Zero-shot transfer" in capsys.readouterr().out
+    assert "Zero-shot transfer by intermediate set size" in capsys.readouterr().out
     summary = json.loads((out / "summary.json").read_text())
     trivial = summary["trivial"]
-    for arm, result in summary["results"].items():
-        assert result["encoder"] == "e5-small"
-        assert result["settings"]["label_position"] == "first_nonempty"
+    assert len(summary["arms"]) == 6
+    for arm, result in summary["arms"].items():
         for name, target in result["targets"].items():
-            metric = target["main_metric"]
             floor = sum(trivial[name].values()) / len(trivial[name]) + MARGIN[name]
-            assert target["average"][metric] >= floor, (arm, name, target["average"])
+            assert target["average"] >= floor, (arm, name, target["average"])
             if name != "demo-nli":  # 48 NLI test pairs per language: only the average is firm
-                for lang, scores in target["languages"].items():
-                    assert scores[metric] > trivial[name][lang] + 10, (arm, name, lang)
-    nli = summary["results"]["baseline"]["targets"]["demo-nli"]["dev"]
-    assert nli["steps"] == 160  # the per-target settings reached the run
+                for lang, score in target["languages"].items():
+                    assert score > trivial[name][lang] + 10, (arm, name, lang)
+    assert (out / "report.html").stat().st_size > 10_000
+    records = [json.loads(p.read_text()) for p in (out / "store" / "jobs").glob("*.json")]
+    nli = [r["output"] for r in records if r["label"] == "target demo-nli"]
+    assert len(nli) == 6 and {r["steps"] for r in nli} == {160}  # per-target settings apply

