@@ -146,3 +146,23 @@ def trained_batch(fmt, examples, tokenizer, encoder, task, max_length: int = 32)
     assert encoder.get_input_embeddings().weight.grad is not None
     encoder.zero_grad(set_to_none=True)
     return feats, batch, head
+
+
+def train_intermediate_phase(config, out):
+    """Train a config's intermediate phase alone on tiny-random (the loop's own result)."""
+    from xstilts.pipeline import (
+        RunData,
+        build_model,
+        phase_data,
+        resolve_encoder,
+        seed_everything,
+    )
+    from xstilts.train import loop
+
+    data = RunData(config)
+    base = resolve_encoder("tiny-random", data.texts(), config.seed)
+    seed_everything(config.seed)
+    model, tokenizer = build_model(base, config)
+    tds = phase_data(model, tokenizer, data, config.intermediate)
+    return loop.train_phase(model, tokenizer, tds, config.intermediate.training, out,
+                            config.seed, loop.torch.device("cpu"))

@@ -4,11 +4,10 @@ import json
 
 import pytest
 from safetensors.torch import load_file, save_file
-from tests.fixtures import write_multiformat_tasks
+from tests.fixtures import train_intermediate_phase, write_multiformat_tasks
 
 from xstilts.config import load_config
 from xstilts.errors import XstiltsError
-from xstilts.pipeline import RunData, build_model, phase_data, resolve_encoder, seed_everything
 from xstilts.train import loop
 from xstilts.train.samplers import TaskSampler
 
@@ -31,13 +30,7 @@ tasks:{tasks_yaml}""")
 
 
 def train_intermediate(config, out):
-    data = RunData(config)
-    base = resolve_encoder("tiny-random", data.texts(), config.seed)
-    seed_everything(config.seed)
-    model, tokenizer = build_model(base, config)
-    tds = phase_data(model, tokenizer, data, config.intermediate)
-    return loop.train_phase(model, tokenizer, tds, config.intermediate.training, out,
-                            config.seed, loop.torch.device("cpu"))
+    return train_intermediate_phase(config, out)
 
 
 @pytest.mark.parametrize("sampler, extra", [

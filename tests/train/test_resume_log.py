@@ -4,10 +4,9 @@ with a log.jsonl in which no step appears twice: the same log as an uninterrupte
 import json
 
 import pytest
-from tests.fixtures import write_multiformat_tasks
+from tests.fixtures import train_intermediate_phase, write_multiformat_tasks
 
 from xstilts.config import load_config
-from xstilts.pipeline import RunData, build_model, phase_data, resolve_encoder, seed_everything
 from xstilts.train import loop
 
 
@@ -26,13 +25,7 @@ tasks:{tasks_yaml}""")
 
 
 def train(config, out):
-    data = RunData(config)
-    base = resolve_encoder("tiny-random", data.texts(), config.seed)
-    seed_everything(config.seed)
-    model, tokenizer = build_model(base, config)
-    tds = phase_data(model, tokenizer, data, config.intermediate)
-    return loop.train_phase(model, tokenizer, tds, config.intermediate.training, out,
-                            config.seed, loop.torch.device("cpu"))
+    return train_intermediate_phase(config, out)
 
 
 def records(folder):
