@@ -122,3 +122,13 @@ def test_local_worker_processes_run_the_study_too(tmp_path):
     # Same jobs, same rows; values equal up to float reduction order (1 thread per worker).
     assert [r[:4] + r[5:] for r in workers] == [r[:4] + r[5:] for r in inline]
     assert [r[4] for r in workers] == pytest.approx([r[4] for r in inline], abs=1e-6)
+
+
+def test_the_ci_study_ends_with_its_report(local):
+    # run_study writes the report at the end: the four outputs, numbers from the store.
+    for name in ("report.md", "report.html", "results.csv", "average_vs_k.png"):
+        assert (local / name).stat().st_size > 0, name
+    import pandas as pd
+
+    csv = pd.read_csv(local / "results.csv")
+    assert len(csv) == 34 * 9  # the store's rows, one per arm x target x language x metric
