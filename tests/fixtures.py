@@ -162,7 +162,7 @@ def train_intermediate_phase(config, out):
     data = RunData(config)
     base = resolve_encoder("tiny-random", data.texts(), config.seed)
     seed_everything(config.seed)
-    model, tokenizer = build_model(base, config)
-    tds = phase_data(model, tokenizer, data, config.intermediate)
+    model, tokenizer = build_model(base, config.encoder)
+    tds = phase_data(model, tokenizer, data.tasks, config.intermediate)
     return loop.train_phase(model, tokenizer, tds, config.intermediate.training, out,
                             config.seed, loop.torch.device("cpu"))

@@ -76,10 +76,10 @@ def test_trains_saves_and_reloads_to_the_same_predictions(kind, tmp_path):
     data = RunData(config)
     base = resolve_encoder("tiny-random", data.texts(), config.seed)
     seed_everything(config.seed)
-    model, tokenizer = build_model(base, config)
+    model, tokenizer = build_model(base, config.encoder)
     assert isinstance(model.encoder, LayerAggregatingEncoder)
     untrained = {k: v.clone() for k, v in model.aggregation.state_dict().items()}
-    tds = phase_data(model, tokenizer, data, config.intermediate)
+    tds = phase_data(model, tokenizer, data.tasks, config.intermediate)
     result = train_phase(model, tokenizer, tds, config.intermediate.training, tmp_path / "phase",
                          config.seed, CPU)
     assert result.steps == 3 and result.dev_history[-1]["step"] == 3  # best = final state
@@ -101,7 +101,7 @@ def test_trains_saves_and_reloads_to_the_same_predictions(kind, tmp_path):
 
     # A new phase from that checkpoint starts with a fresh module (as it does fresh heads) ...
     seed_everything(config.seed + 1)
-    again, tokenizer2 = build_model(str(best), config)
+    again, tokenizer2 = build_model(str(best), config.encoder)
     fresh = fresh_state(kind, again.backbone.config)
     state = again.aggregation.state_dict()
     if kind == "scalar_mix":  # deterministic initial values
@@ -122,13 +122,12 @@ def test_reloading_with_another_aggregation_is_refused(tmp_path):
     config = demo_config("scalar_mix")
     data = RunData(config)
     base = resolve_encoder("tiny-random", data.texts(), config.seed)
-    model, tokenizer = build_model(base, config)
+    model, tokenizer = build_model(base, config.encoder)
     model.add_head("demo-nli", data.tasks["demo-nli"])
     model.save(tmp_path / "ckpt", tokenizer)
     for kind in ("last", "attention"):
         other, _ = build_model(str(tmp_path / "ckpt"),
-                               config.model_copy(update={"encoder": config.encoder.model_copy(
-                                   update={"layer_aggregation": kind})}))
+                               config.encoder.model_copy(update={"layer_aggregation": kind}))
         with pytest.raises(XstiltsError, match=r"saved with encoder.layer_aggregation "
                                                rf"'scalar_mix', but this model uses '{kind}'"):
             other.load_heads(tmp_path / "ckpt", {"demo-nli": data.tasks["demo-nli"]})

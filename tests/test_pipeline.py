@@ -126,14 +126,14 @@ def test_freeze_layers_stops_gradients_below_the_cut(colour_config):
     config = load_config(colour_config)
     location = resolve_encoder("tiny-random", RunData(config).texts())
     config.encoder.freeze_layers = 1
-    model, _ = build_model(location, config)
+    model, _ = build_model(location, config.encoder)
     layers = model.encoder.encoder.layer
     assert not any(p.requires_grad for p in model.encoder.embeddings.parameters())
     assert not any(p.requires_grad for p in layers[0].parameters())
     assert all(p.requires_grad for p in layers[1].parameters())
     config.encoder.freeze_layers = 3  # tiny-random has 2 layers
     with pytest.raises(XstiltsError, match="freeze_layers: 3 but the encoder has 2 layers"):
-        build_model(location, config)
+        build_model(location, config.encoder)
 
 
 def test_task_training_sets_one_targets_steps(colour_config, tmp_path):

@@ -120,13 +120,21 @@ def load_split(task: Task, split: str, lang: str | None = None) -> list[dict]:
     """A task's examples of one split: one language, or (lang None) its training language(s)."""
     languages = (lang,) if lang else (task.train_languages or (task.train_language,))
     # Local files by size and modification time: a file changed on disk is read again.
-    stamps = [(str(p), p.stat().st_size, p.stat().st_mtime_ns)
-              for p in task.local_files(split, languages)]
+    stats = [(str(p), p.stat()) for p in task.local_files(split, languages)]
+    stamps = [(path, st.st_size, st.st_mtime_ns) for path, st in stats]
     key = (task.name, content_key({"source": task.source.describe(), "files": stamps}),
            split, lang)
     if key not in _SPLITS:
         _SPLITS[key] = task.load_training(split) if lang is None else task.load(split, lang)
     return _SPLITS[key]
+
+
+def eval_split(task: Task, wanted: str) -> str:
+    """The split zero-shot evaluation reads: `wanted` where the task has it (BUCC tunes its
+    threshold on dev, so it is always tested on test)."""
+    if wanted == "dev" and task.has_split("dev") and not get_format(task.format).tunes_on_dev:
+        return "dev"
+    return "test"
 
 
 def with_learned_labels(task: Task) -> Task:
@@ -140,8 +148,6 @@ class RunData:
     """Every task of a config with its splits loaded (for the demo's baselines and tests)."""
 
     def __init__(self, config: RunConfig):
-        from xstilts.study.plan import eval_split
-
         self.tasks = {n: with_learned_labels(t) for n, t in resolve_tasks(config).items()}
         self.splits: dict[tuple[str, str, str], list[dict]] = {}
         intermediate = set(config.intermediate.tasks if config.intermediate else [])
@@ -215,10 +221,9 @@ def freeze_bottom_layers(encoder, n: int) -> None:
         module.requires_grad_(False)
 
 
-def build_model(location: str, config: RunConfig | EncoderConfig):
+def build_model(location: str, encoder_config: EncoderConfig):
     """Load the encoder for a phase (with a fresh layer aggregation, if any); freeze what
     the encoder settings say."""
-    encoder_config = config.encoder if isinstance(config, RunConfig) else config
     encoder, tokenizer = load_encoder(location, encoder_config.trust_remote_code,
                                       encoder_config.attention_dropout)
     if encoder_config.freeze_embeddings:
@@ -228,12 +233,9 @@ def build_model(location: str, config: RunConfig | EncoderConfig):
     return MultiTaskModel(encoder, encoder_config.layer_aggregation), tokenizer
 
 
-def phase_data(model, tokenizer, tasks, phase: PhaseConfig) -> list[TaskData]:
-    """Featurize each task's train split and attach a (possibly shared) head.
-
-    `tasks`: name -> Task (or a RunData, whose `.tasks` it reads).
-    """
-    tasks = getattr(tasks, "tasks", tasks)
+def phase_data(model, tokenizer, tasks: dict[str, Task], phase: PhaseConfig) -> list[TaskData]:
+    """Featurize each of the phase's tasks (`tasks`: name -> Task) and attach a (possibly
+    shared) head."""
     head_of = {t: head for head, members in phase.shared_heads.items() for t in members}
     out = []
     for name in phase.tasks:

@@ -20,6 +20,7 @@ from xstilts import __version__
 from xstilts.artifacts import content_key
 from xstilts.config import EncoderConfig, PhaseConfig, RunConfig
 from xstilts.formats import get_format
+from xstilts.pipeline import eval_split
 from xstilts.study.fingerprint import data_fingerprint, training_view
 from xstilts.tasks.task import Task
 
@@ -215,12 +216,4 @@ def compile_plan(config: RunConfig, tasks: dict[str, Task], arms: list[Arm],
         arm_jobs.append(ArmJobs(arm, inter_key, trained, evaluated))
     jobs = {**intermediate, **target_jobs, **evals}
     return Plan(setup, jobs, tuple(arm_jobs), tuple(config.targets.tasks))
-
-
-def eval_split(task: Task, wanted: str) -> str:
-    """The split zero-shot evaluation reads: `wanted` where the task has it (BUCC tunes its
-    threshold on dev, so it is always tested on test)."""
-    if wanted == "dev" and task.has_split("dev") and not get_format(task.format).tunes_on_dev:
-        return "dev"
-    return "test"
 

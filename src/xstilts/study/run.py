@@ -14,6 +14,7 @@ from xstilts.evaluate.store import record_target
 from xstilts.formats import get_format
 from xstilts.models.encoder import encoder_defaults, read_config, resolve_encoder
 from xstilts.pipeline import (
+    eval_split,
     load_split,
     resolve_tasks,
     strings_of,
@@ -22,7 +23,7 @@ from xstilts.pipeline import (
 )
 from xstilts.study.execute import Execution, execute, make_backend
 from xstilts.study.fingerprint import encoder_identity
-from xstilts.study.plan import Arm, Plan, Setup, compile_plan, eval_split
+from xstilts.study.plan import Arm, Plan, Setup, compile_plan
 from xstilts.study.store import Store
 from xstilts.tasks.task import Task
 
