@@ -20,6 +20,7 @@ from xstilts.study.plan import CODE_VERSION, Plan, compile_plan
 from xstilts.study.run import failure_report, prepare
 from xstilts.study.spec import Study
 from xstilts.study.store import Store
+from xstilts.study.tracked import resolve_tracking, track_results, with_tracking
 
 PLAN_FILE = "plan.json"
 
@@ -42,7 +43,9 @@ def run_study(study: Study, out: Path, store_dir: Path | None = None, backend: s
     if dry_run:
         log(dry_run_text(plan, store))
         return {"planned": plan.count()}
+    plan = with_tracking(plan, resolve_tracking(study.base.tracking, out, study.spec.name))
     execution = execute(plan, store, make_backend(backend, workers, address), log=log)
+    track_results(plan, store, execution.ran)
     drop_unneeded_weights(plan, store, study)
     store.write_results(result_rows(plan, store, study))
     log(f"[xstilts] study {study.spec.name}: {len(execution.ran)} job(s) ran, "
