@@ -51,7 +51,11 @@ def check_backends(tracking: TrackingConfig) -> None:
     """Fail before any work when a configured backend's package is not installed."""
     for backend in tracking.backends:
         module, package = PACKAGES[backend]
-        if importlib.util.find_spec(module) is None:
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except (ImportError, ValueError):  # ValueError: blocked in sys.modules
+            found = False
+        if not found:
             raise XstiltsError(
                 f"tracking.backends: {backend!r} needs the {package} package, which is not "
                 f"installed.\n  fix: pip install {package} (or pip install 'xstilts[track]'), "
