@@ -62,7 +62,8 @@ def step_values(records: list[dict], field: str) -> dict[int, float]:
 
 def tensorboard_scalars(run_dir: Path) -> tuple[dict[str, dict[int, float]], str]:
     """Every scalar of a TensorBoard run folder by tag and step, and its tags text."""
-    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    # TensorBoard's own reader (the one its UI uses: it drops steps a restart purges).
+    from tensorboard.backend.event_processing.plugin_event_accumulator import EventAccumulator
     from tensorboard.util import tensor_util
 
     acc = EventAccumulator(str(run_dir), size_guidance={"tensors": 0})
@@ -196,3 +197,31 @@ def test_a_missing_tracker_package_fails_before_any_work(tmp_path, monkeypatch, 
 def test_bad_tracking_settings_name_the_key(tracking_yaml, message):
     with pytest.raises(XstiltsError, match=message):
         parse_config(CONFIG + f"tracking: {tracking_yaml}\n")
+
+
+def test_a_reopened_run_continues_and_a_resumed_job_replaces_its_relogged_steps(tmp_path,
+                                                                              monkeypatch):
+    from mlflow.tracking import MlflowClient
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    settings = tracking.TrackingConfig(backends=["tensorboard", "mlflow"], dir=str(tmp_path))
+    run_ = tracking.TrackedRun("0123456789abcdef", "target-x-baseline-s0", "exp", {"seed": "0"})
+    with tracking.Trackers(settings, run_, purge=True) as trackers:  # killed after step 3
+        for step, loss in [(1, 0.9), (2, 0.8), (3, 0.7)]:
+            trackers.log_record({"step": step, "task": "x", "loss": loss})
+    with tracking.Trackers(settings, run_, purge=True) as trackers:  # resumed from step 2
+        for step, loss in [(3, 0.75), (4, 0.6)]:
+            trackers.log_record({"step": step, "task": "x", "loss": loss})
+    # TensorBoard's own reader (the one its UI uses: it drops steps a restart purges).
+    from tensorboard.backend.event_processing.plugin_event_accumulator import EventAccumulator
+    from tensorboard.util import tensor_util
+
+    acc = EventAccumulator(str(tmp_path / "tensorboard" / "exp" / run_.name),
+                           size_guidance={"tensors": 0})
+    acc.Reload()
+    assert [(e.step, tensor_util.make_ndarray(e.tensor_proto).item())
+            for e in acc.Tensors("train/loss")] == [(1, 0.9), (2, 0.8), (3, 0.75), (4, 0.6)]
+    client = MlflowClient(tracking_uri=tmp_path.joinpath("mlruns").as_uri())
+    (found,) = client.search_runs([client.get_experiment_by_name("exp").experiment_id])
+    assert found.data.metrics["train/loss"] == 0.6 and found.data.tags["seed"] == "0"
