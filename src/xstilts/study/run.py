@@ -77,6 +77,7 @@ def run_config(config: RunConfig, out: Path, db: Path | None = None,
     writing them if any job failed."""
     out.mkdir(parents=True, exist_ok=True)
     write_json_atomic(out / "config.json", config.model_dump())
+    tracking = resolve_tracking(config.tracking, out, "xstilts")  # a missing package fails here
     tasks, setup = prepare(config)
     device = device or torch.device("cuda" if torch.cuda.is_available() else "cpu")
     print(f"[xstilts] encoder {config.encoder.name} ({setup.encoder_location}); "
@@ -86,7 +87,7 @@ def run_config(config: RunConfig, out: Path, db: Path | None = None,
           f"attention_dropout={config.encoder.attention_dropout} device={device}")
     inter = tuple(config.intermediate.tasks) if config.intermediate else ()
     plan = compile_plan(config, tasks, [Arm(inter, config.seed, config.seed)], setup)
-    plan = with_tracking(plan, resolve_tracking(config.tracking, out, "xstilts"))
+    plan = with_tracking(plan, tracking)
     store = Store(store or out)
     execution = execute(plan, store, make_backend("local", device=str(device)))
     track_results(plan, store, execution.ran)

@@ -37,13 +37,13 @@ def run_study(study: Study, out: Path, store_dir: Path | None = None, backend: s
     """Plan, then (unless dry_run) execute; returns the plan's counts and what happened."""
     out = Path(out)
     plan = plan_study(study)
+    plan = with_tracking(plan, resolve_tracking(study.base.tracking, out, study.spec.name))
     store = Store(store_dir or out / "store")
     out.mkdir(parents=True, exist_ok=True)
     write_json_atomic(out / PLAN_FILE, describe(plan, study, store))
     if dry_run:
         log(dry_run_text(plan, store))
         return {"planned": plan.count()}
-    plan = with_tracking(plan, resolve_tracking(study.base.tracking, out, study.spec.name))
     execution = execute(plan, store, make_backend(backend, workers, address), log=log)
     track_results(plan, store, execution.ran)
     drop_unneeded_weights(plan, store, study)
