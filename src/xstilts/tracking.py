@@ -200,9 +200,16 @@ class Trackers:
 
     def log_record(self, record: dict) -> None:
         """Send one log.jsonl record of the training loop (a step or a dev evaluation)."""
-        metrics = record_metrics(record)
+        try:
+            metrics, step = record_metrics(record), int(record["step"])
+        except Exception as exc:  # a record of an unexpected shape: skipped, training goes on
+            if "records" not in _WARNED:
+                _WARNED.add("records")
+                logger.warning("tracking: a log record was not sent (%s: %s)",
+                               type(exc).__name__, exc)
+            return
         if metrics:
-            self.log_metrics(metrics, int(record["step"]))
+            self.log_metrics(metrics, step)
 
     def close(self) -> None:
         for backend, tracker in list(self.active.items()):
