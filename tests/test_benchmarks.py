@@ -140,3 +140,35 @@ def test_eval_throughput_quick(mini_data):
     assert int(by_task["all"]["xstilts"][3]) == sum(
         int(s["xstilts"][3]) for n, s in by_task.items() if n != "all")
     assert number(by_task["all"]["xstilts"][7]) > 50  # peak RSS in MiB: torch alone is more
+
+
+def test_cache_quick(mini_data):
+    # One task: three new processes (XQuAD's declaration runs in the other scripts' tests).
+    header, rows, machine = table(run_quick("cache.py", "--data", str(mini_data),
+                                            "--tasks", "udpos"))
+    check_machine(machine)
+    assert header == ["task", "cache", "to first step s", "start-up s", "featurise s",
+                      "vs cold"]
+    assert [(r[0], r[1]) for r in rows] == [("udpos", c) for c in ("first run", "cold", "warm")]
+    for row in rows:
+        total, startup, featurise = number(row[2]), number(row[3]), number(row[4])
+        # The first step comes after the process started and after featurisation began.
+        assert 0 < startup < total and 0 <= featurise < total
+    assert all(r[5] == "x1.00" for r in rows if r[1] == "cold")
+
+
+def test_study_overhead_quick():
+    header, rows, machine = table(run_quick("study_overhead.py"))
+    check_machine(machine)
+    assert header == ["part", "jobs", "seconds", "s per job", "share"]
+    parts = {r[0]: r for r in rows}
+    kinds = {p.split(" ")[0]: int(r[1]) for p, r in parts.items() if "jobs (own" in p}
+    # --quick: a pool of 2 → baseline (target, evaluation) + 2 x (intermediate, target, eval).
+    assert kinds == {"intermediate": 2, "target": 3, "evaluation": 3}
+    assert int(parts["total"][1]) == 8
+    seconds = {p: number(r[2]) for p, r in parts.items()}
+    parts_sum = sum(s for p, s in seconds.items()
+                    if not p.startswith(("overhead", "total", "rerun")))
+    assert abs(parts_sum - seconds["total"]) < 0.05 * seconds["total"] + 0.1
+    rerun = next(p for p in parts if p.startswith("rerun"))
+    assert "8 reused, 0 ran" in rerun
