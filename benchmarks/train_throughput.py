@@ -307,6 +307,7 @@ def main() -> None:
                 name, config, location, args, device, Path(tmp) / f"{name}-xstilts")
             rows.append(row)
             base = row["wall"]
+            gc.collect()
             print(f"{name} xstilts: {row['wall']:.1f} s", file=sys.stderr, flush=True)
             for system in [s for s in args.systems if s != "xstilts"]:
                 row = run_trainer(name, system, task, features, tokenizer, location,

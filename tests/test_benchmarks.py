@@ -109,7 +109,7 @@ def test_train_throughput_quick(mini_data):
     systems = {(r[0], r[1].split(" ")[0]): r for r in rows}
     assert set(systems) == {(t, s) for t in ("xquad", "udpos")
                             for s in ("xstilts", "hf-padded", "hf-grouped")}
-    for (task, system), row in systems.items():
+    for (_task, system), row in systems.items():
         assert int(row[2]) == 3  # --quick: 3 optimiser steps for every system
         assert number(row[3]) > 0 and number(row[5]) > 0
         assert 0 < number(row[6]) <= 100
