@@ -94,7 +94,11 @@ def write_checkpoint(config, tasks, setup, folder: Path) -> None:
 # ------------------------------------------------------------------ the two evaluation loops
 
 def evaluate_xstilts(config, tasks, setup, checkpoint: str, out: Path, device) -> dict:
-    """Every (target, language) through the pipeline's evaluation job; examples per target."""
+    """Every (target, language) through the pipeline's evaluation job; examples per target.
+
+    Switch-on point: caches inside `evaluate_language` (the model kept between languages, a
+    base encoder kept between jobs) count automatically; a feature cache that needs an
+    argument (a store) is passed here."""
     from xstilts.formats import get_format
     from xstilts.pipeline import eval_split, evaluate_language, load_split
 
