@@ -29,7 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import (
+from bench_common import (
     add_common_arguments,
     pick_encoder,
     print_table,
@@ -203,7 +203,7 @@ def worker(system: str, plan_file: Path, result_file: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_common_arguments(parser, steps=0)
+    add_common_arguments(parser, steps=0, steps_help="unused: evaluation trains nothing")
     parser.add_argument("--limit", type=int, default=300,
                         help="examples per language (0: all) [%(default)s]")
     parser.add_argument("--batch-size", type=int, default=64, help="evaluation batch size")

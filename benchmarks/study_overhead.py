@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import add_common_arguments, print_table
+from bench_common import add_common_arguments, print_table
 
 POOL = ["demo-topic-en", "demo-pos-en", "demo-topic-de", "demo-topic-zh", "demo-mc-en",
         "demo-nli-es", "demo-mc-es", "demo-mc-ru", "demo-qa-ru"]
@@ -91,7 +91,7 @@ def timed_study(study, out: Path, workers: int | None) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_common_arguments(parser, steps=1)
+    add_common_arguments(parser, steps=1, steps_help="training steps per phase")
     parser.set_defaults(encoder="tiny-random")
     parser.add_argument("--jobs", type=int, default=20, help="about this many jobs [20]")
     parser.add_argument("--workers", type=int, default=None,

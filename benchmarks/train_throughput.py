@@ -39,7 +39,7 @@ from pathlib import Path
 from unittest import mock
 
 import torch
-from common import add_common_arguments, pick_encoder, print_table, require_data
+from bench_common import add_common_arguments, pick_encoder, print_table, require_data
 
 SYSTEMS = ("xstilts", "hf-padded", "hf-grouped", "hf-dynamic")
 LENGTHS = {"xquad": 384, "udpos": 128}
@@ -175,7 +175,7 @@ def trainer_arguments(args, out: str, device: torch.device, grouped: bool, fused
 
 def declarations(args) -> dict[str, dict]:
     """The tasks as xstilts declarations (quick: the first 2 XQuAD articles)."""
-    from common import udpos_declaration, xquad_declaration
+    from bench_common import udpos_declaration, xquad_declaration
 
     decls = {}
     if "xquad" in args.tasks:

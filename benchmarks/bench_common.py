@@ -1,7 +1,7 @@
 """What the benchmark scripts share: the machine they ran on, the real data files as xstilts
 task declarations, which encoder to use, and one markdown table per run.
 
-The scripts are run as `python benchmarks/NAME.py`, so this module is importable as `common`.
+The scripts are run as `python benchmarks/NAME.py`, so this module is importable as `bench_common`.
 """
 
 from __future__ import annotations
@@ -138,9 +138,9 @@ def tatoeba_declaration(data: Path) -> dict:
             "reader_options": {"lang_codes": codes}}
 
 
-def add_common_arguments(parser, steps: int) -> None:
+def add_common_arguments(parser, steps: int, steps_help: str = "training steps per run") -> None:
     """--steps, --quick, --data and --encoder, the same in every script."""
-    parser.add_argument("--steps", type=int, default=steps, help="training steps per run")
+    parser.add_argument("--steps", type=int, default=steps, help=steps_help + " [%(default)s]")
     parser.add_argument("--quick", action="store_true",
                         help="tiny settings and the tiny-random encoder (a smoke test)")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA,
