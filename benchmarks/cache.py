@@ -25,7 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench_common import (  # torch and xstilts are imported inside functions: start-up is measured
+# torch and xstilts are imported inside functions: a worker's start-up is measured.
+from bench_common import (
     add_common_arguments,
     pick_encoder,
     print_table,
@@ -113,7 +114,8 @@ def launch(config: dict, folder: Path, cache: Path, store: Path) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_common_arguments(parser, steps=2, steps_help="the runs' max_steps (each stops at its first)")
+    add_common_arguments(parser, steps=2,
+                         steps_help="the runs' max_steps (each stops at its first)")
     parser.add_argument("--tasks", nargs="+", choices=list(LENGTHS), default=list(LENGTHS))
     parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)

@@ -311,7 +311,8 @@ def main() -> None:
             print(f"{name} xstilts: {row['wall']:.1f} s", file=sys.stderr, flush=True)
             for system in [s for s in args.systems if s != "xstilts"]:
                 row = run_trainer(name, system, task, features, tokenizer, location,
-                                  LENGTHS[name], args, device, fused, Path(tmp) / f"{name}-{system}")
+                                  LENGTHS[name], args, device, fused,
+                                  Path(tmp) / f"{name}-{system}")
                 rows.append(row)
                 print(f"{name} {system}: {row['wall']:.1f} s", file=sys.stderr, flush=True)
                 gc.collect()

@@ -52,8 +52,9 @@ def write_mini_data(folder: Path) -> Path:
         for s in range(12):
             words = sentence(lang, s, 6 + s % 4)
             lines = [f"# sent_id = {name}-{s}"]
-            lines += [f"{k + 1}\t{w}\t{w}\t{UPOS_CYCLE[(s + k) % len(UPOS_CYCLE)]}\t_\t_\t0\t_\t_\t_"
-                      for k, w in enumerate(words)]
+            tags = [UPOS_CYCLE[(s + k) % len(UPOS_CYCLE)] for k in range(len(words))]
+            lines += [f"{k + 1}\t{w}\t{w}\t{t}\t_\t_\t0\t_\t_\t_"
+                      for k, (w, t) in enumerate(zip(words, tags, strict=True))]
             blocks.append("\n".join(lines) + "\n")
         path = folder / "udpos" / f"{name}.conllu"
         path.parent.mkdir(parents=True, exist_ok=True)
