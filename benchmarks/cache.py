@@ -1,0 +1,153 @@
+"""Time to the first training step of `xstilts run` (a new process, as a user starts it) with
+a cold and a warm cache, on real files: XQuAD-en span QA at 384 tokens and UD English POS at
+128 (from ../shared/data).
+
+Three runs per task, one after the other:
+- first run   an empty XSTILTS_CACHE and an empty store: the encoder is converted or built
+              (e5-small from its 4-bit file, tiny-random's tokenizer), then everything else;
+- cold        the encoder cached, a new store: what every new study or run folder pays;
+- warm        the same store and cache again with another seed (a new training job, so the
+              job is not simply reused): what a feature cache in the store can save.
+
+Each run stops at its first optimiser step. "start-up" is from launching the process to the
+end of its imports; "featurise" is the phase's featurisation (`pipeline.phase_data`).
+Usage: python benchmarks/cache.py [--tasks xquad udpos] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+# torch and xstilts are imported inside functions: a worker's start-up is measured.
+from bench_common import (
+    add_common_arguments,
+    pick_encoder,
+    print_table,
+    require_data,
+    udpos_declaration,
+    xquad_declaration,
+)
+
+LENGTHS = {"xquad": 384, "udpos": 128}
+RUNS = ("first run", "cold", "warm")
+COLUMNS = ["task", "cache", "to first step s", "start-up s", "featurise s", "vs cold"]
+
+
+def run_config(name: str, args, encoder: str, seed: int) -> dict:
+    """One target, trained from the base encoder; evaluation never reached."""
+    if name == "xquad":
+        declaration = xquad_declaration(args.data, (0, 2) if args.quick else None)
+    else:
+        declaration = udpos_declaration(args.data)
+    declaration["languages"] = ["en"]
+    return {"seed": seed, "encoder": {"name": encoder},
+            "targets": {"tasks": [name], "training": {
+                "max_steps": max(2, args.steps), "batch_size": 4 if args.quick else 16,
+                "max_length": LENGTHS[name]}},
+            "tasks": {name: declaration}}
+
+
+def worker(config_file: Path, out: Path, store: Path, result: Path) -> None:
+    """Run the config until its first optimiser step; write the times and leave at once."""
+    import torch
+    from torch.optim.optimizer import register_optimizer_step_post_hook
+
+    import xstilts.pipeline as pipeline
+    from xstilts.config import RunConfig
+    from xstilts.models.encoder import quiet_transformers
+
+    quiet_transformers()
+    imported = time.time()
+    times = {"launched": float(os.environ["BENCH_LAUNCHED"]), "imported": imported}
+    featurise = getattr(pipeline, "phase_data", None)
+    if featurise is not None:
+        def timed_phase_data(*args, **kwargs):
+            started = time.time()
+            try:
+                return featurise(*args, **kwargs)
+            finally:
+                times["featurise"] = times.get("featurise", 0.0) + time.time() - started
+
+        pipeline.phase_data = timed_phase_data
+
+    def first_step(optimizer, args, kwargs):
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        times["first_step"] = time.time()
+        result.write_text(json.dumps(times), encoding="utf-8")
+        sys.stdout.flush()
+        os._exit(0)  # the rest of the run is not measured
+
+    register_optimizer_step_post_hook(first_step)
+    config = RunConfig.model_validate(json.loads(config_file.read_text(encoding="utf-8")))
+    pipeline.run(config, out, store=store)
+    sys.exit("the run ended without a training step")
+
+
+def launch(config: dict, folder: Path, cache: Path, store: Path) -> dict:
+    """One `run` in a new process with XSTILTS_CACHE=cache; its times in seconds."""
+    folder.mkdir(parents=True, exist_ok=True)
+    config_file, result = folder / "config.json", folder / "result.json"
+    config_file.write_text(json.dumps(config), encoding="utf-8")
+    env = {**os.environ, "XSTILTS_CACHE": str(cache), "BENCH_LAUNCHED": repr(time.time())}
+    with (folder / "log.txt").open("w", encoding="utf-8") as log:
+        done = subprocess.run([sys.executable, __file__, "--worker", str(config_file),
+                               "--out", str(folder / "out"), "--store", str(store),
+                               "--result", str(result)], env=env, stdout=log,
+                              stderr=subprocess.STDOUT)
+    if done.returncode != 0 or not result.exists():
+        sys.exit(f"a run failed (exit {done.returncode}); its output:\n"
+                 + (folder / "log.txt").read_text(encoding="utf-8")[-3000:])
+    times = json.loads(result.read_text(encoding="utf-8"))
+    return {"total": times["first_step"] - times["launched"],
+            "startup": times["imported"] - times["launched"],
+            "featurise": times.get("featurise")}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_common_arguments(parser, steps=2,
+                         steps_help="the runs' max_steps (each stops at its first)")
+    parser.add_argument("--tasks", nargs="+", choices=list(LENGTHS), default=list(LENGTHS))
+    parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--store", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker(args.worker, args.out, args.store, args.result)
+        return
+    require_data(args.data, *args.tasks)
+    encoder = pick_encoder(args.encoder, args.quick)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in args.tasks:
+            cache = Path(tmp) / name / "cache"  # XSTILTS_CACHE of this task's three runs
+            stores = {"first run": "store-first", "cold": "store", "warm": "store"}
+            seeds = {"first run": 0, "cold": 0, "warm": 1}
+            times = {}
+            for run in RUNS:
+                times[run] = launch(run_config(name, args, encoder, seeds[run]),
+                                    Path(tmp) / name / run.replace(" ", "-"), cache,
+                                    Path(tmp) / name / stores[run])
+                print(f"{name} {run}: {times[run]['total']:.1f} s", file=sys.stderr,
+                      flush=True)
+            for run in RUNS:
+                t = times[run]
+                rows.append([name, run, t["total"], t["startup"],
+                             "-" if t["featurise"] is None else t["featurise"],
+                             f"x{times['cold']['total'] / t['total']:.2f}"])
+    print_table(f"Time to the first training step: {encoder}, new process per run", COLUMNS,
+                rows)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,151 @@
+"""Study overhead: a study of about 20 tiny jobs (tiny-random, the demo suite, one training
+step per phase), timed part by part, then run again with every job reused.
+
+The jobs are as small as a job can be, so their own seconds are nearly all fixed cost (load
+the model, featurise, write the checkpoint, evaluate); the driver's share is what is left of
+the execution's wall clock once the jobs' own seconds are taken out.
+
+Pool of P demo tasks, sizes 0 and 1, one target (demo-nli) evaluated in German:
+jobs = 2 (baseline: target + evaluation) + 3 per pool task (intermediate, target, evaluation).
+Usage: python benchmarks/study_overhead.py [--jobs 20] [--workers N] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench_common import add_common_arguments, print_table
+
+POOL = ["demo-topic-en", "demo-pos-en", "demo-topic-de", "demo-topic-zh", "demo-mc-en",
+        "demo-nli-es", "demo-mc-es", "demo-mc-ru", "demo-qa-ru"]
+COLUMNS = ["part", "jobs", "seconds", "s per job", "share"]
+
+
+def study_spec(args, pool: list[str]) -> dict:
+    """The study: tiny data, `--steps` steps per phase, one dev evaluation."""
+    training = {"max_steps": args.steps, "batch_size": 4, "learning_rate": 1.0e-3,
+                "max_length": 32, "evaluations": 1, "eval_batch_size": 16}
+    return {"name": "overhead", "pool": pool, "sizes": [0, 1], "draw": "all",
+            "seeds": {"intermediate": [0], "target": [0]},
+            "base": {"encoder": {"name": args.encoder},
+                     "suites": {"demo": {"sizes": {"train": 16, "dev": 8, "test": 8},
+                                         "seed": 0}},
+                     "intermediate": {"training": training},
+                     "targets": {"tasks": ["demo-nli"], "languages": {"demo-nli": ["de"]},
+                                 "training": training}}}
+
+
+def timed_study(study, out: Path, workers: int | None) -> dict:
+    """The steps of `xstilts.study.study.run_study`, each timed (seconds by part)."""
+    from xstilts.artifacts import write_json_atomic
+    from xstilts.study.execute import execute, make_backend
+    from xstilts.study.store import Store
+    from xstilts.study.study import (
+        PLAN_FILE,
+        describe,
+        drop_unneeded_weights,
+        plan_study,
+        report_study,
+        result_rows,
+    )
+
+    said = []
+    quiet = said.append  # the study's own lines are not the benchmark's
+    times = {}
+    started = time.perf_counter()
+    plan = plan_study(study)
+    store = Store(out / "store")
+    out.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(out / PLAN_FILE, describe(plan, study, store))
+    times["plan"] = time.perf_counter() - started
+    mark = time.perf_counter()
+    execution = execute(plan, store, make_backend("local", workers), log=quiet)
+    times["execute"] = time.perf_counter() - mark
+    mark = time.perf_counter()
+    drop_unneeded_weights(plan, store, study)
+    store.write_results(result_rows(plan, store, study))
+    times["results"] = time.perf_counter() - mark
+    mark = time.perf_counter()
+    report_study(out, study.spec.name, quiet)
+    times["report"] = time.perf_counter() - mark
+    times["total"] = time.perf_counter() - started
+    if execution.failed:
+        sys.exit(f"{len(execution.failed)} job(s) failed: {execution.failed}")
+    if not any("report:" in line for line in said):
+        sys.exit("the study's report was not written:\n" + "\n".join(said[-5:]))
+    jobs = {}  # kind -> the jobs' own seconds, from their records
+    for key in execution.ran:
+        record = json.loads(store.record_path(key).read_text(encoding="utf-8"))
+        jobs.setdefault(record["kind"], []).append(float(record["seconds"]))
+    return {"times": times, "jobs": jobs, "ran": len(execution.ran),
+            "reused": len(execution.reused), "planned": sum(plan.count().values())}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_common_arguments(parser, steps=1, steps_help="training steps per phase")
+    parser.set_defaults(encoder="tiny-random")
+    parser.add_argument("--jobs", type=int, default=20, help="about this many jobs [20]")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="local worker processes (default: jobs run in this process)")
+    args = parser.parse_args()
+    if args.quick:
+        args.jobs, args.steps, args.encoder = min(args.jobs, 8), 1, "tiny-random"
+    if args.encoder == "auto":
+        args.encoder = "tiny-random"
+    pool = POOL[:max(1, min(len(POOL), (args.jobs - 2) // 3))]
+
+    import yaml
+
+    import xstilts.pipeline as pipeline
+    from xstilts.models.encoder import quiet_transformers
+    from xstilts.study.spec import load_study
+    from xstilts.study.study import plan_study
+
+    quiet_transformers()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "overhead.yaml"
+        path.write_text(yaml.safe_dump(study_spec(args, pool)), encoding="utf-8")
+        study = load_study(path)
+        plan_study(study)  # builds the encoder once (tiny-random's tokenizer): not planning
+        pipeline._SPLITS.clear()  # but the data is read again, as by a new process
+        with contextlib.redirect_stdout(io.StringIO()):  # the jobs' progress lines
+            first = timed_study(study, Path(tmp) / "out", args.workers)
+            again = timed_study(study, Path(tmp) / "out", args.workers)
+    n = first["ran"]
+    times, jobs = first["times"], first["jobs"]
+    own = sum(sum(v) for v in jobs.values())
+    rows = [["plan (tasks, encoder, job keys)", n, times["plan"], times["plan"] / n]]
+    for kind in ("intermediate", "target", "evaluation"):
+        if kind in jobs:
+            rows.append([f"{kind} jobs (own seconds)", len(jobs[kind]), sum(jobs[kind]),
+                         sum(jobs[kind]) / len(jobs[kind])])
+    driver = times["execute"] - own if not args.workers else times["execute"]
+    rows.append(["driver between jobs" if not args.workers else "execute (wall, parallel)",
+                 n, driver, driver / n])
+    rows.append(["results rows + keep", n, times["results"], times["results"] / n])
+    rows.append(["report", n, times["report"], times["report"] / n])
+    overhead = times["total"] - own
+    rows.append(["overhead: total - jobs' own", n, overhead, overhead / n])
+    rows.append(["total", n, times["total"], times["total"] / n])
+    rows.append([f"rerun in this process: {again['reused']} reused, {again['ran']} ran",
+                 again["planned"],
+                 again["times"]["total"], again["times"]["total"] / again["planned"]])
+    for row in rows:
+        row.append(f"{row[2] / times['total']:.0%}")
+    rows[-1][-1] = "-"
+    workers = f"{args.workers} worker processes" if args.workers else "jobs in one process"
+    print_table(f"Study overhead: {n} jobs, {args.encoder}, {args.steps} step(s) per phase, "
+                f"{workers}", COLUMNS, rows)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,339 @@
+"""Training throughput: xstilts vs a plain `transformers.Trainer` on the same model, data,
+steps, batch size and optimiser.
+
+Real data (from ../shared/data): XQuAD-en span QA at 384 tokens (HF run_qa.py windows:
+doc_stride 128) and UD English tagging at 128 (first-subword labels, as run_ner.py). Every
+system trains on the very same features, which xstilts featurises once:
+
+- xstilts      `xstilts.pipeline.phase_data` + `xstilts.train.loop.train_phase` (length-grouped
+               batches when `training.group_by_length` exists), dev evaluation and checkpoint
+               writes switched off;
+- hf-padded    `Trainer` as the HF example scripts set it up by default: every batch padded to
+               max_length (run_qa.py's `pad_to_max_length`);
+- hf-grouped   `Trainer` with dynamic padding (DataCollatorWithPadding / ...ForTokenClassification)
+               and length-grouped sampling;
+- hf-dynamic   (not run unless asked) dynamic padding alone: run_ner.py's default.
+
+All: AdamW at the same learning rate, linear warm-up over the same share of steps then decay,
+weight decay 0.01 (none on biases and LayerNorm), gradient clipping 1.0, the same seed, no
+evaluation, no checkpoints, bf16 autocast on a GPU. Real tokens are the attention mask's sum,
+processed tokens batch x padded width; tokens/s and steps/s are measured from the end of the
+first step to the end of the last (set-up and warm-up excluded), "wall" is the whole train
+call. The final loss is the mean of the last fifth of the steps' losses.
+
+Usage: python benchmarks/train_throughput.py [--steps N] [--tasks xquad udpos] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import gc
+import io
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+from unittest import mock
+
+import torch
+from bench_common import add_common_arguments, pick_encoder, print_table, require_data
+
+SYSTEMS = ("xstilts", "hf-padded", "hf-grouped", "hf-dynamic")
+LENGTHS = {"xquad": 384, "udpos": 128}
+COLUMNS = ["task", "system", "steps", "wall s", "steps/s", "real tok/s", "real share",
+           "wall vs xstilts", "final loss"]
+
+
+class TokenMeter:
+    """Real and processed tokens of every batch, and when every optimiser step ended (a global
+    optimizer hook: the same clock for xstilts and Trainer)."""
+
+    def __init__(self, device: torch.device):
+        self.device, self.batches, self.step_ends = device, [], []
+        self.optimizer = None
+
+    def count(self, batch) -> None:
+        mask = batch["attention_mask"]
+        self.batches.append((int(mask.sum()), int(mask.numel())))
+
+    def _after_step(self, optimizer, args, kwargs) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize()
+        self.step_ends.append(time.perf_counter())
+        self.optimizer = optimizer
+
+    def __enter__(self):
+        from torch.optim.optimizer import register_optimizer_step_post_hook
+
+        self._hook = register_optimizer_step_post_hook(self._after_step)
+        return self
+
+    def __exit__(self, *exc):
+        self._hook.remove()
+
+    def row(self, task: str, system: str, steps: int, wall: float, losses: list[float]) -> dict:
+        """The table's numbers for one run."""
+        batches = self.batches[:steps]
+        real, processed = sum(r for r, _ in batches), sum(p for _, p in batches)
+        if len(self.step_ends) >= 2:  # steps 2..N: set-up and the first (warm-up) step excluded
+            steady = self.step_ends[min(steps, len(self.step_ends)) - 1] - self.step_ends[0]
+            steady_steps = min(steps, len(self.step_ends)) - 1
+            steady_real = sum(r for r, _ in batches[1:steady_steps + 1])
+        else:
+            steady, steady_steps, steady_real = wall, len(batches), real
+        tail = losses[-max(1, len(losses) // 5):]
+        return {"task": task, "system": system, "steps": len(self.step_ends), "wall": wall,
+                "steps_per_s": steady_steps / steady, "real_tok_s": steady_real / steady,
+                "real_share": real / max(1, processed),
+                "loss": sum(tail) / len(tail) if tail else float("nan")}
+
+
+class CountingFormat:
+    """A task format whose `collate` reports each training batch to the meter."""
+
+    def __init__(self, fmt, meter: TokenMeter):
+        self._fmt, self._meter = fmt, meter
+
+    def __getattr__(self, name):
+        return getattr(self._fmt, name)
+
+    def collate(self, features, pad_id):
+        batch = self._fmt.collate(features, pad_id)
+        self._meter.count(batch)
+        return batch
+
+
+class CountingCollator:
+    """A Trainer data collator that reports each batch to the meter."""
+
+    def __init__(self, collator, meter: TokenMeter):
+        self.collator, self.meter = collator, meter
+
+    def __call__(self, features):
+        batch = self.collator(features)
+        self.meter.count(batch)
+        return batch
+
+
+# ---------------------------------------------------------------- adapters (switch-on points)
+
+def xstilts_training(args, length: int) -> dict:
+    """The xstilts phase settings: the benchmark's optimiser, and length-grouped batches when
+    this xstilts has them (`training.group_by_length`, branch perf-batch)."""
+    from xstilts.config import TrainingConfig
+
+    training = {"max_steps": args.steps, "batch_size": args.batch_size,
+                "learning_rate": args.lr, "warmup_ratio": args.warmup_ratio,
+                "weight_decay": args.weight_decay, "max_grad_norm": 1.0, "max_length": length,
+                "evaluations": 1, "dev_limit": 1}
+    if "group_by_length" in TrainingConfig.model_fields:
+        training["group_by_length"] = True
+    return training
+
+
+@contextlib.contextmanager
+def without_dev_and_checkpoints():
+    """Switch off the loop's dev evaluation and checkpoint writes (Trainer runs with neither);
+    yields the names switched off (empty if the loop's internals were renamed)."""
+    import xstilts.train.loop as loop
+
+    names = [n for n in ("_evaluate_and_keep", "save_training_state") if hasattr(loop, n)]
+    with contextlib.ExitStack() as stack:
+        for name in names:
+            stack.enter_context(mock.patch.object(loop, name, lambda *a, **k: None))
+        yield names
+
+
+def trainer_arguments(args, out: str, device: torch.device, grouped: bool, fused: bool):
+    """TrainingArguments as the HF examples use them, with this benchmark's optimiser."""
+    from transformers import TrainingArguments
+
+    fields = {f.name for f in dataclasses.fields(TrainingArguments)}
+    kwargs = {"output_dir": out, "max_steps": args.steps,
+              "per_device_train_batch_size": args.batch_size, "learning_rate": args.lr,
+              "weight_decay": args.weight_decay, "lr_scheduler_type": "linear",
+              "max_grad_norm": 1.0, "seed": args.seed, "logging_steps": 1,
+              "save_strategy": "no", "eval_strategy": "no", "report_to": [],
+              "use_cpu": device.type != "cuda", "bf16": device.type == "cuda",
+              "dataloader_num_workers": 0, "disable_tqdm": True,
+              "optim": "adamw_torch_fused" if fused else "adamw_torch"}
+    if "warmup_ratio" in fields:  # transformers 4; 5 takes a float < 1 as a ratio
+        kwargs["warmup_ratio"] = args.warmup_ratio
+    else:
+        kwargs["warmup_steps"] = args.warmup_ratio
+    if grouped and "train_sampling_strategy" in fields:
+        kwargs["train_sampling_strategy"] = "group_by_length"
+    elif grouped:
+        kwargs["group_by_length"] = True
+    return TrainingArguments(**kwargs)
+
+
+# ------------------------------------------------------------------------------------ runs
+
+def declarations(args) -> dict[str, dict]:
+    """The tasks as xstilts declarations (quick: the first 2 XQuAD articles)."""
+    from bench_common import udpos_declaration, xquad_declaration
+
+    decls = {}
+    if "xquad" in args.tasks:
+        decls["xquad"] = xquad_declaration(args.data, (0, 2) if args.quick else None)
+        decls["xquad"]["languages"] = ["en"]
+    if "udpos" in args.tasks:
+        decls["udpos"] = udpos_declaration(args.data)
+        decls["udpos"]["languages"] = ["en"]
+    return decls
+
+
+def run_xstilts(name: str, config, location: str, args, device, out: Path):
+    """Featurise with xstilts and train with its loop; (row, the features, the task)."""
+    from xstilts.pipeline import build_model, phase_data, resolve_tasks, seed_everything
+    from xstilts.train.loop import train_phase
+
+    task = resolve_tasks(config)[name]
+    phase = config.targets.for_task(name)
+    seed_everything(args.seed)
+    model, tokenizer = build_model(location, config.encoder)
+    data = phase_data(model, tokenizer, {name: task}, phase)[0]
+    if args.limit:
+        data.train_features = data.train_features[:args.limit]
+    features = data.train_features
+    meter = TokenMeter(device)
+    data.fmt = CountingFormat(data.fmt, meter)
+    with without_dev_and_checkpoints() as off, meter, contextlib.redirect_stdout(io.StringIO()):
+        started = time.perf_counter()
+        train_phase(model, tokenizer, [data], phase.training, out, args.seed, device,
+                    desc=f"xstilts {name}")
+        wall = time.perf_counter() - started
+    losses = [r["loss"] for r in map(json.loads, (out / "log.jsonl").read_text().splitlines())
+              if "loss" in r]
+    grouped = "group_by_length" in phase.training.model_fields_set
+    label = "xstilts" + (" (length-grouped)" if grouped else "")
+    if len(off) < 2:
+        label += " (+dev eval/ckpt)"
+    row = meter.row(name, label, args.steps, wall, losses)
+    fused = bool(getattr(meter.optimizer, "defaults", {}).get("fused"))
+    del model
+    return row, features, task, tokenizer, fused
+
+
+def hf_features(features: list[dict], fmt: str) -> list[dict]:
+    """xstilts' features as the HF example scripts' columns (same ids, same labels)."""
+    if fmt == "span_qa":
+        return [{"input_ids": f["input_ids"], "attention_mask": f["attention_mask"],
+                 "start_positions": f["start_position"], "end_positions": f["end_position"]}
+                for f in features]
+    return [{"input_ids": f["input_ids"], "attention_mask": [1] * len(f["input_ids"]),
+             "labels": f["labels"]} for f in features]
+
+
+def run_trainer(name: str, system: str, task, features, tokenizer, location: str, length: int,
+                args, device, fused: bool, out: Path) -> dict:
+    """Train a plain AutoModelFor* with transformers.Trainer on the same features."""
+    from transformers import (
+        AutoModelForQuestionAnswering,
+        AutoModelForTokenClassification,
+        DataCollatorForTokenClassification,
+        DataCollatorWithPadding,
+        Trainer,
+    )
+
+    from xstilts.pipeline import seed_everything
+
+    padding = {"padding": "max_length", "max_length": length} if system == "hf-padded" else {
+        "padding": "longest"}
+    seed_everything(args.seed)
+    if task.format == "span_qa":
+        model = AutoModelForQuestionAnswering.from_pretrained(location)
+        collator = DataCollatorWithPadding(tokenizer, **padding)
+    else:
+        model = AutoModelForTokenClassification.from_pretrained(location,
+                                                                num_labels=len(task.labels))
+        collator = DataCollatorForTokenClassification(tokenizer, **padding)
+    if args.freeze_embeddings:  # as xstilts' encoder.freeze_embeddings (Trainer skips frozen)
+        model.get_input_embeddings().weight.requires_grad_(False)
+    meter = TokenMeter(device)
+    trainer = Trainer(model=model, args=trainer_arguments(args, str(out), device,
+                                                          system == "hf-grouped", fused),
+                      train_dataset=hf_features(features, task.format),
+                      data_collator=CountingCollator(collator, meter))
+    with meter, contextlib.redirect_stdout(io.StringIO()):  # Trainer prints its log dicts
+        started = time.perf_counter()
+        trainer.train()
+        wall = time.perf_counter() - started
+    losses = [r["loss"] for r in trainer.state.log_history if "loss" in r]
+    del trainer, model
+    return meter.row(name, system, args.steps, wall, losses)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_common_arguments(parser, steps=60)
+    parser.add_argument("--tasks", nargs="+", choices=list(LENGTHS), default=list(LENGTHS))
+    parser.add_argument("--systems", nargs="+", choices=SYSTEMS, default=list(SYSTEMS[:3]))
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--lr", type=float, default=5e-5)
+    parser.add_argument("--warmup-ratio", type=float, default=0.1)
+    parser.add_argument("--weight-decay", type=float, default=0.01)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--freeze-embeddings", action="store_true",
+                        help="word embeddings frozen in every system (on a CPU, AdamW over "
+                             "e5-small's 96M embedding weights dominates small steps)")
+    parser.add_argument("--limit", type=int, default=0,
+                        help="train on the first N features only (0: all)")
+    args = parser.parse_args()
+    if args.quick:
+        args.steps, args.batch_size, args.limit = min(args.steps, 3), 4, args.limit or 24
+    require_data(args.data, *args.tasks)
+    if "xstilts" not in args.systems:
+        args.systems.insert(0, "xstilts")  # it featurises for all and is the ratio's base
+
+    from xstilts.config import RunConfig
+    from xstilts.models.encoder import quiet_transformers, resolve_encoder
+    from xstilts.pipeline import load_split, resolve_tasks, strings_of
+
+    quiet_transformers()
+    encoder = pick_encoder(args.encoder, args.quick)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, declaration in declarations(args).items():
+            config = RunConfig.model_validate({
+                "seed": args.seed,
+                "encoder": {"name": encoder, "freeze_embeddings": args.freeze_embeddings},
+                "targets": {"tasks": [name], "training": xstilts_training(args, LENGTHS[name])},
+                "tasks": {name: declaration}})
+            task = resolve_tasks(config)[name]
+            texts = strings_of([load_split(task, "train")]) if encoder == "tiny-random" else []
+            location = resolve_encoder(encoder, texts, args.seed)
+            row, features, task, tokenizer, fused = run_xstilts(
+                name, config, location, args, device, Path(tmp) / f"{name}-xstilts")
+            rows.append(row)
+            base = row["wall"]
+            gc.collect()
+            print(f"{name} xstilts: {row['wall']:.1f} s", file=sys.stderr, flush=True)
+            for system in [s for s in args.systems if s != "xstilts"]:
+                row = run_trainer(name, system, task, features, tokenizer, location,
+                                  LENGTHS[name], args, device, fused,
+                                  Path(tmp) / f"{name}-{system}")
+                rows.append(row)
+                print(f"{name} {system}: {row['wall']:.1f} s", file=sys.stderr, flush=True)
+                gc.collect()
+                if device.type == "cuda":
+                    torch.cuda.empty_cache()
+            for r in rows:
+                if r["task"] == name:
+                    r["ratio"] = r["wall"] / base
+    title = (f"Training throughput: {encoder}, batch {args.batch_size}, {args.steps} steps, "
+             f"lr {args.lr}, seed {args.seed}, {device.type}"
+             + (", word embeddings frozen" if args.freeze_embeddings else ""))
+    print_table(title, COLUMNS, [
+        [r["task"], r["system"], r["steps"], r["wall"], r["steps_per_s"], r["real_tok_s"],
+         f"{r['real_share']:.1%}", f"x{r['ratio']:.2f}", f"{r['loss']:.4f}"] for r in rows])
+
+
+if __name__ == "__main__":
+    main()

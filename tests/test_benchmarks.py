@@ -1,0 +1,175 @@
+"""The benchmark scripts' --quick mode runs end to end and prints the table it promises.
+
+Each script runs in a subprocess (as a user runs it) on tiny-random and on a few lines of
+data in the real files' own formats (SQuAD JSON, CoNLL-U, Tatoeba pairs) written here, so the
+scripts cannot rot between the lead's benchmark runs and need no ../shared/data.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCHMARKS = ROOT / "benchmarks"
+
+WORDS = {"en": "the river city market bridge music garden winter school tower".split(),
+         "de": "der fluss stadt markt brücke musik garten winter schule turm".split(),
+         "fr": "la rivière ville marché pont musique jardin hiver école tour".split()}
+UPOS_CYCLE = ["DET", "NOUN", "VERB", "ADP", "PROPN", "PUNCT"]
+
+
+def sentence(lang: str, i: int, n: int = 8) -> list[str]:
+    words = WORDS[lang]
+    return [words[(i * 3 + k) % len(words)] for k in range(n)]
+
+
+def write_mini_data(folder: Path) -> Path:
+    """xquad/ (en, de), udpos/ (EWT dev + en, de test), tatoeba/ (de, fr) in their formats."""
+    for lang in ("en", "de"):
+        articles = []
+        for a in range(2):
+            context = " ".join(" ".join(sentence(lang, a * 7 + s, 12)) + "." for s in range(6))
+            qas = []
+            for q in range(3):
+                answer = sentence(lang, a * 7 + q, 12)[2]
+                qas.append({"id": f"a{a}q{q}", "question": f"where is {answer} {q} ?",
+                            "answers": [{"text": answer,
+                                         "answer_start": context.index(answer)}]})
+            articles.append({"title": f"t{a}", "paragraphs": [{"context": context,
+                                                               "qas": qas}]})
+        path = folder / "xquad" / f"xquad.{lang}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"version": "1.0", "data": articles}), encoding="utf-8")
+    for name, lang in (("en_ewt-ud-dev", "en"), ("en_ewt-ud-test", "en"),
+                       ("de_gsd-ud-test", "de")):
+        blocks = []
+        for s in range(12):
+            words = sentence(lang, s, 6 + s % 4)
+            lines = [f"# sent_id = {name}-{s}"]
+            tags = [UPOS_CYCLE[(s + k) % len(UPOS_CYCLE)] for k in range(len(words))]
+            lines += [f"{k + 1}\t{w}\t{w}\t{t}\t_\t_\t0\t_\t_\t_"
+                      for k, (w, t) in enumerate(zip(words, tags, strict=True))]
+            blocks.append("\n".join(lines) + "\n")
+        path = folder / "udpos" / f"{name}.conllu"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("\n".join(blocks) + "\n", encoding="utf-8")
+    for lang, iso3 in (("de", "deu"), ("fr", "fra")):
+        path = folder / "tatoeba" / f"tatoeba.{iso3}-eng.{iso3}"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(" ".join(sentence(lang, i)) + "\n" for i in range(10)),
+                        encoding="utf-8")
+        path.with_suffix(".eng").write_text(
+            "".join(" ".join(sentence("en", i)) + "\n" for i in range(10)), encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def mini_data(tmp_path_factory) -> Path:
+    return write_mini_data(tmp_path_factory.mktemp("data"))
+
+
+def run_quick(script: str, *args: str, timeout: int = 240) -> str:
+    env = dict(os.environ)  # XSTILTS_CACHE: the session's cache (conftest)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), *filter(None, [env.get("PYTHONPATH")])])
+    done = subprocess.run([sys.executable, str(BENCHMARKS / script), "--quick", *args],
+                          env=env, capture_output=True, text=True, timeout=timeout)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return done.stdout
+
+
+def table(stdout: str) -> tuple[list[str], list[list[str]], list[str]]:
+    """(header, rows, machine lines) of the one markdown table a script prints."""
+    lines = [line for line in stdout.splitlines() if line.startswith("|")]
+    assert len(lines) >= 3, stdout
+    split = [[c.strip() for c in line.strip("|").split("|")] for line in lines]
+    assert set(lines[1]) <= set("|-"), lines[1]
+    machine = [line for line in stdout.splitlines() if line.startswith("- ")]
+    return split[0], split[2:], machine
+
+
+def number(cell: str) -> float:
+    return float(cell.replace(",", "").lstrip("x").rstrip("%"))
+
+
+def check_machine(machine: list[str]) -> None:
+    text = "\n".join(machine)
+    assert "machine: " in text and "cores" in text and "torch " in text and "GPU: " in text
+
+
+def test_train_throughput_quick(mini_data):
+    header, rows, machine = table(run_quick("train_throughput.py", "--data", str(mini_data)))
+    check_machine(machine)
+    assert header == ["task", "system", "steps", "wall s", "steps/s", "real tok/s",
+                      "real share", "wall vs xstilts", "final loss"]
+    systems = {(r[0], r[1].split(" ")[0]): r for r in rows}
+    assert set(systems) == {(t, s) for t in ("xquad", "udpos")
+                            for s in ("xstilts", "hf-padded", "hf-grouped")}
+    for (_task, system), row in systems.items():
+        assert int(row[2]) == 3  # --quick: 3 optimiser steps for every system
+        assert number(row[3]) > 0 and number(row[5]) > 0
+        assert 0 < number(row[6]) <= 100
+        assert number(row[8]) > 0  # a finite, positive cross-entropy
+        if system == "xstilts":
+            assert row[7] == "x1.00"
+    for task in ("xquad", "udpos"):
+        # Padding every batch to max_length wastes tokens that dynamic padding does not.
+        assert number(systems[(task, "hf-padded")][6]) < number(systems[(task, "hf-grouped")][6])
+
+
+def test_eval_throughput_quick(mini_data):
+    header, rows, machine = table(run_quick("eval_throughput.py", "--data", str(mini_data)))
+    check_machine(machine)
+    assert header[:6] == ["task", "system", "languages", "examples", "seconds", "examples/s"]
+    by_task = {}
+    for row in rows:
+        by_task.setdefault(row[0], {})[row[1]] = row
+    assert set(by_task) == {"demo-nli", "demo-qa", "demo-ner", "demo-retrieval", "xquad",
+                            "udpos", "tatoeba", "all"}
+    langs = {"xquad": 2, "udpos": 2, "tatoeba": 2, "demo-nli": 2}
+    for name, systems in by_task.items():
+        assert set(systems) == {"xstilts", "plain"}
+        # Both loops do the same work: the same languages and examples.
+        assert systems["xstilts"][2:4] == systems["plain"][2:4]
+        if name in langs:
+            assert int(systems["xstilts"][2]) == langs[name]
+    assert int(by_task["all"]["xstilts"][3]) == sum(
+        int(s["xstilts"][3]) for n, s in by_task.items() if n != "all")
+    assert number(by_task["all"]["xstilts"][7]) > 50  # peak RSS in MiB: torch alone is more
+
+
+def test_cache_quick(mini_data):
+    # One task: three new processes (XQuAD's declaration runs in the other scripts' tests).
+    header, rows, machine = table(run_quick("cache.py", "--data", str(mini_data),
+                                            "--tasks", "udpos"))
+    check_machine(machine)
+    assert header == ["task", "cache", "to first step s", "start-up s", "featurise s",
+                      "vs cold"]
+    assert [(r[0], r[1]) for r in rows] == [("udpos", c) for c in ("first run", "cold", "warm")]
+    for row in rows:
+        total, startup, featurise = number(row[2]), number(row[3]), number(row[4])
+        # The first step comes after the process started and after featurisation began.
+        assert 0 < startup < total and 0 <= featurise < total
+    assert all(r[5] == "x1.00" for r in rows if r[1] == "cold")
+
+
+def test_study_overhead_quick():
+    header, rows, machine = table(run_quick("study_overhead.py"))
+    check_machine(machine)
+    assert header == ["part", "jobs", "seconds", "s per job", "share"]
+    parts = {r[0]: r for r in rows}
+    kinds = {p.split(" ")[0]: int(r[1]) for p, r in parts.items() if "jobs (own" in p}
+    # --quick: a pool of 2 → baseline (target, evaluation) + 2 x (intermediate, target, eval).
+    assert kinds == {"intermediate": 2, "target": 3, "evaluation": 3}
+    assert int(parts["total"][1]) == 8
+    seconds = {p: number(r[2]) for p, r in parts.items()}
+    parts_sum = sum(s for p, s in seconds.items()
+                    if not p.startswith(("overhead", "total", "rerun")))
+    assert abs(parts_sum - seconds["total"]) < 0.05 * seconds["total"] + 0.1
+    rerun = next(p for p in parts if p.startswith("rerun"))
+    assert "8 reused, 0 ran" in rerun
