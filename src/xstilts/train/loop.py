@@ -11,6 +11,7 @@ twice). A non-finite loss stops the phase before anything is saved after it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import time
@@ -183,13 +184,15 @@ def train_phase(model, tokenizer, data: list[TaskData], cfg: TrainingConfig, out
             if evaluated:
                 _evaluate_and_keep(model, tokenizer, data, cfg, device, state, best_dir, log)
             if evaluated or saves.due(state["step"]):
-                log.flush()  # the log holds every step up to the saved state
+                flush_log(log, last_dir)  # the log holds every step up to the saved state
                 save_training_state(last_dir, model, tokenizer, optimizer, scheduler, sampler,
                                     streams, state)
                 saves.saved()
+        flush_log(log, last_dir)
     finally:
         bar.close()
-        log.close()
+        with contextlib.suppress(OSError):  # flushed above; a full disk is reported there
+            log.close()
     summary = {"steps": state["step"], "best_score": state["best_score"],
                **selection_summary(state["history"]),
                "batches_per_task": dict(sampler.counts), "probabilities": probs,
@@ -203,6 +206,12 @@ def train_phase(model, tokenizer, data: list[TaskData], cfg: TrainingConfig, out
     return PhaseResult(best_dir, state["best_score"], state["step"], state["history"],
                        dict(sampler.counts), probs, summary["evaluations"],
                        summary["best_step"])
+
+
+def flush_log(log, last_dir: Path) -> None:
+    """Flush log.jsonl; a full disk is an error that says what is intact."""
+    with disk_full_is_clear("the training log", Path(log.name), last_dir, atomic=False):
+        log.flush()
 
 
 def check_finite(loss: float, grad_norm: float, task: str, step: int, steps: int,
@@ -251,7 +260,7 @@ def _evaluate_and_keep(model, tokenizer, data, cfg, device, state, best_dir, log
     record = {"step": state["step"], "dev": result["tasks"], "score": result["score"]}
     state["history"].append(record)
     log.write(json.dumps(record) + "\n")
-    log.flush()
+    flush_log(log, best_dir.parent / "last")
     if result["score"] > state["best_score"]:
         state["best_score"], state["bad_evals"] = result["score"], 0
         with (disk_full_is_clear("the best checkpoint", best_dir, best_dir.parent / "last"),

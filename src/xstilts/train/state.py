@@ -78,8 +78,10 @@ def saved_step(folder: Path) -> int | None:
 
 
 @contextmanager
-def disk_full_is_clear(what: str, folder: Path, last_dir: Path) -> Iterator[None]:
-    """Turn a full disk while writing `folder` into an error that says what is intact."""
+def disk_full_is_clear(what: str, folder: Path, last_dir: Path,
+                       atomic: bool = True) -> Iterator[None]:
+    """Turn a full disk while writing `folder` into an error that says what is intact
+    (`atomic`: written via AtomicDir, so its previous version is whole)."""
     try:
         yield
     except Exception as exc:
@@ -88,11 +90,14 @@ def disk_full_is_clear(what: str, folder: Path, last_dir: Path) -> Iterator[None
         step = saved_step(last_dir)
         intact = (f"the last good checkpoint, {last_dir} (step {step}), is intact"
                   if step is not None else "no resume state was saved in this phase yet")
-        if Path(folder) != Path(last_dir):
-            intact = f"its previous version is untouched and {intact}"
+        if not atomic:  # a line torn in the log is dropped when the phase resumes
+            intact = f"{intact}; the log is cut back to it on resume"
+        elif Path(folder) != Path(last_dir):
+            intact = f"nothing was half written: its previous version is untouched and {intact}"
+        else:
+            intact = f"nothing was half written: {intact}"
         raise XstiltsError(
-            f"{folder}: the disk is full while writing {what} ({exc}); nothing was half "
-            f"written: {intact}.\n  fix: free disk space (or raise the quota / file size "
+            f"{folder}: the disk is full while writing {what} ({exc}); {intact}.\n  fix: free disk space (or raise the quota / file size "
             "limit), then run the same command again: it resumes from that checkpoint."
         ) from exc
 
