@@ -124,6 +124,16 @@ def test_default_saves_on_the_clock(tmp_path, monkeypatch):
     assert saved == [3, 6, 8]
 
 
+def test_saving_changes_nothing(tmp_path):
+    """A save after every step (the clock-based default saves at unpredictable steps) trains
+    the very phase of one that saves only at its dev evaluation."""
+    base = "max_steps: 4, batch_size: 8, eval_every: 4"
+    train_intermediate_phase(config_of(tmp_path, "[colour]", base), tmp_path / "rare")
+    train_intermediate_phase(config_of(tmp_path, "[colour]", base + ", save_every: 1"),
+                             tmp_path / "every")
+    assert outputs(tmp_path / "every") == outputs(tmp_path / "rare")
+
+
 @pytest.fixture
 def interrupted(tmp_path, monkeypatch):
     """A phase killed at step 3 with its state of step 2 in last/."""
