@@ -66,6 +66,23 @@ class AtomicDir:
             os.replace(self.tmp, self.final)
 
 
+def recover_atomic_dir(final: str | Path) -> None:
+    """Tidy up after a process killed inside `AtomicDir(final)`: put the previous version
+    back if it was moved aside and the new one never arrived; remove temp folders. Only for
+    a folder that one process writes at a time (a training phase's checkpoints)."""
+    final = Path(final)
+    if not final.parent.is_dir():
+        return
+    leftovers = sorted(final.parent.glob(f".{final.name}.*"))
+    if not final.exists():
+        moved_aside = [p for p in leftovers if p.name.startswith(f".{final.name}.old-")]
+        if moved_aside:  # killed between its two renames: the old version is complete
+            os.replace(moved_aside[-1], final)
+            leftovers.remove(moved_aside[-1])
+    for path in leftovers:
+        shutil.rmtree(path, ignore_errors=True)
+
+
 def cache_root() -> Path:
     """The user cache: $XSTILTS_CACHE, else $XDG_CACHE_HOME/xstilts, else ~/.cache/xstilts."""
     env = os.environ.get("XSTILTS_CACHE")

@@ -22,6 +22,7 @@ from pydantic import (
 from xstilts.errors import XstiltsError, located
 
 DEFAULT_MAX_LENGTH = 128  # tokens, for tasks that declare no length of their own
+SAVE_INTERVAL_S = 300.0  # training.save_every: None saves the resume state this often
 
 
 class Strict(BaseModel):
@@ -74,7 +75,12 @@ class TrainingConfig(Strict):
     sampler_cap: int | None = Field(None, ge=1)
     temperature: float = Field(2.0, gt=0)
     weights: dict[str, float] | None = None
-    bf16: bool = True  # autocast to bf16 when a GPU is present
+    # bf16 autocast on a GPU that supports it (else fp32, with one warning); CPU: always fp32.
+    bf16: bool = True
+    # Save the full resume state (`last/`) every N optimiser steps, besides each dev
+    # evaluation; None: whenever SAVE_INTERVAL_S of training wall clock passed since the
+    # last save. Resuming is exact either way, so this changes no result (not in job keys).
+    save_every: int | None = Field(None, ge=1)
 
 
 class PhaseConfig(Strict):

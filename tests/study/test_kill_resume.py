@@ -2,12 +2,14 @@
 table as an uninterrupted run, with no duplicate rows and no finished job run twice; a
 training phase killed mid-way resumes from `last/` to the very same losses and scores.
 
-Every run is `python -m xstilts.cli study ...` in its own process group, killed with
-SIGKILL (no handler runs, no buffer is flushed). Kill points are progress, not wall time
-(this machine's speed varies several-fold): one second in (start-up), "a training job is
-mid-phase" (its `last/` state saved, its record not), and "n jobs done, then a delay" with n
-and the delay seeded, including after the last job (dropping weights, writing results). A
-kill that comes after the run has exited still leaves a trial that checks everything.
+Every run is `xstilts study ...` (under tests/kill_harness.py's wrapper) in its own process
+group, killed with SIGKILL (no handler runs, no buffer is flushed). Kill points are progress,
+not wall time (this machine's speed varies several-fold): one second in (start-up), "a
+training job is mid-phase" (its `last/` state saved, its record not), "n jobs done, then a
+delay" with n and the delay seeded, including after the last job (dropping weights, writing
+results), and exact points the wrapper parks the process at: mid-save (a checkpoint half
+written), mid-step and mid-evaluation, seeded among the reference run's own. A kill that
+comes after the run has exited still leaves a trial that checks everything.
 """
 
 from __future__ import annotations
@@ -18,18 +20,18 @@ import random
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from collections import Counter
 from contextlib import closing
 from pathlib import Path
 
 import pytest
+from tests import kill_harness
+from tests.kill_harness import choose_kill, read_events, saved_state
 
 from xstilts.study.store import Store
 from xstilts.study.study import study_status
 
-SRC = Path(__file__).resolve().parents[2] / "src"
 NAME = "kill-study"
 MAX_STEPS = 6
 STUDY = f"""
@@ -40,36 +42,28 @@ base:
     demo: {{sizes: {{train: 32, dev: 16, test: 16}}, seed: 0}}
   intermediate:
     training: {{max_steps: {MAX_STEPS}, batch_size: 8, learning_rate: 5.0e-3, max_length: 48,
-               evaluations: 2}}
+               evaluations: 2, save_every: 2}}
   targets:
     tasks: [demo-nli, demo-retrieval]
     languages: {{demo-nli: [en, de], demo-retrieval: [de]}}
     training: {{max_steps: {MAX_STEPS}, batch_size: 8, learning_rate: 5.0e-3, max_length: 48,
-               evaluations: 2}}
+               evaluations: 2, save_every: 2}}
 pool: [demo-mc-en, demo-topic-de]
-sizes: [0, 1, 2]
+sizes: [0, 1]
 draw: all
 seeds: {{intermediate: [0], target: [0]}}
 keep: {{intermediate_weights: true, target_weights: false}}
 """
-COUNTS = {"intermediate": 3, "target": 4, "evaluation": 12}  # 4 arms: none, mc, topic, both
+COUNTS = {"intermediate": 2, "target": 3, "evaluation": 9}  # 3 arms: none, mc, topic
 SEED = 1  # the random kill points
 
 
-def cli_env() -> dict:
-    env = dict(os.environ)  # XSTILTS_CACHE: the session's cache (conftest)
-    env["PYTHONPATH"] = os.pathsep.join([str(SRC), *filter(None, [env.get("PYTHONPATH")])])
-    return env
-
-
 def command(study: Path, out: Path) -> list[str]:
-    return [sys.executable, "-m", "xstilts.cli", "study", str(study), "--out", str(out)]
+    return ["study", str(study), "--out", str(out)]
 
 
 def start(study: Path, out: Path, log: Path) -> subprocess.Popen:
-    with log.open("a", encoding="utf-8") as fh:
-        return subprocess.Popen(command(study, out), env=cli_env(), stdout=fh,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+    return kill_harness.start("none", log.with_name("events.jsonl"), command(study, out), log)
 
 
 def run_to_end(study: Path, out: Path, log: Path) -> float:
@@ -110,9 +104,17 @@ def killed_state(store: Path) -> str:
 
 def kill_at(study: Path, out: Path, log: Path, point: tuple) -> str:
     """Start the study and SIGKILL its process group at `point`: ("after", seconds),
-    ("mid-phase", folder prefix) or ("records", n, seconds): that long after n jobs are done.
-    Returns what was killed where."""
+    ("mid-phase", folder prefix), ("records", n, seconds): that long after n jobs are done,
+    or ("exact", spec, event): where the wrapper parks it (tests/kill_harness.py); then the
+    phase must resume from its `last/` state. Returns what was killed where."""
     store = out / "store"
+    if point[0] == "exact":
+        events = log.with_name("events.jsonl")
+        phase = kill_harness.kill_at(point[1], events, command(study, out), log)
+        assert phase == point[2]["phase"]
+        step = saved_state(store, phase)
+        assert step is not None and 0 < step < MAX_STEPS, (point, step)
+        return f"killed at {point[1]} in {phase}, its state at step {step} ({killed_state(store)})"
     started = time.perf_counter()
     proc = start(study, out, log)
     where, armed = None, None
@@ -166,16 +168,20 @@ def reference(tmp_path_factory):
     wall = run_to_end(study, folder / "out", folder / "log.txt")
     store = folder / "out" / "store"
     rows = table(store)
-    assert len(rows) == 4 * (6 + 2)  # per arm: nli en/de/avg x 2 metrics, retrieval de/avg
-    return {"study": study, "store": store, "wall": wall, "rows": rows}
+    assert len(rows) == 3 * (6 + 2)  # per arm: nli en/de/avg x 2 metrics, retrieval de/avg
+    return {"study": study, "store": store, "wall": wall, "rows": rows,
+            "events": read_events(folder / "events.jsonl")}
 
 
-def schedule(name: str) -> list[tuple]:
+def schedule(name: str, events: list[dict]) -> list[tuple]:
     """The kill points of a trial's successive runs (see `kill_at`). Random points are drawn
-    in progress (jobs done, then a delay), not wall time: this machine's speed varies."""
+    in progress (jobs done, then a delay), not wall time: this machine's speed varies; exact
+    points among the reference run's steps, saves and evaluations (`events`)."""
     rng = random.Random(f"{SEED}-{name}")
     jobs = sum(COUNTS.values())
     first, second = sorted(rng.sample(range(jobs), 2))
+    if name in ("save", "eval"):  # one exact point each (the run harness also kills mid-step)
+        return [("exact", *choose_kill(events, name, rng))]
     return {
         # During start-up (imports, planning), then mid-way through the first training job.
         "early": [("after", 1.0), ("mid-phase", "intermediate")],
@@ -184,17 +190,22 @@ def schedule(name: str) -> list[tuple]:
                    ("records", second, rng.uniform(0.0, 1.0))],
         # Mid-way through a target's training, during the last jobs, then after the last one
         # (dropping weights, writing results; or the run has already exited).
-        "late": [("mid-phase", "target"), ("records", jobs - 2, 0.0), ("records", jobs, 0.0)],
+        "late": [("mid-phase", "target"), ("records", jobs, 0.0)],
     }[name]
 
 
-@pytest.mark.parametrize("trial", ["early", "random", "late"])
+@pytest.mark.parametrize("trial", ["early", "random", "late", "save", "eval"])
 def test_killed_study_resumes_to_the_same_results(reference, tmp_path, trial):
     out, log = tmp_path / "out", tmp_path / "log.txt"
     store = out / "store"
-    outcomes = []
-    for point in schedule(trial):
+    outcomes, exact = [], []
+    for point in schedule(trial, reference["events"]):
+        if point[0] == "exact":
+            # The resume state of that phase when it was killed, and where events continue.
+            exact.append((point[2]["phase"], len(read_events(log.with_name("events.jsonl")))))
         outcomes.append(kill_at(reference["study"], out, log, point))
+        if point[0] == "exact":
+            exact[-1] += (saved_state(store, point[2]["phase"]),)
     wall = run_to_end(reference["study"], out, log)
     print(f"{trial} (reference {reference['wall']:.1f} s): " + "; ".join(outcomes)
           + f"; completed in {wall:.1f} s")
@@ -231,3 +242,10 @@ def test_killed_study_resumes_to_the_same_results(reference, tmp_path, trial):
         assert losses == list(range(1, MAX_STEPS + 1)), (folder, losses)
         assert records == expected[folder], folder
     assert predictions(store) == predictions(reference["store"])
+
+    # An exact kill: the next run resumed that phase from its mid-phase `last/` state.
+    events = read_events(log.with_name("events.jsonl"))
+    for phase, since, step in exact:
+        resumes = [(e["phase"], e["step"]) for e in events[since:] if e["kind"] == "resume"]
+        assert (phase, step) in resumes, (phase, step, resumes)
+        assert not list((store / "checkpoints" / phase).glob(".*"))  # no temp folder left

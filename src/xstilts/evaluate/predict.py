@@ -2,15 +2,36 @@
 
 from __future__ import annotations
 
+import logging
+
 import torch
 
 from xstilts.formats.base import TaskFormat
 
+logger = logging.getLogger(__name__)
+
+
+_WARNED_NO_BF16: set[str] = set()  # devices already warned about (one line per device)
+
+
+def use_bf16(device: torch.device, bf16: bool) -> bool:
+    """Whether to autocast to bf16: asked for, on a GPU that supports it. CPU stays fp32
+    (bit-reproducible); a GPU without bf16 falls back to fp32 with one warning line."""
+    if not bf16 or device.type != "cuda":
+        return False
+    if torch.cuda.is_bf16_supported():
+        return True
+    if str(device) not in _WARNED_NO_BF16:
+        _WARNED_NO_BF16.add(str(device))
+        logger.warning("xstilts: %s does not support bf16; training and evaluating in fp32 "
+                       "(set training.bf16: false to silence this)", device)
+    return False
+
 
 def autocast(device: torch.device, bf16: bool):
-    """bf16 autocast on a GPU; a no-op context on the CPU (keeps CPU runs bit-reproducible)."""
-    enabled = bf16 and device.type == "cuda"
-    return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=enabled)
+    """bf16 autocast where `use_bf16` allows it; otherwise a no-op context."""
+    return torch.autocast(device_type=device.type, dtype=torch.bfloat16,
+                          enabled=use_bf16(device, bf16))
 
 
 def to_device(batch: dict, device: torch.device) -> dict:

@@ -161,8 +161,9 @@ class Plan:
 
 
 def training_settings(phase: PhaseConfig) -> dict:
-    """The training settings that change a trained model (the eval batch size does not)."""
-    return phase.training.model_dump(exclude={"eval_batch_size"})
+    """The training settings that change a trained model (the eval batch size and how often
+    the resume state is saved do not)."""
+    return phase.training.model_dump(exclude={"eval_batch_size", "save_every"})
 
 
 def _encoder_settings(encoder: EncoderConfig) -> dict:

@@ -3,13 +3,15 @@
 Each optimiser step draws a task from the sampler and accumulates `grad_accum` batches of
 that task. Dev sets are scored every `eval_every` steps; the mean of the tasks' main
 metrics selects the best checkpoint and drives early stopping. `last/` holds the full
-training state (weights, optimiser, scheduler, sampler, data order, RNGs) so an
-interrupted phase resumes exactly where it stopped (log.jsonl is cut back to that state, so
-no step is logged twice).
+training state (weights, optimiser, scheduler, sampler, data order, RNGs), saved at each dev
+evaluation and every `save_every` steps (else every few minutes), so an interrupted phase
+resumes exactly where it stopped (log.jsonl is cut back to that state, so no step is logged
+twice). A non-finite loss stops the phase before anything is saved after it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import time
@@ -21,14 +23,21 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from xstilts.artifacts import AtomicDir, write_json_atomic, write_text_atomic
+from xstilts.artifacts import AtomicDir, recover_atomic_dir, write_json_atomic, write_text_atomic
 from xstilts.config import TrainingConfig
 from xstilts.errors import XstiltsError
 from xstilts.evaluate.predict import autocast, predict_and_score, to_device
 from xstilts.formats.base import TaskFormat
 from xstilts.train.optim import build_optimizer
 from xstilts.train.samplers import TaskSampler, task_probabilities
-from xstilts.train.state import load_training_state, save_training_state
+from xstilts.train.state import (
+    SavePolicy,
+    disk_full_is_clear,
+    has_training_state,
+    load_training_state,
+    save_training_state,
+    saved_step,
+)
 
 
 @dataclass
@@ -133,13 +142,18 @@ def train_phase(model, tokenizer, data: list[TaskData], cfg: TrainingConfig, out
     sampler = TaskSampler(probs, seed)
     streams = {d.task.name: BatchStream(d, cfg.batch_size, tokenizer.pad_token_id, seed + i)
                for i, d in enumerate(data)}
+    # On the device before the optimiser exists: its state (a resumed one too) lives there.
+    model.to(device)
     optimizer, scheduler = build_optimizer(model, cfg, steps)
     eval_at = set(evaluation_steps(cfg, steps))
     state = {"step": 0, "best_score": -math.inf, "bad_evals": 0, "history": [], "done": False}
 
-    if (last_dir / "training_state.json").exists():  # resume an interrupted phase
+    for folder in (last_dir, best_dir):  # a kill mid-save leaves temp folders
+        recover_atomic_dir(folder)
+    if has_training_state(last_dir):  # resume an interrupted phase
         state = load_training_state(last_dir, model, optimizer, scheduler, sampler, streams)
-    model.to(device).train()
+    model.train()
+    saves = SavePolicy(cfg.save_every)
     truncate_log(out_dir / "log.jsonl", state["step"])
     log = (out_dir / "log.jsonl").open("a", encoding="utf-8")
     bar = tqdm(total=steps, initial=state["step"], desc=desc, unit="step", dynamic_ncols=True,
@@ -158,7 +172,8 @@ def train_phase(model, tokenizer, data: list[TaskData], cfg: TrainingConfig, out
                 loss.backward()
                 loss_sum += float(loss.detach())
                 seen += int(batch["input_ids"].shape[0])
-            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
+            norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
+            check_finite(loss_sum, float(norm), name, state["step"] + 1, steps, last_dir)
             optimizer.step()
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
@@ -171,15 +186,20 @@ def train_phase(model, tokenizer, data: list[TaskData], cfg: TrainingConfig, out
             log.write(json.dumps(record) + "\n")
             if on_log:
                 on_log(record)
-            if state["step"] in eval_at:
+            evaluated = state["step"] in eval_at
+            if evaluated:
                 _evaluate_and_keep(model, tokenizer, data, cfg, device, state, best_dir, log,
                                    on_log)
-                state["sampler_counts"] = dict(sampler.counts)
+            if evaluated or saves.due(state["step"]):
+                flush_log(log, last_dir)  # the log holds every step up to the saved state
                 save_training_state(last_dir, model, tokenizer, optimizer, scheduler, sampler,
                                     streams, state)
+                saves.saved()
+        flush_log(log, last_dir)
     finally:
         bar.close()
-        log.close()
+        with contextlib.suppress(OSError):  # flushed above; a full disk is reported there
+            log.close()
     summary = {"steps": state["step"], "best_score": state["best_score"],
                **selection_summary(state["history"]),
                "batches_per_task": dict(sampler.counts), "probabilities": probs,
@@ -193,6 +213,29 @@ def train_phase(model, tokenizer, data: list[TaskData], cfg: TrainingConfig, out
     return PhaseResult(best_dir, state["best_score"], state["step"], state["history"],
                        dict(sampler.counts), probs, summary["evaluations"],
                        summary["best_step"])
+
+
+def flush_log(log, last_dir: Path) -> None:
+    """Flush log.jsonl; a full disk is an error that says what is intact."""
+    with disk_full_is_clear("the training log", Path(log.name), last_dir, atomic=False):
+        log.flush()
+
+
+def check_finite(loss: float, grad_norm: float, task: str, step: int, steps: int,
+                 last_dir: Path) -> None:
+    """Stop the phase at a non-finite loss or gradient, before the step changes the weights
+    and before anything is saved after it (`last/` keeps the last good state)."""
+    if math.isfinite(loss) and math.isfinite(grad_norm):
+        return
+    what = f"loss {loss}" if not math.isfinite(loss) else f"gradient norm {grad_norm}"
+    step_of = saved_step(last_dir)
+    kept = (f"the last good state, {last_dir} (step {step_of}), is kept as it was"
+            if step_of is not None else "no resume state had been saved yet")
+    raise XstiltsError(
+        f"training diverged at step {step} of {steps}: task {task!r} gave a non-finite "
+        f"{what}; nothing was saved after it and {kept}.\n  fix: lower "
+        "training.learning_rate (or raise warmup_ratio), try training.bf16: false, or check "
+        "that task's data; then run again.")
 
 
 def truncate_log(path: Path, step: int) -> None:
@@ -225,12 +268,13 @@ def _evaluate_and_keep(model, tokenizer, data, cfg, device, state, best_dir, log
     record = {"step": state["step"], "dev": result["tasks"], "score": result["score"]}
     state["history"].append(record)
     log.write(json.dumps(record) + "\n")
-    log.flush()
+    flush_log(log, best_dir.parent / "last")
     if on_log:
         on_log(record)
     if result["score"] > state["best_score"]:
         state["best_score"], state["bad_evals"] = result["score"], 0
-        with AtomicDir(best_dir) as tmp:
+        with (disk_full_is_clear("the best checkpoint", best_dir, best_dir.parent / "last"),
+              AtomicDir(best_dir) as tmp):
             model.save(tmp, tokenizer)
             write_json_atomic(tmp / "dev_metrics.json", record)
     else:
