@@ -75,6 +75,9 @@ class TrainingConfig(Strict):
     temperature: float = Field(2.0, gt=0)
     weights: dict[str, float] | None = None
     bf16: bool = True  # autocast to bf16 when a GPU is present
+    # Batches of similar-length examples in a seeded random order (train/batching.py): less
+    # padding per batch; False: a plain seeded shuffle.
+    group_by_length: bool = True
 
 
 class PhaseConfig(Strict):

@@ -24,8 +24,9 @@ from tqdm.auto import tqdm
 from xstilts.artifacts import AtomicDir, write_json_atomic, write_text_atomic
 from xstilts.config import TrainingConfig
 from xstilts.errors import XstiltsError
-from xstilts.evaluate.predict import autocast, predict_and_score, to_device
+from xstilts.evaluate.predict import autocast, feature_length, predict_and_score, to_device
 from xstilts.formats.base import TaskFormat
+from xstilts.train.batching import batch_slice, epoch_order
 from xstilts.train.optim import build_optimizer
 from xstilts.train.samplers import TaskSampler, task_probabilities
 from xstilts.train.state import load_training_state, save_training_state
@@ -56,22 +57,40 @@ class PhaseResult:
 
 
 class BatchStream:
-    """Endless, seeded batches of one task; (epoch, position) is its whole state."""
+    """Endless, seeded batches of one task; (epoch, position) is its whole state.
 
-    def __init__(self, data: TaskData, batch_size: int, pad_id: int, seed: int):
+    With `group_by_length` each batch holds examples of similar length (train/batching.py).
+    Under data parallelism every rank walks the same order and takes its own batch of the
+    `world_size` consecutive ones, so the state is the same on every rank."""
+
+    def __init__(self, data: TaskData, batch_size: int, pad_id: int, seed: int, *,
+                 group_by_length: bool = False, rank: int = 0, world_size: int = 1):
         self.data, self.batch_size, self.pad_id, self.seed = data, batch_size, pad_id, seed
+        self.group_by_length, self.rank, self.world_size = group_by_length, rank, world_size
         self.epoch, self.position = 0, 0
+        self._lengths: list[int] | None = None
+        self._cached: tuple[int, np.ndarray] | None = None  # (epoch, its order)
 
     def _order(self) -> np.ndarray:
-        return np.random.default_rng([self.seed, self.epoch]).permutation(
-            len(self.data.train_features))
+        if self._cached is None or self._cached[0] != self.epoch:
+            if self._lengths is None:
+                self._lengths = [feature_length(f) for f in self.data.train_features]
+            self._cached = (self.epoch, epoch_order(self._lengths, self.batch_size, self.seed,
+                                                    self.epoch, self.group_by_length))
+        return self._cached[1]
 
     def next(self) -> dict:
-        n = len(self.data.train_features)
-        if self.position >= n:
+        idx = batch_slice(self._order(), self.position, self.batch_size, self.rank,
+                          self.world_size)
+        if idx is None:
             self.epoch, self.position = self.epoch + 1, 0
-        idx = self._order()[self.position:self.position + self.batch_size]
-        self.position += self.batch_size
+            idx = batch_slice(self._order(), 0, self.batch_size, self.rank, self.world_size)
+            if idx is None:
+                raise XstiltsError(
+                    f"task {self.data.task.name!r}: {len(self.data.train_features)} training "
+                    f"examples, too few for {self.world_size} processes.\n  fix: add training "
+                    "data or train on fewer processes.")
+        self.position += self.batch_size * self.world_size
         fmt = self.data.fmt  # for_epoch: e.g. MLM's fresh masks each epoch
         return fmt.collate([fmt.for_epoch(self.data.train_features[i], self.epoch) for i in idx],
                            self.pad_id)
@@ -131,7 +150,8 @@ def train_phase(model, tokenizer, data: list[TaskData], cfg: TrainingConfig, out
     sizes = {d.task.name: len(d.train_features) for d in data}
     probs = task_probabilities(cfg.sampler, sizes, cfg.sampler_cap, cfg.temperature, cfg.weights)
     sampler = TaskSampler(probs, seed)
-    streams = {d.task.name: BatchStream(d, cfg.batch_size, tokenizer.pad_token_id, seed + i)
+    streams = {d.task.name: BatchStream(d, cfg.batch_size, tokenizer.pad_token_id, seed + i,
+                                        group_by_length=cfg.group_by_length)
                for i, d in enumerate(data)}
     optimizer, scheduler = build_optimizer(model, cfg, steps)
     eval_at = set(evaluation_steps(cfg, steps))
