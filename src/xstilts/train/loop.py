@@ -30,6 +30,7 @@ from xstilts.train.batching import batch_slice, epoch_order
 from xstilts.train.optim import build_optimizer
 from xstilts.train.samplers import TaskSampler, task_probabilities
 from xstilts.train.state import load_training_state, save_training_state
+from xstilts.train.throughput import phase_meter
 
 
 @dataclass
@@ -153,6 +154,7 @@ def train_phase(model, tokenizer, data: list[TaskData], cfg: TrainingConfig, out
     streams = {d.task.name: BatchStream(d, cfg.batch_size, tokenizer.pad_token_id, seed + i,
                                         group_by_length=cfg.group_by_length)
                for i, d in enumerate(data)}
+    model.to(device)  # before the optimiser: fused AdamW needs its parameters on the GPU
     optimizer, scheduler = build_optimizer(model, cfg, steps)
     eval_at = set(evaluation_steps(cfg, steps))
     state = {"step": 0, "best_score": -math.inf, "bad_evals": 0, "history": [], "done": False}
@@ -160,6 +162,9 @@ def train_phase(model, tokenizer, data: list[TaskData], cfg: TrainingConfig, out
     if (last_dir / "training_state.json").exists():  # resume an interrupted phase
         state = load_training_state(last_dir, model, optimizer, scheduler, sampler, streams)
     model.to(device).train()
+    if cfg.compile:  # in place: parameter names, checkpoints and the optimiser stay as they are
+        model.backbone.compile()
+    meter = phase_meter(model, [d.head_name for d in data], device, cfg.bf16)
     truncate_log(out_dir / "log.jsonl", state["step"])
     log = (out_dir / "log.jsonl").open("a", encoding="utf-8")
     bar = tqdm(total=steps, initial=state["step"], desc=desc, unit="step", dynamic_ncols=True,
@@ -171,8 +176,10 @@ def train_phase(model, tokenizer, data: list[TaskData], cfg: TrainingConfig, out
             stream = streams[name]
             head = model.heads[stream.data.head_name]
             loss_sum = 0.0
+            meter.start_step()
             for _ in range(cfg.grad_accum):
                 batch = to_device(stream.next(), device)
+                meter.add_batch(stream.data.head_name, batch)
                 with autocast(device, cfg.bf16):
                     loss = stream.data.fmt.loss(model.encoder, head, batch) / cfg.grad_accum
                 loss.backward()
@@ -187,7 +194,7 @@ def train_phase(model, tokenizer, data: list[TaskData], cfg: TrainingConfig, out
             bar.set_postfix(task=name, loss=f"{loss_sum:.3f}", ex_s=f"{rate:.1f}")
             bar.update(1)
             record = {"step": state["step"], "task": name, "loss": loss_sum,
-                      "lr": scheduler.get_last_lr()[0]}
+                      "lr": scheduler.get_last_lr()[0], **meter.end_step()}
             log.write(json.dumps(record) + "\n")
             if on_log:
                 on_log(record)
@@ -203,7 +210,7 @@ def train_phase(model, tokenizer, data: list[TaskData], cfg: TrainingConfig, out
     summary = {"steps": state["step"], "best_score": state["best_score"],
                **selection_summary(state["history"]),
                "batches_per_task": dict(sampler.counts), "probabilities": probs,
-               "dev_history": state["history"]}
+               "dev_history": state["history"], "throughput": meter.summary()}
     write_json_atomic(out_dir / "summary.json", summary)
     print(f"[xstilts] {desc}: {summary['evaluations']} dev evaluation(s), best at step "
           f"{summary['best_step']} of {state['step']} (score {state['best_score']:.2f})")
