@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from xstilts.errors import XstiltsError
 from xstilts.evaluate.predict import autocast, feature_length, predict_and_score, to_device
 from xstilts.formats.base import TaskFormat
 from xstilts.train.batching import batch_slice, epoch_order
+from xstilts.train.distributed import DataParallel
 from xstilts.train.optim import build_optimizer
 from xstilts.train.samplers import TaskSampler, task_probabilities
 from xstilts.train.state import load_training_state, save_training_state
@@ -97,12 +99,13 @@ class BatchStream:
                            self.pad_id)
 
 
-def total_steps(cfg: TrainingConfig, data: list[TaskData]) -> int:
-    """The step budget: `max_steps`, else `epochs` over all tasks' batches."""
+def total_steps(cfg: TrainingConfig, data: list[TaskData], world_size: int = 1) -> int:
+    """The step budget: `max_steps`, else `epochs` over all tasks' batches (each step takes
+    `grad_accum` batches on each of `world_size` processes)."""
     if cfg.max_steps:
         return cfg.max_steps
     batches = sum(math.ceil(len(d.train_features) / cfg.batch_size) for d in data)
-    return max(1, math.ceil(cfg.epochs * batches / cfg.grad_accum))
+    return max(1, math.ceil(cfg.epochs * batches / (cfg.grad_accum * world_size)))
 
 
 def evaluation_steps(cfg: TrainingConfig, steps: int) -> list[int]:
@@ -147,12 +150,16 @@ def train_phase(model, tokenizer, data: list[TaskData], cfg: TrainingConfig, out
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     best_dir, last_dir = out_dir / "best", out_dir / "last"
-    steps = total_steps(cfg, data)
+    par = DataParallel()  # one process, or one of several (train/distributed.py)
+    device = par.device(device)
+    on_log = on_log if par.is_main else None  # trackers: one run, fed by rank 0
+    steps = total_steps(cfg, data, par.world_size)
     sizes = {d.task.name: len(d.train_features) for d in data}
     probs = task_probabilities(cfg.sampler, sizes, cfg.sampler_cap, cfg.temperature, cfg.weights)
     sampler = TaskSampler(probs, seed)
     streams = {d.task.name: BatchStream(d, cfg.batch_size, tokenizer.pad_token_id, seed + i,
-                                        group_by_length=cfg.group_by_length)
+                                        group_by_length=cfg.group_by_length, rank=par.rank,
+                                        world_size=par.world_size)
                for i, d in enumerate(data)}
     model.to(device)  # before the optimiser: fused AdamW needs its parameters on the GPU
     optimizer, scheduler = build_optimizer(model, cfg, steps)
@@ -165,8 +172,10 @@ def train_phase(model, tokenizer, data: list[TaskData], cfg: TrainingConfig, out
     if cfg.compile:  # in place: parameter names, checkpoints and the optimiser stay as they are
         model.backbone.compile()
     meter = phase_meter(model, [d.head_name for d in data], device, cfg.bf16)
-    truncate_log(out_dir / "log.jsonl", state["step"])
-    log = (out_dir / "log.jsonl").open("a", encoding="utf-8")
+    step_loss = par.loss_module(model)
+    if par.is_main:
+        truncate_log(out_dir / "log.jsonl", state["step"])
+    log = (out_dir / "log.jsonl" if par.is_main else Path(os.devnull)).open("a", encoding="utf-8")
     bar = tqdm(total=steps, initial=state["step"], desc=desc, unit="step", dynamic_ncols=True,
                mininterval=1.0)
     seen, started = 0, time.perf_counter()
@@ -174,15 +183,16 @@ def train_phase(model, tokenizer, data: list[TaskData], cfg: TrainingConfig, out
         while state["step"] < steps and not state["done"]:
             name = sampler.next()
             stream = streams[name]
-            head = model.heads[stream.data.head_name]
             loss_sum = 0.0
             meter.start_step()
-            for _ in range(cfg.grad_accum):
+            for micro in range(cfg.grad_accum):
                 batch = to_device(stream.next(), device)
                 meter.add_batch(stream.data.head_name, batch)
-                with autocast(device, cfg.bf16):
-                    loss = stream.data.fmt.loss(model.encoder, head, batch) / cfg.grad_accum
-                loss.backward()
+                with par.sync_gradients(step_loss, micro == cfg.grad_accum - 1):
+                    with autocast(device, cfg.bf16):
+                        loss = step_loss(stream.data.fmt, stream.data.head_name,
+                                         batch) / cfg.grad_accum
+                    loss.backward()
                 loss_sum += float(loss.detach())
                 seen += int(batch["input_ids"].shape[0])
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
@@ -200,10 +210,11 @@ def train_phase(model, tokenizer, data: list[TaskData], cfg: TrainingConfig, out
                 on_log(record)
             if state["step"] in eval_at:
                 _evaluate_and_keep(model, tokenizer, data, cfg, device, state, best_dir, log,
-                                   on_log)
+                                   on_log, write=par.is_main)
                 state["sampler_counts"] = dict(sampler.counts)
-                save_training_state(last_dir, model, tokenizer, optimizer, scheduler, sampler,
-                                    streams, state)
+                if par.is_main:
+                    save_training_state(last_dir, model, tokenizer, optimizer, scheduler,
+                                        sampler, streams, state)
     finally:
         bar.close()
         log.close()
@@ -211,7 +222,9 @@ def train_phase(model, tokenizer, data: list[TaskData], cfg: TrainingConfig, out
                **selection_summary(state["history"]),
                "batches_per_task": dict(sampler.counts), "probabilities": probs,
                "dev_history": state["history"], "throughput": meter.summary()}
-    write_json_atomic(out_dir / "summary.json", summary)
+    if par.is_main:
+        write_json_atomic(out_dir / "summary.json", summary)
+    par.wait()  # every rank returns once rank 0's checkpoints are written
     print(f"[xstilts] {desc}: {summary['evaluations']} dev evaluation(s), best at step "
           f"{summary['best_step']} of {state['step']} (score {state['best_score']:.2f})")
     if summary["evaluations"] == 1:
@@ -246,8 +259,9 @@ def selection_summary(history: list[dict]) -> dict:
 
 
 def _evaluate_and_keep(model, tokenizer, data, cfg, device, state, best_dir, log,
-                       on_log=None) -> None:
-    """Score the dev sets; keep the checkpoint if it is the best so far; count patience."""
+                       on_log=None, write: bool = True) -> None:
+    """Score the dev sets; keep the checkpoint if it is the best so far (written only when
+    `write`: rank 0 of several processes); count patience."""
     result = validate(model, data, tokenizer, cfg, device)
     record = {"step": state["step"], "dev": result["tasks"], "score": result["score"]}
     state["history"].append(record)
@@ -257,9 +271,10 @@ def _evaluate_and_keep(model, tokenizer, data, cfg, device, state, best_dir, log
         on_log(record)
     if result["score"] > state["best_score"]:
         state["best_score"], state["bad_evals"] = result["score"], 0
-        with AtomicDir(best_dir) as tmp:
-            model.save(tmp, tokenizer)
-            write_json_atomic(tmp / "dev_metrics.json", record)
+        if write:
+            with AtomicDir(best_dir) as tmp:
+                model.save(tmp, tokenizer)
+                write_json_atomic(tmp / "dev_metrics.json", record)
     else:
         state["bad_evals"] += 1
         if cfg.patience and state["bad_evals"] >= cfg.patience:
