@@ -11,6 +11,7 @@ A single process (WORLD_SIZE unset or 1) runs exactly as before, with no wrapper
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 
 import torch
@@ -22,6 +23,18 @@ from xstilts.errors import XstiltsError
 def world_size() -> int:
     """Processes in this training job (WORLD_SIZE, set by accelerate launch / torchrun)."""
     return int(os.environ.get("WORLD_SIZE", "1") or 1)
+
+
+@functools.cache
+def _accelerator():
+    """The process's one Accelerator (several phases of a process share its process group)."""
+    from accelerate import Accelerator, DistributedDataParallelKwargs
+
+    # Unused parameters: each step trains one task's head; the others get no gradient.
+    # Without a GPU, Accelerate distributes only when told it runs on CPUs (gloo).
+    return Accelerator(
+        cpu=not torch.cuda.is_available(),
+        kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)])
 
 
 class PhaseLoss(nn.Module):
@@ -44,13 +57,7 @@ class DataParallel:
         self.rank = 0
         self.accelerator = None
         if self.world_size > 1:
-            from accelerate import Accelerator, DistributedDataParallelKwargs
-
-            # Unused parameters: each step trains one task's head; the others get no gradient.
-            # Without a GPU, Accelerate distributes only when told it runs on CPUs (gloo).
-            self.accelerator = Accelerator(
-                cpu=not torch.cuda.is_available(),
-                kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)])
+            self.accelerator = _accelerator()
             if self.accelerator.num_processes != self.world_size:
                 raise XstiltsError(
                     f"WORLD_SIZE is {self.world_size} but Accelerate set up "
