@@ -81,6 +81,12 @@ class TrainingConfig(Strict):
     # evaluation; None: whenever SAVE_INTERVAL_S of training wall clock passed since the
     # last save. Resuming is exact either way, so this changes no result (not in job keys).
     save_every: int | None = Field(None, ge=1)
+    # Batches of similar-length examples in a seeded random order (train/batching.py): less
+    # padding per batch; False: a plain seeded shuffle.
+    group_by_length: bool = True
+    # torch.compile the encoder (in place): faster GPU steps after a compile of minutes; off
+    # by default (the compile rarely pays for short phases or CPU runs).
+    compile: bool = False
 
 
 class PhaseConfig(Strict):

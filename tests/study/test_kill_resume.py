@@ -31,6 +31,7 @@ from tests.kill_harness import choose_kill, read_events, saved_state
 
 from xstilts.study.store import Store
 from xstilts.study.study import study_status
+from xstilts.train.throughput import THROUGHPUT_KEYS
 
 NAME = "kill-study"
 MAX_STEPS = 6
@@ -149,8 +150,10 @@ def table(store: Path) -> list[tuple]:
 
 
 def training_logs(store: Path) -> dict[str, list[dict]]:
-    return {p.parent.name: [json.loads(line) for line in p.read_text(encoding="utf-8")
-                            .splitlines()]
+    """Each phase's log records, less their wall-clock throughput (differs run to run)."""
+    return {p.parent.name: [{k: v for k, v in json.loads(line).items()
+                             if k not in THROUGHPUT_KEYS}
+                            for line in p.read_text(encoding="utf-8").splitlines()]
             for p in (store / "checkpoints").glob("*/log.jsonl")}
 
 

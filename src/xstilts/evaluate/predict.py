@@ -6,6 +6,7 @@ import logging
 
 import torch
 
+from xstilts.config import DEFAULT_MAX_LENGTH
 from xstilts.formats.base import TaskFormat
 
 logger = logging.getLogger(__name__)
@@ -45,19 +46,36 @@ def feature_length(feature: dict) -> int:
     return sum(len(ids) for ids in feature.get("choice_ids", []))
 
 
-@torch.no_grad()
+def length_batches(lengths: list[int], batch_size: int, max_tokens: int) -> list[list[int]]:
+    """Indices sorted by length, cut into batches of at most `batch_size` features and at
+    most `max_tokens` padded tokens (a longer single feature is a batch of its own)."""
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for i in order:  # ascending: the newest feature is the widest of its batch
+        if current and (len(current) >= batch_size
+                        or (len(current) + 1) * lengths[i] > max_tokens):
+            batches.append(current)
+            current = []
+        current.append(i)
+    return [*batches, current] if current else batches
+
+
+@torch.inference_mode()
 def raw_outputs(encoder, head, fmt: TaskFormat, task, features: list[dict], pad_id: int,
-                batch_size: int, device: torch.device, bf16: bool = True) -> list:
-    """Per-feature outputs in feature order; batches formed by length to cut padding."""
-    order = sorted(range(len(features)), key=lambda i: feature_length(features[i]))
+                batch_size: int, device: torch.device, bf16: bool = True,
+                max_tokens: int | None = None) -> list:
+    """Per-feature outputs in feature order; batches formed by length to cut padding and
+    bounded by `max_tokens` padded tokens (default: `batch_size` sequences of
+    DEFAULT_MAX_LENGTH), so a batch of long sequences is smaller than one of short ones."""
+    budget = max_tokens or batch_size * DEFAULT_MAX_LENGTH
     was_training = encoder.training
     encoder.eval()
     if head is not None:
         head.eval()
     outputs: list = [None] * len(features)
     try:
-        for start in range(0, len(order), batch_size):
-            idx = order[start:start + batch_size]
+        for idx in length_batches([feature_length(f) for f in features], batch_size, budget):
             batch = to_device(fmt.collate([features[i] for i in idx], pad_id), device)
             with autocast(device, bf16):
                 out = fmt.predict_batch(encoder, head, batch, task)

@@ -123,6 +123,9 @@ def load_encoder(location: str, trust_remote_code: bool = False,
                     f"of {list(ATTENTION_DROPOUT_KEYS)} in its config.\n  fix: remove "
                     "`attention_dropout` for this encoder.")
             overrides[key] = attention_dropout
+        # No attn_implementation: transformers picks PyTorch SDPA (fused attention kernels)
+        # where the architecture supports it and eager attention elsewhere; asking for sdpa
+        # outright would fail on models without it (tests/train/test_throughput.py).
         encoder = AutoModel.from_pretrained(location, trust_remote_code=trust_remote_code,
                                             **overrides)
     except OSError as exc:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,8 +27,10 @@ from tqdm.auto import tqdm
 from xstilts.artifacts import AtomicDir, recover_atomic_dir, write_json_atomic, write_text_atomic
 from xstilts.config import TrainingConfig
 from xstilts.errors import XstiltsError
-from xstilts.evaluate.predict import autocast, predict_and_score, to_device
+from xstilts.evaluate.predict import autocast, feature_length, predict_and_score, to_device
 from xstilts.formats.base import TaskFormat
+from xstilts.train.batching import batch_slice, epoch_order
+from xstilts.train.distributed import DataParallel
 from xstilts.train.optim import build_optimizer
 from xstilts.train.samplers import TaskSampler, task_probabilities
 from xstilts.train.state import (
@@ -38,6 +41,7 @@ from xstilts.train.state import (
     save_training_state,
     saved_step,
 )
+from xstilts.train.throughput import phase_meter
 
 
 @dataclass
@@ -65,33 +69,52 @@ class PhaseResult:
 
 
 class BatchStream:
-    """Endless, seeded batches of one task; (epoch, position) is its whole state."""
+    """Endless, seeded batches of one task; (epoch, position) is its whole state.
 
-    def __init__(self, data: TaskData, batch_size: int, pad_id: int, seed: int):
+    With `group_by_length` each batch holds examples of similar length (train/batching.py).
+    Under data parallelism every rank walks the same order and takes its own batch of the
+    `world_size` consecutive ones, so the state is the same on every rank."""
+
+    def __init__(self, data: TaskData, batch_size: int, pad_id: int, seed: int, *,
+                 group_by_length: bool = False, rank: int = 0, world_size: int = 1):
         self.data, self.batch_size, self.pad_id, self.seed = data, batch_size, pad_id, seed
+        self.group_by_length, self.rank, self.world_size = group_by_length, rank, world_size
         self.epoch, self.position = 0, 0
+        self._lengths: list[int] | None = None
+        self._cached: tuple[int, np.ndarray] | None = None  # (epoch, its order)
 
     def _order(self) -> np.ndarray:
-        return np.random.default_rng([self.seed, self.epoch]).permutation(
-            len(self.data.train_features))
+        if self._cached is None or self._cached[0] != self.epoch:
+            if self._lengths is None:
+                self._lengths = [feature_length(f) for f in self.data.train_features]
+            self._cached = (self.epoch, epoch_order(self._lengths, self.batch_size, self.seed,
+                                                    self.epoch, self.group_by_length))
+        return self._cached[1]
 
     def next(self) -> dict:
-        n = len(self.data.train_features)
-        if self.position >= n:
+        idx = batch_slice(self._order(), self.position, self.batch_size, self.rank,
+                          self.world_size)
+        if idx is None:
             self.epoch, self.position = self.epoch + 1, 0
-        idx = self._order()[self.position:self.position + self.batch_size]
-        self.position += self.batch_size
+            idx = batch_slice(self._order(), 0, self.batch_size, self.rank, self.world_size)
+            if idx is None:
+                raise XstiltsError(
+                    f"task {self.data.task.name!r}: {len(self.data.train_features)} training "
+                    f"examples, too few for {self.world_size} processes.\n  fix: add training "
+                    "data or train on fewer processes.")
+        self.position += self.batch_size * self.world_size
         fmt = self.data.fmt  # for_epoch: e.g. MLM's fresh masks each epoch
         return fmt.collate([fmt.for_epoch(self.data.train_features[i], self.epoch) for i in idx],
                            self.pad_id)
 
 
-def total_steps(cfg: TrainingConfig, data: list[TaskData]) -> int:
-    """The step budget: `max_steps`, else `epochs` over all tasks' batches."""
+def total_steps(cfg: TrainingConfig, data: list[TaskData], world_size: int = 1) -> int:
+    """The step budget: `max_steps`, else `epochs` over all tasks' batches (each step takes
+    `grad_accum` batches on each of `world_size` processes)."""
     if cfg.max_steps:
         return cfg.max_steps
     batches = sum(math.ceil(len(d.train_features) / cfg.batch_size) for d in data)
-    return max(1, math.ceil(cfg.epochs * batches / cfg.grad_accum))
+    return max(1, math.ceil(cfg.epochs * batches / (cfg.grad_accum * world_size)))
 
 
 def evaluation_steps(cfg: TrainingConfig, steps: int) -> list[int]:
@@ -136,13 +159,19 @@ def train_phase(model, tokenizer, data: list[TaskData], cfg: TrainingConfig, out
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     best_dir, last_dir = out_dir / "best", out_dir / "last"
-    steps = total_steps(cfg, data)
+    par = DataParallel()  # one process, or one of several (train/distributed.py)
+    device = par.device(device)
+    on_log = on_log if par.is_main else None  # trackers: one run, fed by rank 0
+    steps = total_steps(cfg, data, par.world_size)
     sizes = {d.task.name: len(d.train_features) for d in data}
     probs = task_probabilities(cfg.sampler, sizes, cfg.sampler_cap, cfg.temperature, cfg.weights)
     sampler = TaskSampler(probs, seed)
-    streams = {d.task.name: BatchStream(d, cfg.batch_size, tokenizer.pad_token_id, seed + i)
+    streams = {d.task.name: BatchStream(d, cfg.batch_size, tokenizer.pad_token_id, seed + i,
+                                        group_by_length=cfg.group_by_length, rank=par.rank,
+                                        world_size=par.world_size)
                for i, d in enumerate(data)}
-    # On the device before the optimiser exists: its state (a resumed one too) lives there.
+    # On the device before the optimiser exists: its state (a resumed one too) lives there,
+    # and fused AdamW needs its parameters on the GPU.
     model.to(device)
     optimizer, scheduler = build_optimizer(model, cfg, steps)
     eval_at = set(evaluation_steps(cfg, steps))
@@ -153,9 +182,14 @@ def train_phase(model, tokenizer, data: list[TaskData], cfg: TrainingConfig, out
     if has_training_state(last_dir):  # resume an interrupted phase
         state = load_training_state(last_dir, model, optimizer, scheduler, sampler, streams)
     model.train()
+    if cfg.compile:  # in place: parameter names, checkpoints and the optimiser stay as they are
+        model.backbone.compile()
+    meter = phase_meter(model, [d.head_name for d in data], device, cfg.bf16)
+    step_loss = par.loss_module(model)
     saves = SavePolicy(cfg.save_every)
-    truncate_log(out_dir / "log.jsonl", state["step"])
-    log = (out_dir / "log.jsonl").open("a", encoding="utf-8")
+    if par.is_main:
+        truncate_log(out_dir / "log.jsonl", state["step"])
+    log = (out_dir / "log.jsonl" if par.is_main else Path(os.devnull)).open("a", encoding="utf-8")
     bar = tqdm(total=steps, initial=state["step"], desc=desc, unit="step", dynamic_ncols=True,
                mininterval=1.0)
     seen, started = 0, time.perf_counter()
@@ -163,13 +197,16 @@ def train_phase(model, tokenizer, data: list[TaskData], cfg: TrainingConfig, out
         while state["step"] < steps and not state["done"]:
             name = sampler.next()
             stream = streams[name]
-            head = model.heads[stream.data.head_name]
             loss_sum = 0.0
-            for _ in range(cfg.grad_accum):
+            meter.start_step()
+            for micro in range(cfg.grad_accum):
                 batch = to_device(stream.next(), device)
-                with autocast(device, cfg.bf16):
-                    loss = stream.data.fmt.loss(model.encoder, head, batch) / cfg.grad_accum
-                loss.backward()
+                meter.add_batch(stream.data.head_name, batch)
+                with par.sync_gradients(step_loss, micro == cfg.grad_accum - 1):
+                    with autocast(device, cfg.bf16):
+                        loss = step_loss(stream.data.fmt, stream.data.head_name,
+                                         batch) / cfg.grad_accum
+                    loss.backward()
                 loss_sum += float(loss.detach())
                 seen += int(batch["input_ids"].shape[0])
             norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
@@ -182,15 +219,15 @@ def train_phase(model, tokenizer, data: list[TaskData], cfg: TrainingConfig, out
             bar.set_postfix(task=name, loss=f"{loss_sum:.3f}", ex_s=f"{rate:.1f}")
             bar.update(1)
             record = {"step": state["step"], "task": name, "loss": loss_sum,
-                      "lr": scheduler.get_last_lr()[0]}
+                      "lr": scheduler.get_last_lr()[0], **meter.end_step()}
             log.write(json.dumps(record) + "\n")
             if on_log:
                 on_log(record)
             evaluated = state["step"] in eval_at
             if evaluated:
                 _evaluate_and_keep(model, tokenizer, data, cfg, device, state, best_dir, log,
-                                   on_log)
-            if evaluated or saves.due(state["step"]):
+                                   on_log, write=par.is_main)
+            if par.is_main and (evaluated or saves.due(state["step"])):
                 flush_log(log, last_dir)  # the log holds every step up to the saved state
                 save_training_state(last_dir, model, tokenizer, optimizer, scheduler, sampler,
                                     streams, state)
@@ -203,8 +240,10 @@ def train_phase(model, tokenizer, data: list[TaskData], cfg: TrainingConfig, out
     summary = {"steps": state["step"], "best_score": state["best_score"],
                **selection_summary(state["history"]),
                "batches_per_task": dict(sampler.counts), "probabilities": probs,
-               "dev_history": state["history"]}
-    write_json_atomic(out_dir / "summary.json", summary)
+               "dev_history": state["history"], "throughput": meter.summary()}
+    if par.is_main:
+        write_json_atomic(out_dir / "summary.json", summary)
+    par.wait()  # every rank returns once rank 0's checkpoints are written
     print(f"[xstilts] {desc}: {summary['evaluations']} dev evaluation(s), best at step "
           f"{summary['best_step']} of {state['step']} (score {state['best_score']:.2f})")
     if summary["evaluations"] == 1:
@@ -262,8 +301,9 @@ def selection_summary(history: list[dict]) -> dict:
 
 
 def _evaluate_and_keep(model, tokenizer, data, cfg, device, state, best_dir, log,
-                       on_log=None) -> None:
-    """Score the dev sets; keep the checkpoint if it is the best so far; count patience."""
+                       on_log=None, write: bool = True) -> None:
+    """Score the dev sets; keep the checkpoint if it is the best so far (written only when
+    `write`: rank 0 of several processes); count patience."""
     result = validate(model, data, tokenizer, cfg, device)
     record = {"step": state["step"], "dev": result["tasks"], "score": result["score"]}
     state["history"].append(record)
@@ -273,10 +313,11 @@ def _evaluate_and_keep(model, tokenizer, data, cfg, device, state, best_dir, log
         on_log(record)
     if result["score"] > state["best_score"]:
         state["best_score"], state["bad_evals"] = result["score"], 0
-        with (disk_full_is_clear("the best checkpoint", best_dir, best_dir.parent / "last"),
-              AtomicDir(best_dir) as tmp):
-            model.save(tmp, tokenizer)
-            write_json_atomic(tmp / "dev_metrics.json", record)
+        if write:
+            with (disk_full_is_clear("the best checkpoint", best_dir, best_dir.parent / "last"),
+                  AtomicDir(best_dir) as tmp):
+                model.save(tmp, tokenizer)
+                write_json_atomic(tmp / "dev_metrics.json", record)
     else:
         state["bad_evals"] += 1
         if cfg.patience and state["bad_evals"] >= cfg.patience:

@@ -1,10 +1,20 @@
-"""AdamW with decoupled weight decay (none on biases/LayerNorm), linear warm-up then decay."""
+"""AdamW with decoupled weight decay (none on biases/LayerNorm), linear warm-up then decay;
+the fused kernel when every trainable parameter is on a GPU."""
 
 from __future__ import annotations
 
 import torch
 
 from xstilts.config import TrainingConfig
+
+FUSED_DEVICES = ("cuda",)  # where xstilts uses the fused AdamW kernel (one launch per step)
+
+
+def fused_supported(params: list[torch.Tensor]) -> bool:
+    """Fused AdamW: every trainable parameter a float tensor on a GPU (CPU runs keep the
+    default implementation, so their results stay as they were)."""
+    return bool(params) and all(p.device.type in FUSED_DEVICES and p.is_floating_point()
+                                for p in params)
 
 
 def build_optimizer(model, cfg: TrainingConfig, total_steps: int):
@@ -19,8 +29,10 @@ def build_optimizer(model, cfg: TrainingConfig, total_steps: int):
         no_decay = param.ndim < 2 or "LayerNorm" in name or "layernorm" in name.lower()
         lr = head_lr if name.startswith(head_prefixes) else cfg.learning_rate
         groups.setdefault((lr, 0.0 if no_decay else cfg.weight_decay), []).append(param)
+    params = [p for ps in groups.values() for p in ps]
     optimizer = torch.optim.AdamW(
-        [{"params": ps, "lr": lr, "weight_decay": wd} for (lr, wd), ps in groups.items()])
+        [{"params": ps, "lr": lr, "weight_decay": wd} for (lr, wd), ps in groups.items()],
+        fused=fused_supported(params) or None)
     warmup = int(cfg.warmup_ratio * total_steps)
 
     def factor(step: int) -> float:
