@@ -166,3 +166,11 @@ def train_intermediate_phase(config, out):
     tds = phase_data(model, tokenizer, data.tasks, config.intermediate)
     return loop.train_phase(model, tokenizer, tds, config.intermediate.training, out,
                             config.seed, loop.torch.device("cpu"))
+
+
+def log_records(path: Path) -> list[dict]:
+    """A training log's records without their wall-clock throughput (differs run to run)."""
+    from xstilts.train.throughput import THROUGHPUT_KEYS
+
+    return [{k: v for k, v in json.loads(line).items() if k not in THROUGHPUT_KEYS}
+            for line in Path(path).read_text(encoding="utf-8").splitlines()]

@@ -23,6 +23,8 @@ import sys
 import time
 from pathlib import Path
 
+from tests.fixtures import log_records
+
 SRC = Path(__file__).resolve().parents[1] / "src"
 
 WRAPPER = r"""
@@ -149,9 +151,8 @@ def saved_state(store: Path, phase: str) -> int | None:
 
 
 def training_logs(store: Path) -> dict[str, list[dict]]:
-    return {p.parent.name: [json.loads(line) for line in p.read_text(encoding="utf-8")
-                            .splitlines()]
-            for p in (store / "checkpoints").glob("*/log.jsonl")}
+    """Each phase's log records, less their wall-clock throughput (differs run to run)."""
+    return {p.parent.name: log_records(p) for p in (store / "checkpoints").glob("*/log.jsonl")}
 
 
 def leftovers(store: Path) -> list[str]:

@@ -27,11 +27,10 @@ from pathlib import Path
 
 import pytest
 from tests import kill_harness
-from tests.kill_harness import choose_kill, read_events, saved_state
+from tests.kill_harness import choose_kill, read_events, saved_state, training_logs
 
 from xstilts.study.store import Store
 from xstilts.study.study import study_status
-from xstilts.train.throughput import THROUGHPUT_KEYS
 
 NAME = "kill-study"
 MAX_STEPS = 6
@@ -147,14 +146,6 @@ def kill_at(study: Path, out: Path, log: Path, point: tuple) -> str:
 def table(store: Path) -> list[tuple]:
     return [(r["run_id"], r["target"], r["language"], r["metric"], r["value"])
             for r in Store(store).results(NAME)]
-
-
-def training_logs(store: Path) -> dict[str, list[dict]]:
-    """Each phase's log records, less their wall-clock throughput (differs run to run)."""
-    return {p.parent.name: [{k: v for k, v in json.loads(line).items()
-                             if k not in THROUGHPUT_KEYS}
-                            for line in p.read_text(encoding="utf-8").splitlines()]
-            for p in (store / "checkpoints").glob("*/log.jsonl")}
 
 
 def predictions(store: Path) -> dict[str, str]:

@@ -1,14 +1,12 @@
 """A phase killed after logging steps past its last saved state (or before any state) resumes
 with a log.jsonl in which no step appears twice: the same log as an uninterrupted phase."""
 
-import json
 
 import pytest
-from tests.fixtures import train_intermediate_phase, write_multiformat_tasks
+from tests.fixtures import log_records, train_intermediate_phase, write_multiformat_tasks
 
 from xstilts.config import load_config
 from xstilts.train import loop
-from xstilts.train.throughput import THROUGHPUT_KEYS
 
 
 def config_of(tmp_path):
@@ -30,9 +28,7 @@ def train(config, out):
 
 
 def records(folder):
-    """The log's records without their wall-clock throughput (differs from run to run)."""
-    out = [json.loads(line) for line in (folder / "log.jsonl").read_text().splitlines()]
-    return [{k: v for k, v in r.items() if k not in THROUGHPUT_KEYS} for r in out]
+    return log_records(folder / "log.jsonl")
 
 
 @pytest.mark.parametrize("saved", [0, 1], ids=["killed-before-any-state", "killed-mid-phase"])
