@@ -26,12 +26,9 @@ COLUMNS = """
     value REAL NOT NULL,
     seed INTEGER NOT NULL,
     created REAL NOT NULL"""
-SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS results ({COLUMNS},
-    PRIMARY KEY (run_dir, config_hash, target, language, metric));
-CREATE TABLE IF NOT EXISTS results_history ({COLUMNS},
-    replaced REAL NOT NULL);
-"""
+SCHEMA = (f"CREATE TABLE IF NOT EXISTS results ({COLUMNS},\n"
+          "    PRIMARY KEY (run_dir, config_hash, target, language, metric))",
+          f"CREATE TABLE IF NOT EXISTS results_history ({COLUMNS},\n    replaced REAL NOT NULL)")
 NAMES = ("run_dir, config_hash, encoder, intermediate, target, language, metric, value, seed, "
          "created")
 
@@ -48,9 +45,9 @@ def record_run(db: Path, run_dir: str, config_hash: str, encoder: str,
         for lang, metrics in [*per_language.items(), ("avg", average)]:
             rows += [(run_dir, config_hash, encoder, ",".join(intermediate), target, lang,
                       metric, float(value), seed, now) for metric, value in metrics.items()]
-    with connect(db) as conn:
-        conn.executescript(SCHEMA)
     with transaction(db) as conn:
+        for statement in SCHEMA:
+            conn.execute(statement)
         stale = "FROM results WHERE run_dir = ? AND config_hash != ?"
         conn.execute(f"INSERT INTO results_history SELECT {NAMES}, ? {stale}",
                      (now, run_dir, config_hash))
