@@ -7,6 +7,8 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -16,18 +18,39 @@ def content_key(obj) -> str:
     return hashlib.sha256(blob).hexdigest()[:16]
 
 
-def write_text_atomic(path: str | Path, text: str) -> None:
-    """Write a text file via a temp file in the same folder, then rename."""
+@contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """A temp path beside `path` for a library writer (savefig, to_csv, torch.save, ...);
+    renamed onto `path` when the block ends, deleted if it raises.
+
+    with atomic_path(out / "plot.png") as tmp: fig.savefig(tmp)
+    The temp name keeps the suffix, so writers that infer the format from it still work.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.",
+                                suffix=f".tmp{path.suffix}")
+    os.close(fd)
+    tmp = Path(name)
+    tmp.chmod(0o666 & ~_umask())  # mkstemp makes 0600; an artifact is as shareable as usual
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        yield tmp
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
+
+
+def write_bytes_atomic(path: str | Path, data: bytes) -> None:
+    """Write a binary file via a temp file in the same folder, then rename."""
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+
+
+def write_text_atomic(path: str | Path, text: str) -> None:
+    """Write a text file via a temp file in the same folder, then rename."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
 
 
 def write_json_atomic(path: str | Path, obj) -> None:
@@ -47,9 +70,7 @@ class AtomicDir:
     def __enter__(self) -> Path:
         self.final.parent.mkdir(parents=True, exist_ok=True)
         self.tmp = Path(tempfile.mkdtemp(dir=self.final.parent, prefix=f".{self.final.name}."))
-        umask = os.umask(0)
-        os.umask(umask)
-        self.tmp.chmod(0o777 & ~umask)  # mkdtemp makes 0700; a cache folder is shareable
+        self.tmp.chmod(0o777 & ~_umask())  # mkdtemp makes 0700; a cache folder is shareable
         return self.tmp
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -81,6 +102,13 @@ def recover_atomic_dir(final: str | Path) -> None:
             leftovers.remove(moved_aside[-1])
     for path in leftovers:
         shutil.rmtree(path, ignore_errors=True)
+
+
+def _umask() -> int:
+    """The process's umask (reading it means setting it: set it straight back)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
 
 
 def cache_root() -> Path:

@@ -1,9 +1,9 @@
 """Execute a plan: run the jobs whose outputs the store does not hold, in dependency order.
 
-A backend runs jobs (this process, local worker processes, Ray tasks); this driver decides
-what is ready, writes the store's records and prints one line per job start and finish.
-A failed job is recorded with its error; jobs that need it are recorded as blocked; the rest
-go on.
+A backend runs jobs (this process, local worker processes, Ray tasks); this driver asks the
+schedule (study/schedule.py) what is ready, writes the store's records and prints one line
+per job start and finish. A failed job is recorded with its error; jobs that need it are
+recorded as blocked; the rest go on.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import torch
 from tqdm.auto import tqdm
 
 from xstilts.study.plan import Plan
+from xstilts.study.schedule import BLOCKED, Schedule
 from xstilts.study.store import Store
 
 
@@ -82,23 +83,19 @@ def execute(plan: Plan, store: Store, backend=None, log=print) -> Execution:
                disable=total == 0)
     say = log if log is not print else (lambda text: bar.write(text, file=sys.stdout))
     threads = torch.get_num_threads()
-    waiting, running = list(todo), {}
-    bad = set()  # failed or blocked keys
-    finished_keys: set[str] = set()
+    schedule = Schedule([job.key for job in todo], {job.key: job.deps for job in todo})
+    running = {}
     try:
-        while waiting or running:
-            for job in list(waiting):
-                if any(d in bad for d in job.deps):
-                    waiting.remove(job)
-                    bad.add(job.key)
+        while True:
+            for event, key in schedule.next_round(backend.capacity - len(running)):
+                job = plan.jobs[key]
+                if event == BLOCKED:
                     result.blocked.append(job.key)
                     store.failed(job, "a job it needs failed", plan.setup.label, "blocked")
                     finished += 1
                     bar.update(1)
                     say(f"[xstilts] [{finished}/{total}] blocked {job.label} ({job.key})")
-                elif (all(d not in todo_keys or d in finished_keys for d in job.deps)
-                      and len(running) < backend.capacity):
-                    waiting.remove(job)
+                else:
                     store.started(job, plan.setup.label)
                     say(f"[xstilts] [{finished + 1}/{total}] start {job.label} ({job.key})")
                     folders = {d: plan.jobs[d].folder for d in job.deps}
@@ -111,12 +108,12 @@ def execute(plan: Plan, store: Store, backend=None, log=print) -> Execution:
             finished += 1
             bar.update(1)
             if ok:
-                finished_keys.add(job.key)
                 store.finished(job, payload, seconds, plan.setup.label)
+                schedule.done(job.key)
                 result.ran.append(job.key)
                 say(f"[xstilts] [{finished}/{total}] done {job.label} in {seconds:.1f} s")
             else:
-                bad.add(job.key)
+                schedule.failed(job.key)
                 result.failed[job.key] = payload
                 store.failed(job, payload, plan.setup.label)
                 say(f"[xstilts] [{finished}/{total}] FAILED {job.label} ({job.key}): "

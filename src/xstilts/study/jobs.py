@@ -12,6 +12,7 @@ from pathlib import Path
 
 import torch
 
+from xstilts.artifacts import write_text_atomic
 from xstilts.errors import XstiltsError
 from xstilts.pipeline import evaluate_language, train_intermediate, train_target
 from xstilts.study.plan import Job, Setup
@@ -61,8 +62,7 @@ def run_job_safely(job: Job, setup: Setup, root: str, folders: dict[str, str],
         return False, str(exc), time.perf_counter() - started
     except Exception as exc:  # a bug or a broken environment: keep the details for the user
         trace = Path(root) / "jobs" / f"{job.key}.error.txt"
-        trace.parent.mkdir(parents=True, exist_ok=True)
-        trace.write_text(traceback.format_exc(), encoding="utf-8")
+        write_text_atomic(trace, traceback.format_exc())
         return False, f"{type(exc).__name__}: {exc} (traceback: {trace})", \
             time.perf_counter() - started
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 
 import pandas as pd
 
 from xstilts import __version__
-from xstilts.artifacts import write_text_atomic
+from xstilts.artifacts import write_bytes_atomic, write_text_atomic
 from xstilts.study import analysis, paired, plots
 from xstilts.study.render import (
     Box,
@@ -42,10 +41,7 @@ def write_report(folder: str | Path, study: str | None = None, out: str | Path |
     written = {}
     for block in blocks:
         if isinstance(block, Figure):
-            # Atomic like the text files: a killed study leaves no half-written plot.
-            tmp = out / f".{block.file}.tmp"
-            tmp.write_bytes(block.png)
-            os.replace(tmp, out / block.file)
+            write_bytes_atomic(out / block.file, block.png)
             written[block.file] = out / block.file
     title = f"Study report: {data.name}"
     write_text_atomic(out / "report.md", markdown(title, blocks))

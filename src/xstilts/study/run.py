@@ -10,7 +10,7 @@ import torch
 from xstilts.artifacts import content_key, write_json_atomic, write_text_atomic
 from xstilts.config import RunConfig
 from xstilts.errors import XstiltsError
-from xstilts.evaluate.store import record_target
+from xstilts.evaluate.store import record_run
 from xstilts.formats import get_format
 from xstilts.models.encoder import encoder_defaults, read_config, resolve_encoder
 from xstilts.pipeline import (
@@ -129,12 +129,13 @@ def assemble_run(plan: Plan, store: Store, config: RunConfig, out: Path, db: Pat
                "targets": {}}
     for name in plan.targets:
         target = target_result(plan, store, arm, name, out)
-        if target is None:
-            continue
-        results["targets"][name] = target
-        record_target(db, str(out.resolve()), results["config_hash"], config.encoder.name,
-                      list(arm.arm.tasks), name, target["languages"], target["average"],
-                      config.seed)
+        if target is not None:
+            results["targets"][name] = target
+    # Every target in one transaction, even none: a changed config's first write retires
+    # the folder's rows of the old one.
+    record_run(db, str(out.resolve()), results["config_hash"], config.encoder.name,
+               list(arm.arm.tasks), config.seed,
+               {name: (t["languages"], t["average"]) for name, t in results["targets"].items()})
     write_json_atomic(out / "results.json", results)
     return results
 

@@ -13,12 +13,11 @@ so an interrupted job is simply not done and runs again (training resumes from `
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
-from contextlib import closing, contextmanager
 from pathlib import Path
 
 from xstilts.artifacts import write_json_atomic
+from xstilts.database import connect, transaction
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -39,22 +38,15 @@ RESULT_COLUMNS = ("study", "run_id", "intermediate", "k", "n_languages", "interm
 
 
 class Store:
-    """Job outputs by content key, and one SQLite file that only the driver writes."""
+    """Job outputs by content key, and one SQLite file (safe to write from several
+    processes: WAL, a busy timeout, one transaction per write)."""
 
     def __init__(self, root: str | Path):
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         self.db = self.root / "store.sqlite"
-        with self._connect() as conn:
+        with connect(self.db) as conn:
             conn.executescript(SCHEMA)
-
-    @contextmanager
-    def _connect(self):
-        """A connection in WAL mode (readers never block the writer), committed and closed."""
-        with closing(sqlite3.connect(self.db, timeout=120)) as conn:
-            conn.execute("PRAGMA journal_mode=WAL")
-            with conn:
-                yield conn
 
     def path(self, job) -> Path:
         """Where a job writes its artifacts."""
@@ -73,7 +65,7 @@ class Store:
     def _status(self, job, status: str, study: str, error: str | None = None,
                 seconds: float | None = None) -> None:
         now = time.time()
-        with self._connect() as conn:
+        with transaction(self.db) as conn:
             conn.execute("INSERT OR REPLACE INTO jobs VALUES (?,?,?,?,?,?,?)",
                          (job.key, job.kind, job.label, status, error, seconds, now))
             conn.execute("INSERT INTO events (key, kind, event, study, time) VALUES (?,?,?,?,?)",
@@ -110,28 +102,34 @@ class Store:
 
     def statuses(self) -> dict[str, str]:
         """The last status of every job the store has seen, by key."""
-        with self._connect() as conn:
+        with connect(self.db) as conn:
             return dict(conn.execute("SELECT key, status FROM jobs").fetchall())
 
     def events(self, event: str | None = None) -> list[dict]:
         """The job log, oldest first (optionally one kind of event: running, done, failed)."""
         sql = "SELECT key, kind, event, study, time FROM events"
-        with self._connect() as conn:
+        with connect(self.db) as conn:
             rows = conn.execute(sql + (" WHERE event = ?" if event else "") + " ORDER BY id",
                                 (event,) if event else ()).fetchall()
         return [dict(zip(("key", "kind", "event", "study", "time"), r, strict=True))
                 for r in rows]
 
-    def write_results(self, rows: list[tuple]) -> None:
-        """Insert (or replace) results rows in one transaction: a re-run never duplicates."""
-        with self._connect() as conn:
+    def write_results(self, rows: list[tuple], study: str | None = None) -> None:
+        """Insert (or replace) results rows in one transaction: a re-run never duplicates.
+
+        With `study`, `rows` are that study's complete results: its other rows (arms or
+        targets its spec no longer has, evaluations that now fail) are deleted in the same
+        transaction, so the table always shows what the latest plan produced."""
+        with transaction(self.db) as conn:
+            if study is not None:
+                conn.execute("DELETE FROM results WHERE study = ?", (study,))
             conn.executemany(f"INSERT OR REPLACE INTO results VALUES "
                              f"({','.join('?' * len(RESULT_COLUMNS))})", rows)
 
     def results(self, study: str | None = None) -> list[dict]:
         """Results rows (of one study, or all)."""
         sql = "SELECT * FROM results" + (" WHERE study = ?" if study else "")
-        with self._connect() as conn:
+        with connect(self.db) as conn:
             rows = conn.execute(sql + " ORDER BY study, run_id, target, language, metric",
                                 (study,) if study else ()).fetchall()
         return [dict(zip(RESULT_COLUMNS, r, strict=True)) for r in rows]

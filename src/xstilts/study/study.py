@@ -47,7 +47,7 @@ def run_study(study: Study, out: Path, store_dir: Path | None = None, backend: s
     execution = execute(plan, store, make_backend(backend, workers, address), log=log)
     track_results(plan, store, execution.ran)
     drop_unneeded_weights(plan, store, study)
-    store.write_results(result_rows(plan, store, study))
+    store.write_results(result_rows(plan, store, study), study=study.spec.name)
     log(f"[xstilts] study {study.spec.name}: {len(execution.ran)} job(s) ran, "
         f"{len(execution.reused)} reused, {len(execution.failed)} failed, "
         f"{len(execution.blocked)} blocked ({execution.seconds:.0f} s); results in {store.db}")
