@@ -17,6 +17,8 @@ def cmd_run(args) -> int:
     config = load_config(args.config)
     results = run(config, Path(args.out), db=Path(args.db) if args.db else None,
                   store=Path(args.store) if args.store else None)
+    if results is None:
+        return 0  # a data-parallel run's other rank: rank 0 prints the results
     print(format_results(results))
     print(f"\nresults: {Path(args.out) / 'results.json'}   predictions: {Path(args.out) / 'predictions'}")
     return 0

@@ -339,8 +339,9 @@ def evaluate_language(task: Task, lang: str, split: str, phase: PhaseConfig, loc
 
 
 def run(config: RunConfig, out: Path, db: Path | None = None,
-        device: torch.device | None = None, store: Path | None = None) -> dict:
-    """Run one configuration end to end (a study of one); returns OUT/results.json's content.
+        device: torch.device | None = None, store: Path | None = None) -> dict | None:
+    """Run one configuration end to end (a study of one); returns OUT/results.json's content
+    (None on the ranks other than 0 of a data-parallel run).
     `store`: the artifact store (default OUT), shared by runs that point at the same one."""
     from xstilts.study.run import run_config
 

@@ -21,12 +21,14 @@ from xstilts.pipeline import (
     with_encoder_options,
     with_learned_labels,
 )
+from xstilts.study.data_parallel import execute_data_parallel
 from xstilts.study.execute import Execution, execute, make_backend
 from xstilts.study.fingerprint import encoder_identity
 from xstilts.study.plan import Arm, Plan, Setup, compile_plan
 from xstilts.study.store import Store
 from xstilts.study.tracked import resolve_tracking, track_results, with_tracking
 from xstilts.tasks.task import Task
+from xstilts.train.distributed import DataParallel, world_size
 
 
 def prepare(config: RunConfig, pool: tuple[str, ...] = (), label: str = "run"
@@ -71,14 +73,20 @@ def _all_splits(config: RunConfig, tasks: dict[str, Task]):
 
 
 def run_config(config: RunConfig, out: Path, db: Path | None = None,
-               device: torch.device | None = None, store: Path | None = None) -> dict:
+               device: torch.device | None = None, store: Path | None = None) -> dict | None:
     """Plan and execute one configuration (artifacts in `store`, default `out`); write
     results.json, predictions/, labels/ and the results database into `out`; raise after
-    writing them if any job failed."""
+    writing them if any job failed. Under `accelerate launch` (study/data_parallel.py) the
+    ranks other than 0 return None."""
     out.mkdir(parents=True, exist_ok=True)
     write_json_atomic(out / "config.json", config.model_dump())
     tracking = resolve_tracking(config.tracking, out, "xstilts")  # a missing package fails here
+    parallel = DataParallel() if world_size() > 1 else None  # under `accelerate launch`
+    if parallel and not parallel.is_main:
+        parallel.wait()  # rank 0 prepares first (encoder conversion, caches), then the rest
     tasks, setup = prepare(config)
+    if parallel and parallel.is_main:
+        parallel.wait()
     device = device or torch.device("cuda" if torch.cuda.is_available() else "cpu")
     print(f"[xstilts] encoder {config.encoder.name} ({setup.encoder_location}); "
           f"freeze_embeddings={config.encoder.freeze_embeddings} "
@@ -89,7 +97,12 @@ def run_config(config: RunConfig, out: Path, db: Path | None = None,
     plan = compile_plan(config, tasks, [Arm(inter, config.seed, config.seed)], setup)
     plan = with_tracking(plan, tracking)
     store = Store(store or out)
-    execution = execute(plan, store, make_backend("local", device=str(device)))
+    if parallel:  # training on every rank, then evaluation on rank 0
+        execution = execute_data_parallel(plan, store, device)
+        if execution is None:
+            return None  # not rank 0: rank 0 evaluates and writes the results
+    else:
+        execution = execute(plan, store, make_backend("local", device=str(device)))
     track_results(plan, store, execution.ran)
     results = assemble_run(plan, store, config, out, db or out / "results.sqlite", str(device))
     if execution.failed:
