@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 import torch
 
 from xstilts.formats.base import TaskFormat
+
+if TYPE_CHECKING:
+    from xstilts.evaluate.embeddings import EmbeddingMemo
 
 
 def autocast(device: torch.device, bf16: bool):
@@ -25,7 +31,7 @@ def feature_length(feature: dict) -> int:
 
 
 @torch.no_grad()
-def raw_outputs(encoder, head, fmt: TaskFormat, task, features: list[dict], pad_id: int,
+def raw_outputs(encoder, head, fmt: TaskFormat, task, features: Sequence[dict], pad_id: int,
                 batch_size: int, device: torch.device, bf16: bool = True) -> list:
     """Per-feature outputs in feature order; batches formed by length to cut padding."""
     order = sorted(range(len(features)), key=lambda i: feature_length(features[i]))
@@ -54,7 +60,27 @@ def predict_and_score(encoder, head, fmt: TaskFormat, task, examples: list[dict]
                       bf16: bool = True) -> tuple[dict, dict[str, float]]:
     """Predictions {id: prediction} and metrics for one language's examples."""
     features = fmt.featurize(examples, tokenizer, task, max_length)
-    outputs = raw_outputs(encoder, head, fmt, task, features, tokenizer.pad_token_id,
-                          batch_size, device, bf16)
+    return predict_features(encoder, head, fmt, task, examples, features,
+                            tokenizer.pad_token_id, batch_size, device, lang, bf16)
+
+
+def predict_features(encoder, head, fmt: TaskFormat, task, examples: list[dict],
+                     features: Sequence[dict], pad_id: int, batch_size: int,
+                     device: torch.device, lang: str, bf16: bool = True,
+                     embeddings: EmbeddingMemo | None = None) -> tuple[dict, dict[str, float]]:
+    """predict_and_score on features made already (featurise once, predict many times).
+
+    `embeddings`: a memo for untrained embedding formats (retrieval, bitext mining) that
+    lives as long as the encoder stays unchanged; each side is then encoded on its own and
+    a side seen before (the same English sentences in every language) is not encoded again.
+    """
+    if embeddings is not None and not fmt.trainable:
+        from xstilts.evaluate.embeddings import side_outputs
+
+        outputs = side_outputs(encoder, fmt, task, features, pad_id, batch_size, device,
+                               bf16, embeddings)
+    else:
+        outputs = raw_outputs(encoder, head, fmt, task, features, pad_id, batch_size, device,
+                              bf16)
     predictions = fmt.decode(examples, features, outputs, task)
     return predictions, fmt.score(examples, predictions, task, lang)

@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 
 from xstilts.errors import XstiltsError
+from xstilts.features import FeatureCache
 from xstilts.pipeline import evaluate_language, train_intermediate, train_target
 from xstilts.study.plan import Job, Setup
 
@@ -23,23 +24,24 @@ def run_job(job: Job, setup: Setup, root: Path, folders: dict[str, str],
     their folders. Returns the job's (JSON-able) output."""
     root = Path(root)
     folder = root / job.folder
+    features = FeatureCache(root / "features")  # shared by every job and run of this store
 
     def start(key: str | None) -> str:  # an intermediate job's best, else the base encoder
         return str(root / folders[key] / "best") if key else setup.encoder_location
 
     if job.kind == "intermediate":
         summary = train_intermediate(job.tasks, job.phase, job.seed, setup.encoder_location,
-                                     setup.encoder, folder, device, job.label)
+                                     setup.encoder, folder, device, job.label, features)
         return {"summary": summary, "checkpoint": str(folder / "best")}
     if job.kind == "target":
         return train_target(job.task, job.phase, job.seed, start(job.start), setup.encoder,
-                            folder, device)
+                            folder, device, features)
     if job.model is not None:  # a trained target: its best checkpoint, with its head
         location, trained = str(root / folders[job.model] / "best"), True
     else:
         location, trained = start(job.start), False
     return evaluate_language(job.task, job.lang, job.split, job.phase, location, trained,
-                             setup.encoder, folder, device)
+                             setup.encoder, folder, device, features)
 
 
 def run_job_safely(job: Job, setup: Setup, root: str, folders: dict[str, str],
