@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import weakref
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,33 +26,34 @@ from xstilts.features.codec import CODEC_VERSION, ColumnFeatures, write_columns
 
 log = logging.getLogger(__name__)
 
-_TOKENIZER_IDS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _EXAMPLE_DIGESTS: OrderedDict[int, tuple[list, int, str]] = OrderedDict()
 _DIGEST_MEMO = 64  # example lists remembered by identity (the per-process split cache's)
 
 
 def tokenizer_identity(tokenizer) -> str | None:
     """A hash of what a fast tokenizer does (its full definition, less the truncation and
-    padding state that calls leave behind); None for a tokenizer without one."""
-    try:
-        return _TOKENIZER_IDS[tokenizer]
-    except (KeyError, TypeError):
-        pass
+    padding state that calls leave behind); None for a tokenizer without one.
+
+    Not remembered per object: a tokenizer can change (added tokens), and hashing its
+    definition takes a fraction of a second even for a 250k vocabulary.
+    """
     backend = getattr(tokenizer, "backend_tokenizer", None)
     if backend is None:
         return None
-    spec = json.loads(backend.to_str())
-    spec.pop("truncation", None)
-    spec.pop("padding", None)
-    digest = hashlib.sha256(json.dumps(
-        {"class": type(tokenizer).__name__, "backend": spec,
-         "special": sorted(tokenizer.all_special_ids), "size": len(tokenizer)},
-        ensure_ascii=False).encode("utf-8")).hexdigest()
+    truncation, padding = backend.truncation, backend.padding
+    backend.no_truncation()
+    backend.no_padding()
     try:
-        _TOKENIZER_IDS[tokenizer] = digest
-    except TypeError:
-        pass
-    return digest
+        definition = backend.to_str()
+    finally:  # put back the state the wrapper set last
+        if truncation:
+            backend.enable_truncation(**truncation)
+        if padding:
+            backend.enable_padding(**padding)
+    digest = hashlib.sha256(definition.encode("utf-8"))
+    digest.update(json.dumps([type(tokenizer).__name__, sorted(tokenizer.all_special_ids),
+                              len(tokenizer)]).encode("utf-8"))
+    return digest.hexdigest()
 
 
 def examples_digest(examples: list[dict]) -> str:
