@@ -13,6 +13,8 @@ from safetensors.torch import load_file
 from tests.fixtures import COLOUR_TASK_YAML, write_colour_task, write_jsonl
 from xstilts import pipeline
 from xstilts.config import load_config
+from xstilts.features import FeatureCache
+from xstilts.formats.bitext_mining import BitextMiningFormat
 from xstilts.formats.classification import ClassificationFormat
 from xstilts.formats.retrieval import RetrievalFormat
 from xstilts.models import encoder as encoder_module
@@ -155,3 +157,40 @@ def test_the_english_side_is_embedded_once_per_model(tmp_path, monkeypatch):
     pipeline._LOADED.clear()  # a fresh model: nothing remembered
     alone, alone_batches = evaluate("ru")
     assert alone_batches == 2 and alone == ru
+
+
+def test_bitext_mining_tunes_on_dev_through_both_caches(tmp_path, monkeypatch):
+    from tests.tasks.xtreme_data import build_local
+
+    build_local(tmp_path / "xtreme", "bucc2018")  # dev and test hold the same sentences
+    (tmp_path / "c.yaml").write_text(f"""
+encoder: {{name: tiny-random}}
+data: {{source: local, dir: {tmp_path / "xtreme"}}}
+targets:
+  tasks: [bucc2018]
+  languages: {{bucc2018: [de]}}
+""")
+    config = load_config(tmp_path / "c.yaml")
+    tasks, setup = prepare(config)
+    task, phase = tasks["bucc2018"], config.targets.for_task("bucc2018")
+    calls = count_calls(monkeypatch, BitextMiningFormat, "featurize")
+    features = FeatureCache(tmp_path / "features")
+
+    def evaluate(name: str) -> dict:
+        pipeline._LOADED.clear()  # a fresh model (and embedding memo) each time
+        result = pipeline.evaluate_language(task, "de", "test", phase, setup.encoder_location,
+                                            False, config.encoder, tmp_path / name,
+                                            torch.device("cpu"), features)
+        memo = pipeline._LOADED["value"][3]
+        files = sorted(p.relative_to(tmp_path / name).as_posix()
+                       for p in (tmp_path / name).rglob("*.tsv"))
+        return {**result, "memo": (memo.hits, memo.misses), "files": files}
+
+    first = evaluate("first")
+    assert len(calls) == 2 and (features.misses, features.hits) == (2, 0)  # dev, test
+    assert first["memo"] == (2, 2)  # test's two sides are dev's: embedded once
+    assert "threshold" in first["tuned"] and first["files"] == ["labels/test-de.tsv",
+                                                               "predictions/test-de.tsv"]
+    again = evaluate("again")
+    assert len(calls) == 2 and features.hits == 2
+    assert again == first
