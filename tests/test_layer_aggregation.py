@@ -145,13 +145,13 @@ targets:
 tasks:""" + COLOUR_TASK_YAML)
     config = load_config(tmp_path / "c.yaml")
     seen = []
-    real = pipeline.predict_features
+    real = pipeline.predict_and_score
 
     def spy(encoder, *args, **kwargs):
         seen.append({k: v.detach().clone() for k, v in encoder.state_dict().items()})
         return real(encoder, *args, **kwargs)
 
-    monkeypatch.setattr(pipeline, "predict_features", spy)
+    monkeypatch.setattr(pipeline, "predict_and_score", spy)
     results = pipeline.run(config, tmp_path / "out")
     best = results["targets"]["colour"]["dev"]["checkpoint"]
     assert len(seen) == 3  # en, de, ru

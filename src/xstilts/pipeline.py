@@ -29,7 +29,7 @@ from xstilts.config import (
 )
 from xstilts.errors import XstiltsError
 from xstilts.evaluate.embeddings import EmbeddingMemo
-from xstilts.evaluate.predict import predict_features
+from xstilts.evaluate.predict import predict_and_score
 from xstilts.features import FeatureCache, featurize
 from xstilts.formats import get_format
 from xstilts.models.encoder import (
@@ -327,9 +327,9 @@ def evaluate_language(task: Task, lang: str, split: str, phase: PhaseConfig, loc
     def predict(t: Task, examples: list[dict], split_name: str) -> tuple[dict, dict]:
         # Featurised with the declared task: settings tuned on dev only change decoding.
         feats = featurize(features, fmt, examples, tokenizer, task, length, split_name, lang)
-        return predict_features(encoder_model, head, fmt, t, examples, feats,
-                                tokenizer.pad_token_id, phase.training.eval_batch_size,
-                                device, lang, phase.training.bf16, memo)
+        return predict_and_score(encoder_model, head, fmt, t, examples, tokenizer, length,
+                                 phase.training.eval_batch_size, device, lang,
+                                 phase.training.bf16, feats, memo)
 
     examples = load_split(task, split, lang)
     if phase.test_limit:

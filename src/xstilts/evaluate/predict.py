@@ -57,11 +57,15 @@ def raw_outputs(encoder, head, fmt: TaskFormat, task, features: Sequence[dict], 
 
 def predict_and_score(encoder, head, fmt: TaskFormat, task, examples: list[dict], tokenizer,
                       max_length: int, batch_size: int, device: torch.device, lang: str,
-                      bf16: bool = True) -> tuple[dict, dict[str, float]]:
-    """Predictions {id: prediction} and metrics for one language's examples."""
-    features = fmt.featurize(examples, tokenizer, task, max_length)
+                      bf16: bool = True, features: Sequence[dict] | None = None,
+                      embeddings: EmbeddingMemo | None = None) -> tuple[dict, dict[str, float]]:
+    """Predictions {id: prediction} and metrics for one language's examples (`features`:
+    theirs, made already; else they are featurised here). `embeddings`: see
+    predict_features."""
+    if features is None:
+        features = fmt.featurize(examples, tokenizer, task, max_length)
     return predict_features(encoder, head, fmt, task, examples, features,
-                            tokenizer.pad_token_id, batch_size, device, lang, bf16)
+                            tokenizer.pad_token_id, batch_size, device, lang, bf16, embeddings)
 
 
 def predict_features(encoder, head, fmt: TaskFormat, task, examples: list[dict],

@@ -24,12 +24,7 @@ from tqdm.auto import tqdm
 from xstilts.artifacts import AtomicDir, write_json_atomic, write_text_atomic
 from xstilts.config import TrainingConfig
 from xstilts.errors import XstiltsError
-from xstilts.evaluate.predict import (
-    autocast,
-    predict_and_score,
-    predict_features,
-    to_device,
-)
+from xstilts.evaluate.predict import autocast, predict_and_score, to_device
 from xstilts.formats.base import TaskFormat
 from xstilts.train.optim import build_optimizer
 from xstilts.train.samplers import TaskSampler, task_probabilities
@@ -115,17 +110,11 @@ def validate(model, data: list[TaskData], tokenizer, cfg: TrainingConfig, device
     """Dev metrics of every task and their mean main metric (the selection score)."""
     scores = {}
     for d in data:
-        head = model.heads[d.head_name]
-        if d.dev_features is not None:
-            _, metrics = predict_features(model.encoder, head, d.fmt, d.task, d.dev_examples,
-                                          d.dev_features, tokenizer.pad_token_id,
-                                          cfg.eval_batch_size, device, d.task.train_language,
-                                          cfg.bf16)
-        else:
-            examples = d.dev_examples[: cfg.dev_limit] if cfg.dev_limit else d.dev_examples
-            _, metrics = predict_and_score(model.encoder, head, d.fmt, d.task, examples,
-                                           tokenizer, d.max_length, cfg.eval_batch_size,
-                                           device, d.task.train_language, cfg.bf16)
+        examples = d.dev_examples[: cfg.dev_limit] if cfg.dev_limit else d.dev_examples
+        _, metrics = predict_and_score(model.encoder, model.heads[d.head_name], d.fmt, d.task,
+                                       examples, tokenizer, d.max_length,
+                                       cfg.eval_batch_size, device,
+                                       d.task.train_language, cfg.bf16, d.dev_features)
         scores[d.task.name] = metrics
     # A task may select on another of its format's metrics (CCG: accuracy, not chunk F1).
     main = [selection_score(scores[d.task.name], d) for d in data]
