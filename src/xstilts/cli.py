@@ -51,6 +51,14 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_results(args) -> int:
+    from xstilts.study.score_table import render, score_table
+
+    frame = score_table(Path(args.dir), args.target, args.metric, args.study)
+    print(render(frame, args.format))
+    return 0
+
+
 def cmd_tasks(args) -> int:
     from xstilts.tasks.registry import builtin_tasks
 
@@ -130,6 +138,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--study", help="which study, when a store folder holds several")
     p.add_argument("--out", help="where to write the report (default DIR)")
     p.set_defaults(func=cmd_report)
+    p = sub.add_parser("results", help="scores per language and their average, from a run's "
+                       "or a study's folder or a store")
+    p.add_argument("dir", help="a run's --out folder, a study's --out folder or a store folder")
+    p.add_argument("--target", help="only this target")
+    p.add_argument("--metric", help="only this metric ('main': each target's main metric)")
+    p.add_argument("--study", help="only this study (a store folder may hold several)")
+    p.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    p.set_defaults(func=cmd_results)
     p = sub.add_parser("tasks", help="list the built-in tasks")
     p.add_argument("-v", "--verbose", action="store_true")
     p.set_defaults(func=cmd_tasks)

@@ -170,6 +170,27 @@ class DataConfig(Strict):
         return self
 
 
+class TrackingConfig(Strict):
+    """Experiment trackers, as Hugging Face's `report_to`: one tracker run per training job.
+
+    Observability only: no setting here changes a job's key or its numbers.
+    """
+
+    backends: list[Literal["tensorboard", "mlflow", "wandb"]] = Field(default_factory=list)
+    # None: OUT/tracking (the run's or the study's --out folder). MLflow uses a file store
+    # under it unless MLFLOW_TRACKING_URI is set (a server, or a database with full mlflow).
+    dir: str | None = None
+    project: str | None = None  # MLflow experiment / W&B project; None: the study's name
+    tags: dict[str, str] = Field(default_factory=dict)  # added to every tracker run
+
+    @field_validator("backends")
+    @classmethod
+    def _once_each(cls, value):
+        if len(set(value)) != len(value):
+            raise ValueError(f"a backend is listed twice: {value}")
+        return value
+
+
 class RunConfig(Strict):
     """One X-STILTs configuration: encoder → optional intermediate phase → targets."""
 
@@ -184,6 +205,7 @@ class RunConfig(Strict):
     # Per task (built-in or declared), format options over the task's own, e.g.
     # {xquad: {main_metric: em_f1}} or {tatoeba: {query_side: source}}.
     task_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    tracking: TrackingConfig = Field(default_factory=TrackingConfig)
 
     @field_validator("task_options")
     @classmethod

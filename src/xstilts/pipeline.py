@@ -267,24 +267,27 @@ def phase_data(model, tokenizer, tasks: dict[str, Task], phase: PhaseConfig,
 
 def train_intermediate(tasks: tuple[Task, ...], phase: PhaseConfig, seed: int, start: str,
                        encoder: EncoderConfig, folder: Path, device: torch.device,
-                       label: str, features: FeatureCache | None = None) -> dict:
-    """Phase (ii): train `start` on the tasks together; returns the phase summary."""
+                       label: str, on_log=None, features: FeatureCache | None = None) -> dict:
+    """Phase (ii): train `start` on the tasks together; returns the phase summary (`on_log`:
+    see train_phase)."""
     seed_everything(seed)
     model, tokenizer = build_model(start, encoder, keep=True)
     tds = phase_data(model, tokenizer, {t.name: t for t in tasks}, phase, features)
-    train_phase(model, tokenizer, tds, phase.training, folder, seed, device, desc=label)
+    train_phase(model, tokenizer, tds, phase.training, folder, seed, device, desc=label,
+                on_log=on_log)
     return json.loads((folder / "summary.json").read_text(encoding="utf-8"))
 
 
 def train_target(task: Task, phase: PhaseConfig, seed: int, start: str,
                  encoder: EncoderConfig, folder: Path, device: torch.device,
-                 features: FeatureCache | None = None) -> dict:
-    """Phase (iii), training: fine-tune `start` on one target; returns its dev summary."""
+                 on_log=None, features: FeatureCache | None = None) -> dict:
+    """Phase (iii), training: fine-tune `start` on one target; returns its dev summary
+    (`on_log`: see train_phase)."""
     seed_everything(seed)
     model, tokenizer = build_model(start, encoder, keep=True)
     tds = phase_data(model, tokenizer, {task.name: task}, phase, features)
     result = train_phase(model, tokenizer, tds, phase.training, folder, seed, device,
-                         desc=f"target {task.name}")
+                         desc=f"target {task.name}", on_log=on_log)
     return {"best_score": result.best_score, "steps": result.steps,
             "evaluations": result.evaluations, "best_step": result.best_step,
             "checkpoint": str(result.best_dir)}

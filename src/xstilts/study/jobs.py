@@ -16,6 +16,7 @@ from xstilts.errors import XstiltsError
 from xstilts.features import FeatureCache
 from xstilts.pipeline import evaluate_language, train_intermediate, train_target
 from xstilts.study.plan import Job, Setup
+from xstilts.study.tracked import job_trackers
 
 
 def run_job(job: Job, setup: Setup, root: Path, folders: dict[str, str],
@@ -30,12 +31,17 @@ def run_job(job: Job, setup: Setup, root: Path, folders: dict[str, str],
         return str(root / folders[key] / "best") if key else setup.encoder_location
 
     if job.kind == "intermediate":
-        summary = train_intermediate(job.tasks, job.phase, job.seed, setup.encoder_location,
-                                     setup.encoder, folder, device, job.label, features)
+        with job_trackers(job, setup) as trackers:
+            summary = train_intermediate(job.tasks, job.phase, job.seed, setup.encoder_location,
+                                         setup.encoder, folder, device, job.label,
+                                         trackers.log_record if trackers.active else None,
+                                         features=features)
         return {"summary": summary, "checkpoint": str(folder / "best")}
     if job.kind == "target":
-        return train_target(job.task, job.phase, job.seed, start(job.start), setup.encoder,
-                            folder, device, features)
+        with job_trackers(job, setup) as trackers:
+            return train_target(job.task, job.phase, job.seed, start(job.start), setup.encoder,
+                                folder, device, trackers.log_record if trackers.active else None,
+                                features=features)
     if job.model is not None:  # a trained target: its best checkpoint, with its head
         location, trained = str(root / folders[job.model] / "best"), True
     else:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from xstilts import __version__
 from xstilts.artifacts import content_key
-from xstilts.config import EncoderConfig, PhaseConfig, RunConfig
+from xstilts.config import EncoderConfig, PhaseConfig, RunConfig, TrackingConfig
 from xstilts.formats import get_format
 from xstilts.pipeline import eval_split
 from xstilts.study.fingerprint import data_fingerprint, training_view
@@ -41,6 +41,8 @@ class Setup:
     encoder_identity: dict
     encoder: EncoderConfig
     label: str = "run"  # the study's name; "run" for a single config
+    # Experiment trackers, resolved (dir absolute); observability only, in no job's key.
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,7 @@ class TargetJob:
     seed: int
     start: str | None  # the intermediate job's key; None = the base encoder
     kind: str = "target"
+    intermediate: tuple[str, ...] = ()  # the start's task set (names; for trackers)
 
     @property
     def deps(self) -> tuple[str, ...]:
@@ -198,7 +201,8 @@ def compile_plan(config: RunConfig, tasks: dict[str, Task], arms: list[Arm],
                     **base, "kind": "target", "start": start, "seed": arm.target_seed,
                     "task": training_view(task), "training": training_settings(phase)})
                 target_jobs.setdefault(model_key, TargetJob(
-                    model_key, task, phase, arm.target_seed, inter_key))
+                    model_key, task, phase, arm.target_seed, inter_key,
+                    intermediate=arm.tasks))
             trained[name] = model_key
             split = eval_split(task, config.targets.eval_split)
             for lang in task.languages:

@@ -25,6 +25,7 @@ from xstilts.study.execute import Execution, execute, make_backend
 from xstilts.study.fingerprint import encoder_identity
 from xstilts.study.plan import Arm, Plan, Setup, compile_plan
 from xstilts.study.store import Store
+from xstilts.study.tracked import resolve_tracking, track_results, with_tracking
 from xstilts.tasks.task import Task
 
 
@@ -76,6 +77,7 @@ def run_config(config: RunConfig, out: Path, db: Path | None = None,
     writing them if any job failed."""
     out.mkdir(parents=True, exist_ok=True)
     write_json_atomic(out / "config.json", config.model_dump())
+    tracking = resolve_tracking(config.tracking, out, "xstilts")  # a missing package fails here
     tasks, setup = prepare(config)
     device = device or torch.device("cuda" if torch.cuda.is_available() else "cpu")
     print(f"[xstilts] encoder {config.encoder.name} ({setup.encoder_location}); "
@@ -85,8 +87,10 @@ def run_config(config: RunConfig, out: Path, db: Path | None = None,
           f"attention_dropout={config.encoder.attention_dropout} device={device}")
     inter = tuple(config.intermediate.tasks) if config.intermediate else ()
     plan = compile_plan(config, tasks, [Arm(inter, config.seed, config.seed)], setup)
+    plan = with_tracking(plan, tracking)
     store = Store(store or out)
     execution = execute(plan, store, make_backend("local", device=str(device)))
+    track_results(plan, store, execution.ran)
     results = assemble_run(plan, store, config, out, db or out / "results.sqlite", str(device))
     if execution.failed:
         raise XstiltsError(failure_report(plan, execution))
@@ -109,7 +113,9 @@ def assemble_run(plan: Plan, store: Store, config: RunConfig, out: Path, db: Pat
     from the store's finished jobs (targets with a failed job are left out)."""
     arm = plan.arms[0]
     summary = store.output(arm.intermediate) if arm.intermediate else None
-    results = {"config_hash": content_key(config.model_dump()), "encoder": config.encoder.name,
+    # Tracker settings change no number: the same config hash with or without them.
+    results = {"config_hash": content_key(config.model_dump(exclude={"tracking"})),
+               "encoder": config.encoder.name,
                "encoder_location": plan.setup.encoder_location, "device": device,
                "settings": {"freeze_embeddings": config.encoder.freeze_embeddings,
                             "trim_vocab": config.encoder.trim_vocab,

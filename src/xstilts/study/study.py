@@ -20,6 +20,7 @@ from xstilts.study.plan import CODE_VERSION, Plan, compile_plan
 from xstilts.study.run import failure_report, prepare
 from xstilts.study.spec import Study
 from xstilts.study.store import Store
+from xstilts.study.tracked import resolve_tracking, track_results, with_tracking
 
 PLAN_FILE = "plan.json"
 
@@ -36,6 +37,7 @@ def run_study(study: Study, out: Path, store_dir: Path | None = None, backend: s
     """Plan, then (unless dry_run) execute; returns the plan's counts and what happened."""
     out = Path(out)
     plan = plan_study(study)
+    plan = with_tracking(plan, resolve_tracking(study.base.tracking, out, study.spec.name))
     store = Store(store_dir or out / "store")
     out.mkdir(parents=True, exist_ok=True)
     write_json_atomic(out / PLAN_FILE, describe(plan, study, store))
@@ -43,6 +45,7 @@ def run_study(study: Study, out: Path, store_dir: Path | None = None, backend: s
         log(dry_run_text(plan, store))
         return {"planned": plan.count()}
     execution = execute(plan, store, make_backend(backend, workers, address), log=log)
+    track_results(plan, store, execution.ran)
     drop_unneeded_weights(plan, store, study)
     store.write_results(result_rows(plan, store, study))
     log(f"[xstilts] study {study.spec.name}: {len(execution.ran)} job(s) ran, "

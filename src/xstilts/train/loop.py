@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -123,8 +123,10 @@ def validate(model, data: list[TaskData], tokenizer, cfg: TrainingConfig, device
 
 
 def train_phase(model, tokenizer, data: list[TaskData], cfg: TrainingConfig, out_dir: Path,
-                seed: int, device: torch.device, desc: str = "train") -> PhaseResult:
-    """Train `model` on `data` and return where the best checkpoint is."""
+                seed: int, device: torch.device, desc: str = "train",
+                on_log: Callable[[dict], None] | None = None) -> PhaseResult:
+    """Train `model` on `data` and return where the best checkpoint is; `on_log` gets
+    every record written to log.jsonl (e.g. for experiment trackers)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     best_dir, last_dir = out_dir / "best", out_dir / "last"
@@ -167,10 +169,14 @@ def train_phase(model, tokenizer, data: list[TaskData], cfg: TrainingConfig, out
             rate = seen / max(1e-9, time.perf_counter() - started)
             bar.set_postfix(task=name, loss=f"{loss_sum:.3f}", ex_s=f"{rate:.1f}")
             bar.update(1)
-            log.write(json.dumps({"step": state["step"], "task": name, "loss": loss_sum,
-                                  "lr": scheduler.get_last_lr()[0]}) + "\n")
+            record = {"step": state["step"], "task": name, "loss": loss_sum,
+                      "lr": scheduler.get_last_lr()[0]}
+            log.write(json.dumps(record) + "\n")
+            if on_log:
+                on_log(record)
             if state["step"] in eval_at:
-                _evaluate_and_keep(model, tokenizer, data, cfg, device, state, best_dir, log)
+                _evaluate_and_keep(model, tokenizer, data, cfg, device, state, best_dir, log,
+                                   on_log)
                 state["sampler_counts"] = dict(sampler.counts)
                 save_training_state(last_dir, model, tokenizer, optimizer, scheduler, sampler,
                                     streams, state)
@@ -215,13 +221,16 @@ def selection_summary(history: list[dict]) -> dict:
     return {"evaluations": len(history), "best_step": best["step"] if best else None}
 
 
-def _evaluate_and_keep(model, tokenizer, data, cfg, device, state, best_dir, log) -> None:
+def _evaluate_and_keep(model, tokenizer, data, cfg, device, state, best_dir, log,
+                       on_log=None) -> None:
     """Score the dev sets; keep the checkpoint if it is the best so far; count patience."""
     result = validate(model, data, tokenizer, cfg, device)
     record = {"step": state["step"], "dev": result["tasks"], "score": result["score"]}
     state["history"].append(record)
     log.write(json.dumps(record) + "\n")
     log.flush()
+    if on_log:
+        on_log(record)
     if result["score"] > state["best_score"]:
         state["best_score"], state["bad_evals"] = result["score"], 0
         with AtomicDir(best_dir) as tmp:
