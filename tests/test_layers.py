@@ -6,7 +6,7 @@ from pathlib import Path
 import xstilts
 
 PACKAGE = Path(xstilts.__file__).parent
-INNER = ("formats", "models", "tasks", "train", "evaluate")
+INNER = ("formats", "models", "tasks", "train", "evaluate", "features")
 OUTER = ("xstilts.pipeline", "xstilts.demo", "xstilts.report", "xstilts.cli", "xstilts.study")
 
 

@@ -28,14 +28,16 @@ from xstilts.config import (
     TrainingConfig,
 )
 from xstilts.errors import XstiltsError
+from xstilts.evaluate.embeddings import EmbeddingMemo
 from xstilts.evaluate.predict import predict_and_score
+from xstilts.features import FeatureCache, featurize
 from xstilts.formats import get_format
 from xstilts.models.encoder import (
     EncoderDefaults,
-    load_encoder,
     max_positions,
     resolve_encoder,  # noqa: F401  (re-exported for callers that resolve encoders)
 )
+from xstilts.models.kept import load_encoder_isolated, load_start_encoder
 from xstilts.models.mlm_head import load_pretrained_mlm_head
 from xstilts.models.multitask import MultiTaskModel
 from xstilts.tasks.registry import resolve_task, suite_tasks
@@ -221,11 +223,13 @@ def freeze_bottom_layers(encoder, n: int) -> None:
         module.requires_grad_(False)
 
 
-def build_model(location: str, encoder_config: EncoderConfig):
+def build_model(location: str, encoder_config: EncoderConfig, keep: bool = False):
     """Load the encoder for a phase (with a fresh layer aggregation, if any); freeze what
-    the encoder settings say."""
-    encoder, tokenizer = load_encoder(location, encoder_config.trust_remote_code,
-                                      encoder_config.attention_dropout)
+    the encoder settings say. `keep`: a start encoder, kept in memory for the next job
+    that starts from it (models/kept.py); either way the load draws no random numbers."""
+    load = load_start_encoder if keep else load_encoder_isolated
+    encoder, tokenizer = load(location, encoder_config.trust_remote_code,
+                              encoder_config.attention_dropout)
     if encoder_config.freeze_embeddings:
         encoder.get_input_embeddings().weight.requires_grad_(False)
     if encoder_config.freeze_layers:
@@ -233,9 +237,10 @@ def build_model(location: str, encoder_config: EncoderConfig):
     return MultiTaskModel(encoder, encoder_config.layer_aggregation), tokenizer
 
 
-def phase_data(model, tokenizer, tasks: dict[str, Task], phase: PhaseConfig) -> list[TaskData]:
-    """Featurize each of the phase's tasks (`tasks`: name -> Task) and attach a (possibly
-    shared) head."""
+def phase_data(model, tokenizer, tasks: dict[str, Task], phase: PhaseConfig,
+               features: FeatureCache | None = None) -> list[TaskData]:
+    """Featurize each of the phase's tasks (`tasks`: name -> Task; train and dev, once, through
+    the feature cache `features` if any) and attach a (possibly shared) head."""
     head_of = {t: head for head, members in phase.shared_heads.items() for t in members}
     out = []
     for name in phase.tasks:
@@ -251,19 +256,23 @@ def phase_data(model, tokenizer, tasks: dict[str, Task], phase: PhaseConfig) -> 
         if new_head and task.format == "mlm":  # the checkpoint's own MLM head, where it has one
             load_pretrained_mlm_head(head, model.encoder, label=f"MLM {head_name!r}")
         length = sequence_length(task, phase.training)
-        feats = fmt.featurize(load_split(task, "train"), tokenizer, task, length)
-        out.append(TaskData(task, fmt, head_name, feats, load_split(task, "dev"), length))
+        train = featurize(features, fmt, load_split(task, "train"), tokenizer, task, length,
+                          "train")
+        dev = load_split(task, "dev")
+        dev = dev[: phase.training.dev_limit] if phase.training.dev_limit else dev
+        out.append(TaskData(task, fmt, head_name, train, dev, length,
+                            featurize(features, fmt, dev, tokenizer, task, length, "dev")))
     return out
 
 
 def train_intermediate(tasks: tuple[Task, ...], phase: PhaseConfig, seed: int, start: str,
                        encoder: EncoderConfig, folder: Path, device: torch.device,
-                       label: str, on_log=None) -> dict:
+                       label: str, on_log=None, features: FeatureCache | None = None) -> dict:
     """Phase (ii): train `start` on the tasks together; returns the phase summary (`on_log`:
     see train_phase)."""
     seed_everything(seed)
-    model, tokenizer = build_model(start, encoder)
-    tds = phase_data(model, tokenizer, {t.name: t for t in tasks}, phase)
+    model, tokenizer = build_model(start, encoder, keep=True)
+    tds = phase_data(model, tokenizer, {t.name: t for t in tasks}, phase, features)
     train_phase(model, tokenizer, tds, phase.training, folder, seed, device, desc=label,
                 on_log=on_log)
     return json.loads((folder / "summary.json").read_text(encoding="utf-8"))
@@ -271,12 +280,12 @@ def train_intermediate(tasks: tuple[Task, ...], phase: PhaseConfig, seed: int, s
 
 def train_target(task: Task, phase: PhaseConfig, seed: int, start: str,
                  encoder: EncoderConfig, folder: Path, device: torch.device,
-                 on_log=None) -> dict:
+                 on_log=None, features: FeatureCache | None = None) -> dict:
     """Phase (iii), training: fine-tune `start` on one target; returns its dev summary
     (`on_log`: see train_phase)."""
     seed_everything(seed)
-    model, tokenizer = build_model(start, encoder)
-    tds = phase_data(model, tokenizer, {task.name: task}, phase)
+    model, tokenizer = build_model(start, encoder, keep=True)
+    tds = phase_data(model, tokenizer, {task.name: task}, phase, features)
     result = train_phase(model, tokenizer, tds, phase.training, folder, seed, device,
                          desc=f"target {task.name}", on_log=on_log)
     return {"best_score": result.best_score, "steps": result.steps,
@@ -284,39 +293,46 @@ def train_target(task: Task, phase: PhaseConfig, seed: int, start: str,
             "checkpoint": str(result.best_dir)}
 
 
-_LOADED: dict = {}  # the last evaluated model, kept for the next language of the same target
+# The last evaluated model, kept for the next language of the same target, with the memo of
+# its sentence embeddings (retrieval: the English side is encoded once for all languages).
+_LOADED: dict = {}
 
 
 def _evaluation_model(location: str, task: Task, trained: bool, encoder: EncoderConfig,
                       device: torch.device):
-    """(encoder, head, tokenizer) to evaluate with; a trained target's head from its checkpoint."""
+    """(encoder, head, tokenizer, embedding memo) to evaluate with; a trained target's head
+    from its checkpoint."""
     key = (location, task.name, trained, str(device))
     if _LOADED.get("key") != key:
         _LOADED.clear()
-        model, tokenizer = build_model(location, encoder)
+        model, tokenizer = build_model(location, encoder, keep=not trained)
         head = None
         if trained:
             model.load_heads(Path(location), {task.name: task})
             head = model.heads[task.name]
         model.to(device)
-        _LOADED.update(key=key, value=(model.encoder, head, tokenizer))
+        _LOADED.update(key=key, value=(model.encoder, head, tokenizer, EmbeddingMemo()))
     return _LOADED["value"]
 
 
 def evaluate_language(task: Task, lang: str, split: str, phase: PhaseConfig, location: str,
                       trained: bool, encoder: EncoderConfig, folder: Path,
-                      device: torch.device) -> dict:
+                      device: torch.device, features: FeatureCache | None = None) -> dict:
     """Phase (iii), zero-shot: one target in one language; predictions and gold labels in
-    XTREME's layout under `folder`; returns metrics (and settings tuned on dev)."""
-    encoder_model, head, tokenizer = _evaluation_model(location, task, trained, encoder, device)
+    XTREME's layout under `folder`; returns metrics (and settings tuned on dev). Features
+    come through the feature cache `features`, if any."""
+    encoder_model, head, tokenizer, memo = _evaluation_model(location, task, trained, encoder,
+                                                             device)
     fmt = get_format(task.format)
     length = evaluation_length(task, fmt, phase.training,
                                max_positions(encoder_model.config, tokenizer))
 
-    def predict(t: Task, examples: list[dict]) -> tuple[dict, dict]:
+    def predict(t: Task, examples: list[dict], split_name: str) -> tuple[dict, dict]:
+        # Featurised with the declared task: settings tuned on dev only change decoding.
+        feats = featurize(features, fmt, examples, tokenizer, task, length, split_name, lang)
         return predict_and_score(encoder_model, head, fmt, t, examples, tokenizer, length,
                                  phase.training.eval_batch_size, device, lang,
-                                 phase.training.bf16)
+                                 phase.training.bf16, feats, memo)
 
     examples = load_split(task, split, lang)
     if phase.test_limit:
@@ -324,9 +340,9 @@ def evaluate_language(task: Task, lang: str, split: str, phase: PhaseConfig, loc
     lang_task, tuned = task, {}
     if fmt.tunes_on_dev:  # settings chosen on this language's dev split, then tested
         lang_task = fmt.prepare(task, load_split(task, "dev", lang),
-                                lambda t, exs: predict(t, exs)[0])
+                                lambda t, exs: predict(t, exs, "dev")[0])
         tuned = {k: v for k, v in lang_task.options.items() if task.options.get(k) != v}
-    predictions, metrics = predict(lang_task, examples)
+    predictions, metrics = predict(lang_task, examples, split)
     filename = f"{split}-{lang}.{fmt.prediction_suffix}"  # XTREME: test-<lang>.tsv|json
     fmt.write_predictions(examples, predictions, lang_task, folder / "predictions" / filename)
     has_labels = True

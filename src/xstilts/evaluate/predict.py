@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import torch
 
 from xstilts.config import DEFAULT_MAX_LENGTH
 from xstilts.formats.base import TaskFormat
+
+if TYPE_CHECKING:
+    from xstilts.evaluate.embeddings import EmbeddingMemo
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +67,7 @@ def length_batches(lengths: list[int], batch_size: int, max_tokens: int) -> list
 
 
 @torch.inference_mode()
-def raw_outputs(encoder, head, fmt: TaskFormat, task, features: list[dict], pad_id: int,
+def raw_outputs(encoder, head, fmt: TaskFormat, task, features: Sequence[dict], pad_id: int,
                 batch_size: int, device: torch.device, bf16: bool = True,
                 max_tokens: int | None = None) -> list:
     """Per-feature outputs in feature order; batches formed by length to cut padding and
@@ -90,10 +95,34 @@ def raw_outputs(encoder, head, fmt: TaskFormat, task, features: list[dict], pad_
 
 def predict_and_score(encoder, head, fmt: TaskFormat, task, examples: list[dict], tokenizer,
                       max_length: int, batch_size: int, device: torch.device, lang: str,
-                      bf16: bool = True) -> tuple[dict, dict[str, float]]:
-    """Predictions {id: prediction} and metrics for one language's examples."""
-    features = fmt.featurize(examples, tokenizer, task, max_length)
-    outputs = raw_outputs(encoder, head, fmt, task, features, tokenizer.pad_token_id,
-                          batch_size, device, bf16)
+                      bf16: bool = True, features: Sequence[dict] | None = None,
+                      embeddings: EmbeddingMemo | None = None) -> tuple[dict, dict[str, float]]:
+    """Predictions {id: prediction} and metrics for one language's examples (`features`:
+    theirs, made already; else they are featurised here). `embeddings`: see
+    predict_features."""
+    if features is None:
+        features = fmt.featurize(examples, tokenizer, task, max_length)
+    return predict_features(encoder, head, fmt, task, examples, features,
+                            tokenizer.pad_token_id, batch_size, device, lang, bf16, embeddings)
+
+
+def predict_features(encoder, head, fmt: TaskFormat, task, examples: list[dict],
+                     features: Sequence[dict], pad_id: int, batch_size: int,
+                     device: torch.device, lang: str, bf16: bool = True,
+                     embeddings: EmbeddingMemo | None = None) -> tuple[dict, dict[str, float]]:
+    """predict_and_score on features made already (featurise once, predict many times).
+
+    `embeddings`: a memo for untrained embedding formats (retrieval, bitext mining) that
+    lives as long as the encoder stays unchanged; each side is then encoded on its own and
+    a side seen before (the same English sentences in every language) is not encoded again.
+    """
+    if embeddings is not None and not fmt.trainable:
+        from xstilts.evaluate.embeddings import side_outputs
+
+        outputs = side_outputs(encoder, fmt, task, features, pad_id, batch_size, device,
+                               bf16, embeddings)
+    else:
+        outputs = raw_outputs(encoder, head, fmt, task, features, pad_id, batch_size, device,
+                              bf16)
     predictions = fmt.decode(examples, features, outputs, task)
     return predictions, fmt.score(examples, predictions, task, lang)

@@ -66,6 +66,13 @@ class TaskFormat(ABC):
     # Untrained formats encode at their own length (task option `max_length`, else this),
     # capped by the model; None: the phase's sequence length.
     encode_length: ClassVar[int | None] = None
+    # The feature cache (xstilts.features) stores each feature field by its kind: "int",
+    # "ints" (list of ints), "ints2" (list of lists of ints), "spans" (list of (int, int) or
+    # None), "intmap" (dict int -> int), "json" (str, bool, ...) or "context" (not stored:
+    # the same object in every feature, rebuilt by `feature_context`). None: never cached.
+    feature_fields: ClassVar[dict[str, str] | None] = None
+    # Bump when `featurize` gives other features for the same input: cached ones go stale.
+    feature_version: ClassVar[int] = 1
 
     # ---- data -------------------------------------------------------------
     @abstractmethod
@@ -75,6 +82,11 @@ class TaskFormat(ABC):
     @abstractmethod
     def collate(self, features: list[Feature], pad_id: int) -> Batch:
         """Stack features into tensors with dynamic padding."""
+
+    def feature_context(self, tokenizer, task, max_length: int) -> dict[str, Any]:
+        """The "context" fields of `feature_fields` (shared by every feature of one
+        featurize call), for features read back from the cache; by default none."""
+        return {}
 
     def for_epoch(self, feature: Feature, epoch: int) -> Feature:
         """A training feature as seen in `epoch` (MLM: fresh masks); by default unchanged.

@@ -104,7 +104,8 @@ class BitextMiningFormat(RetrievalFormat):
                     f"task {task.name!r}: example {ex['id']!r} has side {ex['side']!r}.\n  fix: "
                     f"a bitext-mining sentence's side is one of {SIDES}.")
             enc = tokenizer(prefix + ex["text"], truncation=True, max_length=max_length)
-            features.append({"input_ids": enc["input_ids"], "example_index": i})
+            features.append({"input_ids": enc["input_ids"], "example_index": i,
+                             "side": ex["side"]})
         return features
 
     def decode(self, examples, features, outputs, task):

@@ -34,6 +34,7 @@ class ClassificationFormat(TaskFormat):
     name = "classification"
     main_metric = "accuracy"
     prediction_suffix = "tsv"
+    feature_fields = {"input_ids": "ints", "example_index": "int", "label": "int"}
 
     def featurize(self, examples, tokenizer, task, max_length):
         labels = {lab: i for i, lab in enumerate(label_list(task))}

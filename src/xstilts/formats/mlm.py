@@ -85,16 +85,23 @@ class MLMFormat(TaskFormat):
     name = "mlm"
     main_metric = "accuracy"
     prediction_suffix = "tsv"
+    feature_fields = {"input_ids": "ints", "labels": "ints", "example_index": "int",
+                      "tokens": "ints", "masking": "context"}
 
-    def featurize(self, examples, tokenizer, task, max_length):
+    def feature_context(self, tokenizer, task, max_length):
+        """The one Masking every feature of a featurize call carries."""
         if tokenizer.mask_token_id is None:
             raise XstiltsError(
                 f"task {task.name!r}: the tokenizer has no mask token, so MLM is impossible.\n"
                 "  fix: use an encoder whose tokenizer defines `mask_token`."
             )
-        masking = Masking(frozenset(tokenizer.all_special_ids), int(tokenizer.mask_token_id),
-                          len(tokenizer), float(task.options.get("mask_rate", 0.15)),
-                          int(task.options.get("mask_seed", 0)))
+        return {"masking": Masking(frozenset(tokenizer.all_special_ids),
+                                   int(tokenizer.mask_token_id), len(tokenizer),
+                                   float(task.options.get("mask_rate", 0.15)),
+                                   int(task.options.get("mask_seed", 0)))}
+
+    def featurize(self, examples, tokenizer, task, max_length):
+        masking = self.feature_context(tokenizer, task, max_length)["masking"]
         features = []
         for i, ex in enumerate(examples):
             require_keys(ex, ("text",), task.name)

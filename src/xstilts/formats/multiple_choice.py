@@ -24,6 +24,7 @@ class MultipleChoiceFormat(TaskFormat):
     name = "multiple_choice"
     main_metric = "accuracy"
     prediction_suffix = "tsv"
+    feature_fields = {"choice_ids": "ints2", "example_index": "int", "label": "int"}
 
     def featurize(self, examples, tokenizer, task, max_length):
         features = []

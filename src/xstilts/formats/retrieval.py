@@ -50,6 +50,7 @@ class RetrievalFormat(TaskFormat):
     main_metric = "accuracy"
     prediction_suffix = "tsv"
     encode_length = ENCODE_LENGTH
+    feature_fields = {"input_ids": "ints", "example_index": "int", "side": "json"}
 
     def featurize(self, examples, tokenizer, task, max_length):
         prefix = task.options.get("prefix", "")

@@ -147,6 +147,8 @@ class SpanQAFormat(TaskFormat):
     name = "span_qa"
     main_metric = "f1"
     prediction_suffix = "json"
+    feature_fields = {"input_ids": "ints", "attention_mask": "ints", "example_index": "int",
+                      "offsets": "spans", "start_position": "int", "end_position": "int"}
 
     def featurize(self, examples, tokenizer, task, max_length):
         """Overlapping windows of (question, context) with offsets and, given answers, labels."""

@@ -74,6 +74,8 @@ class TaggingFormat(TaskFormat):
     name = "tagging"
     main_metric = "f1"
     prediction_suffix = "tsv"
+    feature_fields = {"input_ids": "ints", "example_index": "int", "word_positions": "intmap",
+                      "labels": "ints"}
 
     def featurize(self, examples, tokenizer, task, max_length):
         tag_ids = {t: i for i, t in enumerate(tag_list(task))}

@@ -14,6 +14,7 @@ import torch
 
 from xstilts.artifacts import write_text_atomic
 from xstilts.errors import XstiltsError
+from xstilts.features import FeatureCache
 from xstilts.pipeline import evaluate_language, train_intermediate, train_target
 from xstilts.study.plan import Job, Setup
 from xstilts.study.tracked import job_trackers
@@ -25,6 +26,7 @@ def run_job(job: Job, setup: Setup, root: Path, folders: dict[str, str],
     their folders. Returns the job's (JSON-able) output."""
     root = Path(root)
     folder = root / job.folder
+    features = FeatureCache(root / "features")  # shared by every job and run of this store
 
     def start(key: str | None) -> str:  # an intermediate job's best, else the base encoder
         return str(root / folders[key] / "best") if key else setup.encoder_location
@@ -33,18 +35,20 @@ def run_job(job: Job, setup: Setup, root: Path, folders: dict[str, str],
         with job_trackers(job, setup) as trackers:
             summary = train_intermediate(job.tasks, job.phase, job.seed, setup.encoder_location,
                                          setup.encoder, folder, device, job.label,
-                                         trackers.log_record if trackers.active else None)
+                                         trackers.log_record if trackers.active else None,
+                                         features=features)
         return {"summary": summary, "checkpoint": str(folder / "best")}
     if job.kind == "target":
         with job_trackers(job, setup) as trackers:
             return train_target(job.task, job.phase, job.seed, start(job.start), setup.encoder,
-                                folder, device, trackers.log_record if trackers.active else None)
+                                folder, device, trackers.log_record if trackers.active else None,
+                                features=features)
     if job.model is not None:  # a trained target: its best checkpoint, with its head
         location, trained = str(root / folders[job.model] / "best"), True
     else:
         location, trained = start(job.start), False
     return evaluate_language(job.task, job.lang, job.split, job.phase, location, trained,
-                             setup.encoder, folder, device)
+                             setup.encoder, folder, device, features)
 
 
 def run_job_safely(job: Job, setup: Setup, root: str, folders: dict[str, str],

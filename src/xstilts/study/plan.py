@@ -25,7 +25,7 @@ from xstilts.study.fingerprint import data_fingerprint, training_view
 from xstilts.tasks.task import Task
 
 # Bump when a job's outputs change for the same inputs (a format's features, the loop, ...).
-JOBS_VERSION = 1
+JOBS_VERSION = 2  # 2: encoder loads draw no random numbers; retrieval sides embedded apart
 CODE_VERSION = f"xstilts {__version__} / jobs {JOBS_VERSION}"
 # Encoder settings that change what training produces (not where the model is read from).
 TRAINING_ENCODER_KEYS = ("freeze_embeddings", "trim_vocab", "freeze_layers",

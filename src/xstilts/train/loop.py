@@ -16,7 +16,7 @@ import json
 import math
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,9 +51,12 @@ class TaskData:
     task: object
     fmt: TaskFormat
     head_name: str
-    train_features: list[dict]
+    train_features: Sequence[dict]
     dev_examples: list[dict]
     max_length: int  # tokens per sequence for this task (train and dev)
+    # dev_examples featurised once for the whole phase (then dev_examples are already cut
+    # to dev_limit); None: featurised at every evaluation.
+    dev_features: Sequence[dict] | None = None
 
 
 @dataclass
@@ -143,7 +146,7 @@ def validate(model, data: list[TaskData], tokenizer, cfg: TrainingConfig, device
         _, metrics = predict_and_score(model.encoder, model.heads[d.head_name], d.fmt, d.task,
                                        examples, tokenizer, d.max_length,
                                        cfg.eval_batch_size, device,
-                                       d.task.train_language, cfg.bf16)
+                                       d.task.train_language, cfg.bf16, d.dev_features)
         scores[d.task.name] = metrics
     # A task may select on another of its format's metrics (CCG: accuracy, not chunk F1).
     main = [selection_score(scores[d.task.name], d) for d in data]
