@@ -47,6 +47,14 @@ ALLOWED = {
         "writes into ensure_trimmed's AtomicDir temp folder",
     ("models/tiny_random.py", "build_tiny_random", "save_pretrained"):
         "writes into ensure_tiny_random's AtomicDir temp folder",
+    ("features/codec.py", "write_columns", "save"):
+        "writes into FeatureCache.store's AtomicDir temp folder (features/cache.py)",
+    ("features/codec.py", "_write.save", "save"):
+        "writes into FeatureCache.store's AtomicDir temp folder (features/cache.py)",
+    ("features/codec.py", "_write", "save"):
+        "writes into FeatureCache.store's AtomicDir temp folder (features/cache.py)",
+    ("features/codec.py", "_write", "write_text"):
+        "writes into FeatureCache.store's AtomicDir temp folder (features/cache.py)",
     ("study/plots.py", "_png", "savefig"):
         "into an in-memory buffer; the report writes the bytes with write_bytes_atomic",
 }
