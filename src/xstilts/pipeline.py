@@ -30,6 +30,7 @@ from xstilts.config import (
 from xstilts.errors import XstiltsError
 from xstilts.evaluate.predict import predict_and_score
 from xstilts.formats import get_format
+from xstilts.formats.base import featurize
 from xstilts.models.encoder import (
     EncoderDefaults,
     load_encoder,
@@ -38,6 +39,7 @@ from xstilts.models.encoder import (
 )
 from xstilts.models.mlm_head import load_pretrained_mlm_head
 from xstilts.models.multitask import MultiTaskModel
+from xstilts.progress import stage
 from xstilts.tasks.registry import resolve_task, suite_tasks
 from xstilts.tasks.task import FileSource, Task
 from xstilts.train.loop import TaskData, train_phase
@@ -113,6 +115,7 @@ def sequence_length(task: Task, training: TrainingConfig) -> int:
     return int(task.options.get("max_length", DEFAULT_MAX_LENGTH))
 
 
+QUICK = 1.0  # seconds: a load or featurisation quicker than this is a DEBUG line
 _SPLITS: dict[tuple, list[dict]] = {}  # read once per process (jobs of a study share them)
 
 
@@ -125,7 +128,10 @@ def load_split(task: Task, split: str, lang: str | None = None) -> list[dict]:
     key = (task.name, content_key({"source": task.source.describe(), "files": stamps}),
            split, lang)
     if key not in _SPLITS:
-        _SPLITS[key] = task.load_training(split) if lang is None else task.load(split, lang)
+        what = f"{task.name} {split} ({','.join(languages)})"
+        with stage(f"load {what}", done=f"loaded {what}", min_seconds=QUICK) as loading:
+            _SPLITS[key] = task.load_training(split) if lang is None else task.load(split, lang)
+            loading.count = len(_SPLITS[key])
     return _SPLITS[key]
 
 
@@ -251,7 +257,9 @@ def phase_data(model, tokenizer, tasks: dict[str, Task], phase: PhaseConfig) -> 
         if new_head and task.format == "mlm":  # the checkpoint's own MLM head, where it has one
             load_pretrained_mlm_head(head, model.encoder, label=f"MLM {head_name!r}")
         length = sequence_length(task, phase.training)
-        feats = fmt.featurize(load_split(task, "train"), tokenizer, task, length)
+        what = f"{name} train ({','.join(task.train_languages or (task.train_language,))})"
+        feats = featurize(fmt, load_split(task, "train"), tokenizer, task, length,
+                          f"featurise {what}", done=f"featurised {what}", min_seconds=QUICK)
         out.append(TaskData(task, fmt, head_name, feats, load_split(task, "dev"), length))
     return out
 
@@ -309,10 +317,10 @@ def evaluate_language(task: Task, lang: str, split: str, phase: PhaseConfig, loc
     length = evaluation_length(task, fmt, phase.training,
                                max_positions(encoder_model.config, tokenizer))
 
-    def predict(t: Task, examples: list[dict]) -> tuple[dict, dict]:
+    def predict(t: Task, examples: list[dict], on: str = split) -> tuple[dict, dict]:
         return predict_and_score(encoder_model, head, fmt, t, examples, tokenizer, length,
                                  phase.training.eval_batch_size, device, lang,
-                                 phase.training.bf16)
+                                 phase.training.bf16, desc=f"eval {task.name} {on} ({lang})")
 
     examples = load_split(task, split, lang)
     if phase.test_limit:
@@ -320,7 +328,7 @@ def evaluate_language(task: Task, lang: str, split: str, phase: PhaseConfig, loc
     lang_task, tuned = task, {}
     if fmt.tunes_on_dev:  # settings chosen on this language's dev split, then tested
         lang_task = fmt.prepare(task, load_split(task, "dev", lang),
-                                lambda t, exs: predict(t, exs)[0])
+                                lambda t, exs: predict(t, exs, "dev")[0])
         tuned = {k: v for k, v in lang_task.options.items() if task.options.get(k) != v}
     predictions, metrics = predict(lang_task, examples)
     filename = f"{split}-{lang}.{fmt.prediction_suffix}"  # XTREME: test-<lang>.tsv|json

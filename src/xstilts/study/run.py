@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +27,8 @@ from xstilts.study.fingerprint import encoder_identity
 from xstilts.study.plan import Arm, Plan, Setup, compile_plan
 from xstilts.study.store import Store
 from xstilts.tasks.task import Task
+
+logger = logging.getLogger(__name__)
 
 
 def prepare(config: RunConfig, pool: tuple[str, ...] = (), label: str = "run"
@@ -78,11 +81,11 @@ def run_config(config: RunConfig, out: Path, db: Path | None = None,
     write_json_atomic(out / "config.json", config.model_dump())
     tasks, setup = prepare(config)
     device = device or torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    print(f"[xstilts] encoder {config.encoder.name} ({setup.encoder_location}); "
-          f"freeze_embeddings={config.encoder.freeze_embeddings} "
-          f"trim_vocab={config.encoder.trim_vocab} "
-          f"freeze_layers={config.encoder.freeze_layers} "
-          f"attention_dropout={config.encoder.attention_dropout} device={device}")
+    logger.info(f"encoder {config.encoder.name} ({setup.encoder_location}); "
+                f"freeze_embeddings={config.encoder.freeze_embeddings} "
+                f"trim_vocab={config.encoder.trim_vocab} "
+                f"freeze_layers={config.encoder.freeze_layers} "
+                f"attention_dropout={config.encoder.attention_dropout} device={device}")
     inter = tuple(config.intermediate.tasks) if config.intermediate else ()
     plan = compile_plan(config, tasks, [Arm(inter, config.seed, config.seed)], setup)
     store = Store(store or out)

@@ -11,6 +11,7 @@ no step is logged twice).
 from __future__ import annotations
 
 import json
+import logging
 import math
 import time
 from dataclasses import dataclass, field
@@ -18,16 +19,18 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from xstilts.artifacts import AtomicDir, write_json_atomic, write_text_atomic
 from xstilts.config import TrainingConfig
 from xstilts.errors import XstiltsError
 from xstilts.evaluate.predict import autocast, predict_and_score, to_device
 from xstilts.formats.base import TaskFormat
+from xstilts.progress import progress
 from xstilts.train.optim import build_optimizer
 from xstilts.train.samplers import TaskSampler, task_probabilities
 from xstilts.train.state import load_training_state, save_training_state
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -110,7 +113,9 @@ def validate(model, data: list[TaskData], tokenizer, cfg: TrainingConfig, device
         _, metrics = predict_and_score(model.encoder, model.heads[d.head_name], d.fmt, d.task,
                                        examples, tokenizer, d.max_length,
                                        cfg.eval_batch_size, device,
-                                       d.task.train_language, cfg.bf16)
+                                       d.task.train_language, cfg.bf16,
+                                       desc=f"dev {d.task.name} ({d.task.train_language})",
+                                       level=logging.DEBUG)
         scores[d.task.name] = metrics
     # A task may select on another of its format's metrics (CCG: accuracy, not chunk F1).
     main = [selection_score(scores[d.task.name], d) for d in data]
@@ -139,8 +144,7 @@ def train_phase(model, tokenizer, data: list[TaskData], cfg: TrainingConfig, out
     model.to(device).train()
     truncate_log(out_dir / "log.jsonl", state["step"])
     log = (out_dir / "log.jsonl").open("a", encoding="utf-8")
-    bar = tqdm(total=steps, initial=state["step"], desc=desc, unit="step", dynamic_ncols=True,
-               mininterval=1.0)
+    bar = progress(total=steps, initial=state["step"], desc=desc, unit="step")
     seen, started = 0, time.perf_counter()
     try:
         while state["step"] < steps and not state["done"]:
@@ -178,11 +182,11 @@ def train_phase(model, tokenizer, data: list[TaskData], cfg: TrainingConfig, out
                "batches_per_task": dict(sampler.counts), "probabilities": probs,
                "dev_history": state["history"]}
     write_json_atomic(out_dir / "summary.json", summary)
-    print(f"[xstilts] {desc}: {summary['evaluations']} dev evaluation(s), best at step "
-          f"{summary['best_step']} of {state['step']} (score {state['best_score']:.2f})")
+    logger.info(f"{desc}: {summary['evaluations']} dev evaluation(s), best at step "
+                f"{summary['best_step']} of {state['step']} (score {state['best_score']:.2f})")
     if summary["evaluations"] == 1:
-        print(f"[xstilts] warning: {desc} was scored on dev once, so model selection chose "
-              "nothing; set training.evaluations (or eval_every) for several evaluations.")
+        logger.warning(f"{desc} was scored on dev once, so model selection chose nothing; "
+                       "set training.evaluations (or eval_every) for several evaluations.")
     return PhaseResult(best_dir, state["best_score"], state["step"], state["history"],
                        dict(sampler.counts), probs, summary["evaluations"],
                        summary["best_step"])
