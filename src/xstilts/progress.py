@@ -169,9 +169,11 @@ class Progress:
         self.n, self.closed = initial, False
         self.count: int | None = None  # what the finished line reports, when not the count
         self.started = time.perf_counter()
+        # A step with nothing to count (a `stage`) shows its label until it is done.
+        shape = "{desc} ..." if iterable is None and total is None else None
         self.bar = tqdm(total=total, initial=initial, desc=desc, unit=unit, leave=False,
                         dynamic_ncols=True, mininterval=0.5, file=sys.stderr,
-                        disable=not bars_enabled())
+                        bar_format=shape, disable=not bars_enabled())
         _current.append(self)
 
     def __iter__(self) -> Iterator:
