@@ -190,3 +190,23 @@ def test_a_bad_config_is_said_on_stderr_and_leaves_no_log(tmp_path, capsys):
     assert main(["run", str(config), "--out", str(out)]) == 2
     assert "xstilts: error: targets.languages.demo-nli: ['xx']" in capsys.readouterr().err
     assert not (out / "xstilts.log").exists()  # the log file starts with the run's first line
+
+
+def say_from_a_worker(text: str) -> bool:
+    logging.getLogger("xstilts.study.jobs").info(text)
+    logging.getLogger("xstilts.study.jobs").debug("a debug line")
+    return True
+
+
+def test_worker_processes_log_into_the_drivers_log_file(tmp_path):
+    from xstilts.study.backends.local import ProcessBackend
+
+    log_file = tmp_path / "xstilts.log"
+    configure(logging.INFO, log_file=log_file)
+    backend = ProcessBackend(1)
+    try:
+        assert backend.pool.submit(say_from_a_worker, "hello from a worker").result(timeout=300)
+    finally:
+        backend.close()
+    lines = log_file.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 1 and lines[0].endswith("INFO    hello from a worker"), lines
