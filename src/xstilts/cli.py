@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 import sys
+import traceback
 from pathlib import Path
 
 from xstilts.errors import XstiltsError
@@ -213,6 +214,9 @@ def main(argv: list[str] | None = None) -> int:
         print("xstilts: interrupted; finished targets are in results.json", file=sys.stderr)
         file_only(logging.WARNING, "interrupted")
         return 130
+    except Exception:  # a bug: its traceback on stderr as always, and in the run's log
+        file_only(logging.ERROR, traceback.format_exc())
+        raise
     finally:
         reset()
 
