@@ -1,6 +1,7 @@
 """End to end with tiny-random: learning, phase chaining, reuse, outputs, determinism."""
 
 import json
+import logging
 import sqlite3
 
 import pytest
@@ -78,7 +79,7 @@ def test_training_learns_and_writes_every_output(colour_config, tmp_path):
                                                       "heads.json").read_text())
 
 
-def test_intermediate_is_trained_once_and_reused(colour_config, tmp_path, capsys):
+def test_intermediate_is_trained_once_and_reused(colour_config, tmp_path, caplog):
     text = colour_config.read_text().replace("targets:", """intermediate:
   tasks: [colour_inter]
   training: {max_steps: 4, batch_size: 8}
@@ -96,9 +97,10 @@ targets:""").replace("tasks:\n  colour:", "tasks:\n  colour_inter:" + COLOUR_TAS
     target_ckpt = first["targets"]["colour"]["dev"]["checkpoint"]
     assert set(json.loads((tmp_path / target_ckpt.split(str(tmp_path) + "/")[1] /
                            "heads.json").read_text())) == {"colour"}
-    capsys.readouterr()
+    caplog.clear()
+    caplog.set_level(logging.INFO, logger="xstilts")
     second = run(config, out)
-    printed = capsys.readouterr().out
+    printed = caplog.text
     assert "reusing intermediate colour_inter" in printed
     assert "job(s) to run" not in printed  # nothing trained or evaluated again
     assert second["intermediate"]["checkpoint"] == ckpt

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import sys
+import traceback
 from pathlib import Path
 
 from xstilts.errors import XstiltsError
@@ -39,8 +42,10 @@ def cmd_study(args) -> int:
     if not args.out:
         raise XstiltsError("xstilts study needs --out DIR (the study's folder).")
     study = load_study(args.study[0])
-    run_study(study, Path(args.out), Path(args.store) if args.store else None, args.backend,
-              args.workers, args.address, args.dry_run)
+    outcome = run_study(study, Path(args.out), Path(args.store) if args.store else None,
+                        args.backend, args.workers, args.address, args.dry_run)
+    if args.dry_run:
+        print(outcome["dry_run"])
     return 0
 
 
@@ -76,7 +81,12 @@ def cmd_tasks(args) -> int:
 def cmd_demo(args) -> int:
     from xstilts.demo import run_demo
 
-    run_demo(Path(args.out), quick=args.quick, encoder=args.encoder)
+    out = Path(args.out)
+    demo = run_demo(out, quick=args.quick, encoder=args.encoder)
+    print("\nZero-shot transfer by intermediate set size (trained on English only; k = mean "
+          "over the sets of that size):\n" + demo["table"])
+    print(f"\nwall time {demo['minutes']:.1f} min; report: {out / 'report.html'}; "
+          f"results: {out / 'results.csv'}")
     return 0
 
 
@@ -112,8 +122,24 @@ def cmd_data_check(args) -> int:
     return 0
 
 
+LOG_FILE = "xstilts.log"  # in OUT of `run`, `study` and `demo`: the run's log, appended
+
+
+def add_verbosity(parser: argparse.ArgumentParser, default=logging.INFO) -> None:
+    """-q / -v: the console's level (the log file keeps INFO+ either way)."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("-q", "--quiet", dest="log_level", action="store_const",
+                       const=logging.WARNING, default=default,
+                       help="warnings and errors only, no progress bars")
+    group.add_argument("-v", "--verbose", dest="log_level", action="store_const",
+                       const=logging.DEBUG, default=default,
+                       help="also debug lines (each dev evaluation, featurising for "
+                       "evaluation, mining)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="xstilts", description=__doc__)
+    add_verbosity(parser)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("run", help="run one configuration: intermediate → targets → zero-shot")
     p.add_argument("config", help="YAML config (see examples/)")
@@ -171,23 +197,46 @@ def build_parser() -> argparse.ArgumentParser:
                    help="where the data comes from (default: local with --dir, else hub)")
     p.add_argument("--dir", help="data folder for --source local (XTREME's download/ layout)")
     p.set_defaults(func=cmd_data_check)
+    for name, command in sub.choices.items():  # -q/-v after the command too (not `tasks -v`)
+        if name not in ("tasks", "data"):
+            add_verbosity(command, default=argparse.SUPPRESS)
+    add_verbosity(data_sub.choices["check"], default=argparse.SUPPRESS)
     return parser
+
+
+def log_file(args) -> Path | None:
+    """OUT/xstilts.log for the commands that run jobs into OUT."""
+    if args.command in ("run", "demo") or (args.command == "study" and args.out
+                                           and args.study[0] != "status"):
+        return Path(args.out) / LOG_FILE
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `xstilts` command."""
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
     from xstilts.models.encoder import quiet_transformers
+    from xstilts.progress import configure, file_only, reset
 
-    quiet_transformers()
+    configure(args.log_level, log_file=log_file(args),
+              header=f"xstilts {' '.join(argv)} (pid {os.getpid()}, cwd {os.getcwd()})")
+    quiet_transformers(download_bars=args.log_level <= logging.INFO)
     try:
         return args.func(args)
     except XstiltsError as exc:
         print(f"xstilts: error: {exc}", file=sys.stderr)
+        file_only(logging.ERROR, str(exc))
         return 2
     except KeyboardInterrupt:
         print("xstilts: interrupted; finished targets are in results.json", file=sys.stderr)
+        file_only(logging.WARNING, "interrupted")
         return 130
+    except Exception:  # a bug: its traceback on stderr as always, and in the run's log
+        file_only(logging.ERROR, traceback.format_exc())
+        raise
+    finally:
+        reset()
 
 
 if __name__ == "__main__":

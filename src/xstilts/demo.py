@@ -115,7 +115,8 @@ def size_table(frame, trivial: dict) -> str:
 
 
 def run_demo(out: Path, quick: bool = False, encoder: str = "e5-small") -> dict:
-    """Run the demo study, write its report, and print the table by set size."""
+    """Run the demo study and write its report; returns the arms' scores, the table by set
+    size (`table`, also OUT/table.txt) and the wall time in minutes."""
     from xstilts.study.results import load_results
     from xstilts.study.spec import load_study
     from xstilts.study.study import run_study
@@ -141,8 +142,4 @@ def run_demo(out: Path, quick: bool = False, encoder: str = "e5-small") -> dict:
     write_text_atomic(out / "table.txt", table + "\n")
     write_json_atomic(out / "summary.json", {"minutes": minutes, "trivial": trivial,
                                              "arms": arms})
-    print("\nZero-shot transfer by intermediate set size (trained on English only; k = mean "
-          "over the sets of that size):\n" + table)
-    print(f"\nwall time {minutes:.1f} min; report: {out / 'report.html'}; "
-          f"results: {out / 'results.csv'}")
-    return arms
+    return {"arms": arms, "table": table, "minutes": minutes}

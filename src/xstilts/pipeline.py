@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import random
 from pathlib import Path
 
@@ -40,6 +41,7 @@ from xstilts.models.encoder import (
 from xstilts.models.kept import load_encoder_isolated, load_start_encoder
 from xstilts.models.mlm_head import load_pretrained_mlm_head
 from xstilts.models.multitask import MultiTaskModel
+from xstilts.progress import stage
 from xstilts.tasks.registry import resolve_task, suite_tasks
 from xstilts.tasks.task import FileSource, Task
 from xstilts.train.loop import TaskData, train_phase
@@ -115,6 +117,7 @@ def sequence_length(task: Task, training: TrainingConfig) -> int:
     return int(task.options.get("max_length", DEFAULT_MAX_LENGTH))
 
 
+QUICK = 1.0  # seconds: a load or featurisation quicker than this is a DEBUG line
 _SPLITS: dict[tuple, list[dict]] = {}  # read once per process (jobs of a study share them)
 
 
@@ -127,7 +130,10 @@ def load_split(task: Task, split: str, lang: str | None = None) -> list[dict]:
     key = (task.name, content_key({"source": task.source.describe(), "files": stamps}),
            split, lang)
     if key not in _SPLITS:
-        _SPLITS[key] = task.load_training(split) if lang is None else task.load(split, lang)
+        what = f"{task.name} {split} ({','.join(languages)})"
+        with stage(f"load {what}", done=f"loaded {what}", min_seconds=QUICK) as loading:
+            _SPLITS[key] = task.load_training(split) if lang is None else task.load(split, lang)
+            loading.count = len(_SPLITS[key])
     return _SPLITS[key]
 
 
@@ -256,12 +262,15 @@ def phase_data(model, tokenizer, tasks: dict[str, Task], phase: PhaseConfig,
         if new_head and task.format == "mlm":  # the checkpoint's own MLM head, where it has one
             load_pretrained_mlm_head(head, model.encoder, label=f"MLM {head_name!r}")
         length = sequence_length(task, phase.training)
+        what = f"{name} train ({','.join(task.train_languages or (task.train_language,))})"
         train = featurize(features, fmt, load_split(task, "train"), tokenizer, task, length,
-                          "train")
+                          "train", desc=f"featurise {what}", done=f"featurised {what}",
+                          min_seconds=QUICK)
         dev = load_split(task, "dev")
         dev = dev[: phase.training.dev_limit] if phase.training.dev_limit else dev
         out.append(TaskData(task, fmt, head_name, train, dev, length,
-                            featurize(features, fmt, dev, tokenizer, task, length, "dev")))
+                            featurize(features, fmt, dev, tokenizer, task, length, "dev",
+                                      desc=f"featurise {name} dev", level=logging.DEBUG)))
     return out
 
 
@@ -329,10 +338,13 @@ def evaluate_language(task: Task, lang: str, split: str, phase: PhaseConfig, loc
 
     def predict(t: Task, examples: list[dict], split_name: str) -> tuple[dict, dict]:
         # Featurised with the declared task: settings tuned on dev only change decoding.
-        feats = featurize(features, fmt, examples, tokenizer, task, length, split_name, lang)
+        label = f"eval {task.name} {split_name} ({lang})"
+        feats = featurize(features, fmt, examples, tokenizer, task, length, split_name, lang,
+                          desc=f"{label}: featurise", level=logging.DEBUG,
+                          done=f"{label}: featurised")
         return predict_and_score(encoder_model, head, fmt, t, examples, tokenizer, length,
                                  phase.training.eval_batch_size, device, lang,
-                                 phase.training.bf16, feats, memo)
+                                 phase.training.bf16, feats, memo, desc=label)
 
     examples = load_split(task, split, lang)
     if phase.test_limit:

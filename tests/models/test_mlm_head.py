@@ -3,6 +3,7 @@ cls.predictions): same weights, and the same logits as transformers' own *ForMas
 
 from __future__ import annotations
 
+import logging
 import shutil
 
 import pytest
@@ -13,6 +14,12 @@ from xstilts.models.encoder import load_encoder
 from xstilts.models.mlm_head import load_pretrained_mlm_head
 from xstilts.models.tiny_random import build_tokenizer
 from xstilts.tasks.task import GeneratedSource, Task
+
+
+@pytest.fixture(autouse=True)
+def info_lines(caplog):
+    caplog.set_level(logging.INFO, logger="xstilts")  # the head's one line is INFO
+
 
 TEXTS = ["The Eiffel Tower is in Paris, the capital of France.",
          "Кремль находится в центре Москвы.", "长城位于中国北部。"]
@@ -56,12 +63,12 @@ def head_for(tokenizer, vocab: int | None = None):
 
 
 @pytest.mark.parametrize("family", ["xlmr", "bert"])
-def test_head_equals_the_pretrained_head(tmp_path, tokenizer, family, capsys):
+def test_head_equals_the_pretrained_head(tmp_path, tokenizer, family, caplog):
     mlm = save_mlm(tmp_path, tokenizer, family)
     encoder, tok = load_encoder(str(tmp_path))
     head = head_for(tok)
     assert load_pretrained_mlm_head(head, encoder) is True
-    out = capsys.readouterr().out
+    out = caplog.text
     assert out.count("initialised from the pretrained") == 1 and str(tmp_path) in out
     if family == "xlmr":
         src, emb = mlm.lm_head, mlm.roberta.embeddings.word_embeddings.weight
@@ -85,7 +92,7 @@ def test_head_equals_the_pretrained_head(tmp_path, tokenizer, family, capsys):
     assert head.decoder.weight.data_ptr() != encoder.get_input_embeddings().weight.data_ptr()
 
 
-def test_no_pretrained_head_starts_fresh(tmp_path, tokenizer, capsys):
+def test_no_pretrained_head_starts_fresh(tmp_path, tokenizer, caplog):
     from transformers import XLMRobertaConfig, XLMRobertaModel
 
     config = XLMRobertaConfig(vocab_size=len(tokenizer), pad_token_id=1, **ARCH)
@@ -95,20 +102,20 @@ def test_no_pretrained_head_starts_fresh(tmp_path, tokenizer, capsys):
     head = head_for(tok)
     before = {k: v.clone() for k, v in head.state_dict().items()}
     assert load_pretrained_mlm_head(head, encoder) is False
-    assert "starting fresh" in capsys.readouterr().out
+    assert "starting fresh" in caplog.text
     assert all(torch.equal(before[k], v) for k, v in head.state_dict().items())
 
 
-def test_other_vocabulary_size_starts_fresh(tmp_path, tokenizer, capsys):
+def test_other_vocabulary_size_starts_fresh(tmp_path, tokenizer, caplog):
     save_mlm(tmp_path, tokenizer, "xlmr")
     encoder, tok = load_encoder(str(tmp_path))
     head = head_for(tok, vocab=len(tok) - 7)  # e.g. a trimmed vocabulary
     assert load_pretrained_mlm_head(head, encoder) is False
-    out = capsys.readouterr().out
+    out = caplog.text
     assert out.count("starting fresh") == 1 and "shapes differ" in out
 
 
-def test_hub_id_found_in_the_local_cache_only(tmp_path, tokenizer, monkeypatch, capsys):
+def test_hub_id_found_in_the_local_cache_only(tmp_path, tokenizer, monkeypatch, caplog):
     from huggingface_hub import constants
 
     folder = tmp_path / "model"
@@ -127,7 +134,7 @@ def test_hub_id_found_in_the_local_cache_only(tmp_path, tokenizer, monkeypatch, 
         head = head_for(tok)
         assert load_pretrained_mlm_head(head, encoder) is found
         assert torch.equal(head.decoder.bias, mlm.lm_head.bias) is found
-    assert "no safetensors weights found for 'someone/not-cached'" in capsys.readouterr().out
+    assert "no safetensors weights found for 'someone/not-cached'" in caplog.text
 
 
 def test_sharded_checkpoint(tmp_path, tokenizer):

@@ -144,5 +144,5 @@ def test_a_report_failure_at_the_end_of_a_study_is_said_not_raised(tmp_path):
 
     lines = []
     report_study(tmp_path, "nothing-here", log=lines.append)
-    assert len(lines) == 1 and lines[0].startswith("[xstilts] report not written (XstiltsError")
+    assert len(lines) == 1 and lines[0].startswith("report not written (XstiltsError")
     assert f"xstilts report {tmp_path}" in lines[0]

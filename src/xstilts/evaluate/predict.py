@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import torch
 
 from xstilts.config import DEFAULT_MAX_LENGTH
-from xstilts.formats.base import TaskFormat
+from xstilts.formats.base import TaskFormat, featurize
+from xstilts.progress import plural, progress
 
 if TYPE_CHECKING:
     from xstilts.evaluate.embeddings import EmbeddingMemo
@@ -69,16 +71,18 @@ def length_batches(lengths: list[int], batch_size: int, max_tokens: int) -> list
 @torch.inference_mode()
 def raw_outputs(encoder, head, fmt: TaskFormat, task, features: Sequence[dict], pad_id: int,
                 batch_size: int, device: torch.device, bf16: bool = True,
-                max_tokens: int | None = None) -> list:
+                max_tokens: int | None = None, desc: str = "predict") -> list:
     """Per-feature outputs in feature order; batches formed by length to cut padding and
     bounded by `max_tokens` padded tokens (default: `batch_size` sequences of
-    DEFAULT_MAX_LENGTH), so a batch of long sequences is smaller than one of short ones."""
+    DEFAULT_MAX_LENGTH), so a batch of long sequences is smaller than one of short ones (a
+    bar over the sequences, labelled `desc`)."""
     budget = max_tokens or batch_size * DEFAULT_MAX_LENGTH
     was_training = encoder.training
     encoder.eval()
     if head is not None:
         head.eval()
     outputs: list = [None] * len(features)
+    bar = progress(total=len(features), desc=desc, unit="sequence", level=None)
     try:
         for idx in length_batches([feature_length(f) for f in features], batch_size, budget):
             batch = to_device(fmt.collate([features[i] for i in idx], pad_id), device)
@@ -86,7 +90,9 @@ def raw_outputs(encoder, head, fmt: TaskFormat, task, features: Sequence[dict], 
                 out = fmt.predict_batch(encoder, head, batch, task)
             for i, o in zip(idx, out, strict=True):
                 outputs[i] = o
+            bar.update(len(idx))
     finally:
+        bar.close()
         encoder.train(was_training)
         if head is not None:
             head.train(was_training)
@@ -96,20 +102,33 @@ def raw_outputs(encoder, head, fmt: TaskFormat, task, features: Sequence[dict], 
 def predict_and_score(encoder, head, fmt: TaskFormat, task, examples: list[dict], tokenizer,
                       max_length: int, batch_size: int, device: torch.device, lang: str,
                       bf16: bool = True, features: Sequence[dict] | None = None,
-                      embeddings: EmbeddingMemo | None = None) -> tuple[dict, dict[str, float]]:
+                      embeddings: EmbeddingMemo | None = None, desc: str | None = None,
+                      level: int | None = logging.INFO) -> tuple[dict, dict[str, float]]:
     """Predictions {id: prediction} and metrics for one language's examples (`features`:
     theirs, made already; else they are featurised here). `embeddings`: see
-    predict_features."""
+    predict_features. Bars labelled `desc` (default `eval TASK (LANG)`) and one finished
+    line at `level`."""
+    label = desc or f"eval {task.name} ({lang})"
+    started = time.perf_counter()
     if features is None:
-        features = fmt.featurize(examples, tokenizer, task, max_length)
-    return predict_features(encoder, head, fmt, task, examples, features,
-                            tokenizer.pad_token_id, batch_size, device, lang, bf16, embeddings)
+        features = featurize(fmt, examples, tokenizer, task, max_length, f"{label}: featurise",
+                             logging.DEBUG, f"{label}: featurised")
+    predictions, metrics = predict_features(encoder, head, fmt, task, examples, features,
+                                            tokenizer.pad_token_id, batch_size, device, lang,
+                                            bf16, embeddings, label)
+    if level is not None:
+        main = task.options.get("main_metric", fmt.main_metric)
+        shown = f" ({main} {metrics[main]:.2f})" if main in metrics else ""
+        logger.log(level, "%s: %s in %.1f s%s", label, plural(len(examples), "example"),
+                   time.perf_counter() - started, shown)
+    return predictions, metrics
 
 
 def predict_features(encoder, head, fmt: TaskFormat, task, examples: list[dict],
                      features: Sequence[dict], pad_id: int, batch_size: int,
                      device: torch.device, lang: str, bf16: bool = True,
-                     embeddings: EmbeddingMemo | None = None) -> tuple[dict, dict[str, float]]:
+                     embeddings: EmbeddingMemo | None = None,
+                     desc: str = "predict") -> tuple[dict, dict[str, float]]:
     """predict_and_score on features made already (featurise once, predict many times).
 
     `embeddings`: a memo for untrained embedding formats (retrieval, bitext mining) that
@@ -123,6 +142,6 @@ def predict_features(encoder, head, fmt: TaskFormat, task, examples: list[dict],
                                bf16, embeddings)
     else:
         outputs = raw_outputs(encoder, head, fmt, task, features, pad_id, batch_size, device,
-                              bf16)
+                              bf16, desc=desc)
     predictions = fmt.decode(examples, features, outputs, task)
     return predictions, fmt.score(examples, predictions, task, lang)

@@ -23,6 +23,7 @@ from pathlib import Path
 from xstilts import __version__
 from xstilts.artifacts import AtomicDir, content_key
 from xstilts.features.codec import CODEC_VERSION, ColumnFeatures, write_columns
+from xstilts.formats.base import featurize as progress_featurize
 
 log = logging.getLogger(__name__)
 
@@ -95,19 +96,22 @@ class FeatureCache:
                 "n_examples": len(examples)}
 
     def featurize(self, fmt, examples: list[dict], tokenizer, task, max_length: int,
-                  split: str, lang: str | None = None) -> Sequence[dict]:
+                  split: str, lang: str | None = None, **shown) -> Sequence[dict]:
         """`fmt.featurize(examples, tokenizer, task, max_length)`, read from the cache when
-        it holds them, else computed and stored."""
+        it holds them, else computed (with the progress `shown`: formats.base.featurize's
+        desc, level, done, min_seconds) and stored."""
         described = self.describe(fmt, examples, tokenizer, task, max_length, split, lang)
         if described is None:
-            return fmt.featurize(examples, tokenizer, task, max_length)
+            return with_progress(fmt, examples, tokenizer, task, max_length, **shown)
         folder = self.root / content_key(described)
         cached = self._read(folder, fmt, tokenizer, task, max_length)
         if cached is not None:
             self.hits += 1
+            log.debug("features of %s %s (%s): from the cache (%s)", task.name, split,
+                      lang or "train languages", folder.name)
             return cached
         self.misses += 1
-        features = fmt.featurize(examples, tokenizer, task, max_length)
+        features = with_progress(fmt, examples, tokenizer, task, max_length, **shown)
         try:
             with AtomicDir(folder) as tmp:
                 meta = write_columns(features, fmt.feature_fields, tmp)
@@ -134,8 +138,16 @@ class FeatureCache:
 
 
 def featurize(cache: FeatureCache | None, fmt, examples: list[dict], tokenizer, task,
-              max_length: int, split: str, lang: str | None = None) -> Sequence[dict]:
-    """Features of `examples` through `cache` (None: featurize them, nothing kept)."""
+              max_length: int, split: str, lang: str | None = None, **shown) -> Sequence[dict]:
+    """Features of `examples` through `cache` (None: featurize them, nothing kept); `shown`:
+    the progress bar and finished line of a featurisation (formats.base.featurize)."""
     if cache is None:
-        return fmt.featurize(examples, tokenizer, task, max_length)
-    return cache.featurize(fmt, examples, tokenizer, task, max_length, split, lang)
+        return with_progress(fmt, examples, tokenizer, task, max_length, **shown)
+    return cache.featurize(fmt, examples, tokenizer, task, max_length, split, lang, **shown)
+
+
+def with_progress(fmt, examples: list[dict], tokenizer, task, max_length: int,
+                  desc: str | None = None, **shown) -> list[dict]:
+    """fmt.featurize under a progress bar (labelled `desc`, default `featurise TASK`)."""
+    return progress_featurize(fmt, examples, tokenizer, task, max_length,
+                              desc or f"featurise {task.name}", **shown)

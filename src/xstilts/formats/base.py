@@ -6,6 +6,7 @@ Adding a format is one module that subclasses `TaskFormat` and calls `register_f
 
 from __future__ import annotations
 
+import logging
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, ClassVar
@@ -14,6 +15,7 @@ import torch
 from torch import nn
 
 from xstilts.errors import XstiltsError
+from xstilts.progress import progress
 
 Feature = dict[str, Any]
 Batch = dict[str, torch.Tensor]
@@ -146,6 +148,17 @@ class TaskFormat(ABC):
 
 
 _FORMATS: dict[str, TaskFormat] = {}
+
+
+def featurize(fmt: TaskFormat, examples: list[dict], tokenizer, task, max_length: int,
+              desc: str, level: int | None = logging.INFO, done: str | None = None,
+              min_seconds: float = 0.0) -> list[Feature]:
+    """`fmt.featurize` with a bar over the examples (formats advance it with `tick`) and a
+    finished line, e.g. `featurised xnli train (en): 392702 examples in 61.0 s`."""
+    with progress(total=len(examples), desc=desc, unit="example", level=level,
+                  done=done, min_seconds=min_seconds) as bar:
+        bar.count = len(examples)
+        return fmt.featurize(examples, tokenizer, task, max_length)
 
 
 def register_format(fmt: TaskFormat) -> TaskFormat:

@@ -16,6 +16,8 @@ applied to test. Predictions are {source id: (target id, margin)} for every cand
 from __future__ import annotations
 
 import dataclasses
+import logging
+import time
 
 import numpy as np
 import torch
@@ -24,12 +26,14 @@ from xstilts.errors import XstiltsError
 from xstilts.evaluate.metrics import best_threshold, bucc_f1
 from xstilts.formats.base import register_format, require_keys, write_lines
 from xstilts.formats.retrieval import RetrievalFormat
+from xstilts.progress import progress, tick
 
+logger = logging.getLogger(__name__)
 K = 4  # LASER/XTREME's neighbourhood size
 SIDES = ("source", "target")
 
 
-def _knn(x: torch.Tensor, y: torch.Tensor, k: int):
+def _knn(x: torch.Tensor, y: torch.Tensor, k: int, desc: str = "mine"):
     """Top-k cosines (sorted, with indices) of x's rows among y's rows and of y's among x's.
 
     Both directions come from one pass over row blocks of x @ y.T, so memory stays bounded
@@ -40,7 +44,7 @@ def _knn(x: torch.Tensor, y: torch.Tensor, k: int):
     fwd_sim, fwd_ind = [], []
     bwd_sim = torch.full((ky, len(y)), -torch.inf, device=x.device)
     bwd_ind = torch.zeros((ky, len(y)), dtype=torch.long, device=x.device)
-    for lo in range(0, len(x), block):
+    for lo in progress(range(0, len(x), block), desc=desc, unit="block", level=None):
         sim = x[lo:lo + block] @ y.T
         top = torch.topk(sim, kx, dim=1)
         fwd_sim.append(top.values)
@@ -52,12 +56,15 @@ def _knn(x: torch.Tensor, y: torch.Tensor, k: int):
     return torch.cat(fwd_sim), torch.cat(fwd_ind), bwd_sim.T, bwd_ind.T
 
 
-def mine(x: np.ndarray, y: np.ndarray, k: int = K) -> list[tuple[int, int, float]]:
-    """(row of x, row of y, margin) candidate pairs of two L2-normalised embedding matrices."""
+def mine(x: np.ndarray, y: np.ndarray, k: int = K, desc: str = "mine"
+         ) -> list[tuple[int, int, float]]:
+    """(row of x, row of y, margin) candidate pairs of two L2-normalised embedding matrices
+    (a bar labelled `desc` over the blocks of the similarity matrix, a line at DEBUG)."""
     device = "cuda" if torch.cuda.is_available() else "cpu"
     xt = torch.as_tensor(np.asarray(x, dtype=np.float32), device=device)
     yt = torch.as_tensor(np.asarray(y, dtype=np.float32), device=device)
-    x2y_sim, x2y_ind, y2x_sim, y2x_ind = _knn(xt, yt, k)
+    started = time.perf_counter()
+    x2y_sim, x2y_ind, y2x_sim, y2x_ind = _knn(xt, yt, k, desc)
     x2y_mean, y2x_mean = x2y_sim.mean(1), y2x_sim.mean(1)
     # Ratio margin of each neighbour: cos / mean of the two sides' neighbourhood means.
     fwd = x2y_sim / ((x2y_mean[:, None] + y2x_mean[x2y_ind]) / 2)
@@ -76,6 +83,8 @@ def mine(x: np.ndarray, y: np.ndarray, k: int = K) -> list[tuple[int, int, float
         seen_tgt.add(t)
         if scores[i] > 0:
             out.append((s, t, float(scores[i])))
+    logger.debug("%s: %d x %d sentences, %d candidate pairs in %.1f s", desc, len(x), len(y),
+                 len(out), time.perf_counter() - started)
     return out
 
 
@@ -97,7 +106,7 @@ class BitextMiningFormat(RetrievalFormat):
     def featurize(self, examples, tokenizer, task, max_length):
         prefix = task.options.get("prefix", "")
         features = []
-        for i, ex in enumerate(examples):
+        for i, ex in enumerate(tick(examples)):
             require_keys(ex, ("id", "side", "text"), task.name)
             if ex["side"] not in SIDES:
                 raise XstiltsError(
@@ -123,7 +132,8 @@ class BitextMiningFormat(RetrievalFormat):
         if not x or not y:
             return {}
         return {src_ids[s][0]: (tgt_ids[t][0], score)
-                for s, t, score in mine(np.stack(x), np.stack(y), int(task.options.get("k", K)))
+                for s, t, score in mine(np.stack(x), np.stack(y), int(task.options.get("k", K)),
+                                        f"mine {task.name}")
                 if len(src_ids[s]) == 1 and len(tgt_ids[t]) == 1}
 
     def limit(self, examples, n, task):

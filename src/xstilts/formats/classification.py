@@ -19,6 +19,7 @@ from xstilts.formats.base import (
     require_keys,
     write_lines,
 )
+from xstilts.progress import tick
 
 
 def label_list(task) -> list[str]:
@@ -39,7 +40,7 @@ class ClassificationFormat(TaskFormat):
     def featurize(self, examples, tokenizer, task, max_length):
         labels = {lab: i for i, lab in enumerate(label_list(task))}
         features = []
-        for i, ex in enumerate(examples):
+        for i, ex in enumerate(tick(examples)):
             require_keys(ex, ("text_a",), task.name)
             enc = tokenizer(ex["text_a"], ex.get("text_b"), truncation=True, max_length=max_length)
             feat = {"input_ids": enc["input_ids"], "example_index": i}

@@ -30,6 +30,7 @@ from xstilts.formats.base import (
     token_loss,
     write_lines,
 )
+from xstilts.progress import tick
 
 IGNORE = IGNORE_INDEX
 
@@ -103,7 +104,7 @@ class MLMFormat(TaskFormat):
     def featurize(self, examples, tokenizer, task, max_length):
         masking = self.feature_context(tokenizer, task, max_length)["masking"]
         features = []
-        for i, ex in enumerate(examples):
+        for i, ex in enumerate(tick(examples)):
             require_keys(ex, ("text",), task.name)
             ids = tokenizer(ex["text"], truncation=True, max_length=max_length)["input_ids"]
             inputs, labels = masking.mask(ids, i)  # fixed: what dev is scored with

@@ -18,6 +18,7 @@ from xstilts.formats.base import (
     require_keys,
     write_lines,
 )
+from xstilts.progress import tick
 
 
 class MultipleChoiceFormat(TaskFormat):
@@ -28,7 +29,7 @@ class MultipleChoiceFormat(TaskFormat):
 
     def featurize(self, examples, tokenizer, task, max_length):
         features = []
-        for i, ex in enumerate(examples):
+        for i, ex in enumerate(tick(examples)):
             require_keys(ex, ("prompt", "choices"), task.name)
             choices = list(ex["choices"])
             if len(choices) < 2:

@@ -29,6 +29,7 @@ from xstilts.formats.base import (
     require_keys,
     write_lines,
 )
+from xstilts.progress import tick
 
 QUERY_SIDES = ("target", "source")
 ENCODE_LENGTH = 512  # XTREME's max_seq_length for Tatoeba and BUCC (scripts/run_*.sh)
@@ -54,14 +55,14 @@ class RetrievalFormat(TaskFormat):
 
     def featurize(self, examples, tokenizer, task, max_length):
         prefix = task.options.get("prefix", "")
-        features = []
-        for side in ("source", "target"):
-            for i, ex in enumerate(examples):
-                require_keys(ex, ("source", "target"), task.name)
+        by_side: dict[str, list[dict]] = {"source": [], "target": []}
+        for i, ex in enumerate(tick(examples)):
+            require_keys(ex, ("source", "target"), task.name)
+            for side, features in by_side.items():
                 enc = tokenizer(prefix + ex[side], truncation=True, max_length=max_length)
                 features.append({"input_ids": enc["input_ids"], "example_index": i,
                                  "side": side})
-        return features
+        return by_side["source"] + by_side["target"]  # all sources first, then all targets
 
     def collate(self, features, pad_id):
         return padded_inputs([f["input_ids"] for f in features], pad_id)

@@ -51,6 +51,7 @@ from xstilts.formats.base import (
     register_format,
     require_keys,
 )
+from xstilts.progress import advance
 
 CHUNK = 1000  # examples per tokenizer call: bounds memory on SQuAD-sized splits
 
@@ -178,6 +179,7 @@ class SpanQAFormat(TaskFormat):
                     per_example[j].append(self._window(enc, i, lo + j, chunk[j]))
             # Example order, then window order: the same whatever the grouping was.
             features.extend(f for windows in per_example for f in windows)
+            advance(len(chunk))
         return features
 
     @staticmethod

@@ -25,6 +25,7 @@ from xstilts.formats.base import (
     token_logits,
     token_loss,
 )
+from xstilts.progress import tick
 
 IGNORE = IGNORE_INDEX
 LABEL_POSITIONS = ("first", "first_nonempty")
@@ -81,7 +82,7 @@ class TaggingFormat(TaskFormat):
         tag_ids = {t: i for i, t in enumerate(tag_list(task))}
         how = task.options.get("label_position", "first")
         features = []
-        for i, ex in enumerate(examples):
+        for i, ex in enumerate(tick(examples)):
             require_keys(ex, ("tokens",), task.name)
             words = [str(w) for w in ex["tokens"]]
             enc = tokenizer(words, is_split_into_words=True, truncation=True,

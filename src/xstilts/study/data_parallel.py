@@ -11,6 +11,8 @@ runs one job per GPU (`--workers`), which keeps every GPU busy without any of th
 
 from __future__ import annotations
 
+import logging
+
 import torch
 
 from xstilts.study.backends.local import InlineBackend
@@ -19,6 +21,8 @@ from xstilts.study.jobs import run_job_safely
 from xstilts.study.plan import Plan
 from xstilts.study.store import Store
 from xstilts.train.distributed import DataParallel
+
+logger = logging.getLogger(__name__)
 
 
 class EvaluationsOnly(InlineBackend):
@@ -39,10 +43,11 @@ class EvaluationsOnly(InlineBackend):
 
 
 def execute_data_parallel(plan: Plan, store: Store, device: torch.device,
-                          log=print) -> Execution | None:
+                          log=None) -> Execution | None:
     """Run `plan` over the processes of `accelerate launch`; rank 0's Execution (None on the
     other ranks, which write nothing)."""
     par = DataParallel()
+    say = log or logger.info
     todo = jobs_to_run(plan, store)
     par.wait()  # every rank has read the store before rank 0 writes to it
     done, errors = set(), {}
@@ -55,7 +60,7 @@ def execute_data_parallel(plan: Plan, store: Store, device: torch.device,
             continue  # needs a training job that failed
         if par.is_main:
             store.started(job, plan.setup.label)
-            log(f"[xstilts] [{i}/{len(training)}] start {job.label} on {par.world_size} "
+            say(f"[{i}/{len(training)}] start {job.label} on {par.world_size} "
                 f"processes ({job.key})")
         folders = {d: plan.jobs[d].folder for d in job.deps}
         ok, payload, seconds = run_job_safely(job, plan.setup, str(store.root), folders,
@@ -64,7 +69,7 @@ def execute_data_parallel(plan: Plan, store: Store, device: torch.device,
             store.finished(job, payload, seconds, plan.setup.label)
             done.add(job.key)
             ran.append(job.key)
-            log(f"[xstilts] [{i}/{len(training)}] done {job.label} in {seconds:.1f} s")
+            say(f"[{i}/{len(training)}] done {job.label} in {seconds:.1f} s")
         elif ok:
             done.add(job.key)
         else:

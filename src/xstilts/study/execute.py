@@ -8,16 +8,18 @@ recorded as blocked; the rest go on.
 
 from __future__ import annotations
 
-import sys
+import logging
 import time
 from dataclasses import dataclass, field
 
 import torch
-from tqdm.auto import tqdm
 
+from xstilts.progress import progress
 from xstilts.study.plan import Plan
 from xstilts.study.schedule import BLOCKED, Schedule
 from xstilts.study.store import Store
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -58,10 +60,12 @@ def jobs_to_run(plan: Plan, store: Store) -> set[str]:
     return todo
 
 
-def execute(plan: Plan, store: Store, backend=None, log=print) -> Execution:
-    """Run every job of `plan` not yet in `store`; returns what ran, failed or was reused."""
+def execute(plan: Plan, store: Store, backend=None, log=None) -> Execution:
+    """Run every job of `plan` not yet in `store`; returns what ran, failed or was reused
+    (one line per job start and finish: the `xstilts` logger, or `log`)."""
     backend = backend or make_backend("local")
     result = Execution()
+    say, warn = log or logger.info, log or logger.warning
     started_at = time.perf_counter()
     todo_keys = jobs_to_run(plan, store)
     statuses = store.statuses()
@@ -74,14 +78,13 @@ def execute(plan: Plan, store: Store, backend=None, log=print) -> Execution:
             if statuses.get(job.key) != "done":  # killed between its record and its log
                 store.reconcile(job, plan.setup.label)
             if job.kind != "evaluation":
-                log(f"[xstilts] reusing {job.label} ({job.key}): {store.path(job)}")
+                say(f"reusing {job.label} ({job.key}): {store.path(job)}")
     total, finished = len(todo), 0
     if total:
-        log(f"[xstilts] {total} job(s) to run, {len(result.reused)} already in {store.root}")
+        say(f"{total} job(s) to run, {len(result.reused)} already in {store.root}")
     # The study-level bar (stderr); job lines go above it.
-    bar = tqdm(total=total, desc=f"{plan.setup.label}", unit="job", dynamic_ncols=True,
-               disable=total == 0)
-    say = log if log is not print else (lambda text: bar.write(text, file=sys.stdout))
+    bar = progress(total=total, desc=plan.setup.label, unit="job",
+                   level=logging.INFO if total else None)
     threads = torch.get_num_threads()
     schedule = Schedule([job.key for job in todo], {job.key: job.deps for job in todo})
     running = {}
@@ -94,10 +97,10 @@ def execute(plan: Plan, store: Store, backend=None, log=print) -> Execution:
                     store.failed(job, "a job it needs failed", plan.setup.label, "blocked")
                     finished += 1
                     bar.update(1)
-                    say(f"[xstilts] [{finished}/{total}] blocked {job.label} ({job.key})")
+                    warn(f"[{finished}/{total}] blocked {job.label} ({job.key})")
                 else:
                     store.started(job, plan.setup.label)
-                    say(f"[xstilts] [{finished + 1}/{total}] start {job.label} ({job.key})")
+                    say(f"[{finished + 1}/{total}] start {job.label} ({job.key})")
                     folders = {d: plan.jobs[d].folder for d in job.deps}
                     running[backend.submit(job, plan.setup, str(store.root), folders,
                                            threads)] = job
@@ -111,13 +114,13 @@ def execute(plan: Plan, store: Store, backend=None, log=print) -> Execution:
                 store.finished(job, payload, seconds, plan.setup.label)
                 schedule.done(job.key)
                 result.ran.append(job.key)
-                say(f"[xstilts] [{finished}/{total}] done {job.label} in {seconds:.1f} s")
+                say(f"[{finished}/{total}] done {job.label} in {seconds:.1f} s")
             else:
                 schedule.failed(job.key)
                 result.failed[job.key] = payload
                 store.failed(job, payload, plan.setup.label)
-                say(f"[xstilts] [{finished}/{total}] FAILED {job.label} ({job.key}): "
-                    f"{payload.splitlines()[0]}")
+                warn(f"[{finished}/{total}] FAILED {job.label} ({job.key}): "
+                     f"{payload.splitlines()[0]}")
     finally:
         bar.close()
         backend.close()

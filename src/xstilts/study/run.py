@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +30,8 @@ from xstilts.study.store import Store
 from xstilts.study.tracked import resolve_tracking, track_results, with_tracking
 from xstilts.tasks.task import Task
 from xstilts.train.distributed import DataParallel, world_size
+
+logger = logging.getLogger(__name__)
 
 
 def prepare(config: RunConfig, pool: tuple[str, ...] = (), label: str = "run"
@@ -88,11 +91,11 @@ def run_config(config: RunConfig, out: Path, db: Path | None = None,
     if parallel and parallel.is_main:
         parallel.wait()
     device = device or torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    print(f"[xstilts] encoder {config.encoder.name} ({setup.encoder_location}); "
-          f"freeze_embeddings={config.encoder.freeze_embeddings} "
-          f"trim_vocab={config.encoder.trim_vocab} "
-          f"freeze_layers={config.encoder.freeze_layers} "
-          f"attention_dropout={config.encoder.attention_dropout} device={device}")
+    logger.info(f"encoder {config.encoder.name} ({setup.encoder_location}); "
+                f"freeze_embeddings={config.encoder.freeze_embeddings} "
+                f"trim_vocab={config.encoder.trim_vocab} "
+                f"freeze_layers={config.encoder.freeze_layers} "
+                f"attention_dropout={config.encoder.attention_dropout} device={device}")
     inter = tuple(config.intermediate.tasks) if config.intermediate else ()
     plan = compile_plan(config, tasks, [Arm(inter, config.seed, config.seed)], setup)
     plan = with_tracking(plan, tracking)

@@ -4,6 +4,7 @@ record one results row per arm × target × language × metric."""
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import shutil
@@ -23,6 +24,7 @@ from xstilts.study.store import Store
 from xstilts.study.tracked import resolve_tracking, track_results, with_tracking
 
 PLAN_FILE = "plan.json"
+logger = logging.getLogger(__name__)
 
 
 def plan_study(study: Study) -> Plan:
@@ -33,8 +35,10 @@ def plan_study(study: Study) -> Plan:
 
 def run_study(study: Study, out: Path, store_dir: Path | None = None, backend: str = "local",
               workers: int | None = None, address: str | None = None, dry_run: bool = False,
-              log=print) -> dict:
-    """Plan, then (unless dry_run) execute; returns the plan's counts and what happened."""
+              log=None) -> dict:
+    """Plan, then (unless dry_run) execute; returns the plan's counts and what happened
+    (a dry run: the counts and `dry_run`, the text of what would run). Progress lines go to
+    the `xstilts` logger, or `log`."""
     out = Path(out)
     plan = plan_study(study)
     plan = with_tracking(plan, resolve_tracking(study.base.tracking, out, study.spec.name))
@@ -42,13 +46,13 @@ def run_study(study: Study, out: Path, store_dir: Path | None = None, backend: s
     out.mkdir(parents=True, exist_ok=True)
     write_json_atomic(out / PLAN_FILE, describe(plan, study, store))
     if dry_run:
-        log(dry_run_text(plan, store))
-        return {"planned": plan.count()}
+        return {"planned": plan.count(), "dry_run": dry_run_text(plan, store)}
     execution = execute(plan, store, make_backend(backend, workers, address), log=log)
     track_results(plan, store, execution.ran)
     drop_unneeded_weights(plan, store, study)
     store.write_results(result_rows(plan, store, study), study=study.spec.name)
-    log(f"[xstilts] study {study.spec.name}: {len(execution.ran)} job(s) ran, "
+    say = log or logger.info
+    say(f"study {study.spec.name}: {len(execution.ran)} job(s) ran, "
         f"{len(execution.reused)} reused, {len(execution.failed)} failed, "
         f"{len(execution.blocked)} blocked ({execution.seconds:.0f} s); results in {store.db}")
     report_study(out, study.spec.name, log)
@@ -57,18 +61,19 @@ def run_study(study: Study, out: Path, store_dir: Path | None = None, backend: s
     return {"planned": plan.count(), "ran": execution.ran, "reused": execution.reused}
 
 
-def report_study(out: Path, name: str, log=print) -> None:
+def report_study(out: Path, name: str, log=None) -> None:
     """Write the study's report into `out`; a failure is said, never raised: the results
     are in the store already, and `xstilts report OUT` can try again."""
     try:
         from xstilts.study.report import write_report
 
         written = write_report(out, name)
-        log(f"[xstilts] report: {written['report.html']}")
+        (log or logger.info)(f"report: {written['report.html']}")
     except Exception as exc:  # any failure here must not hide the results
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        log(f"[xstilts] report not written ({type(exc).__name__}: {first}); the results are "
-            f"in the store.\n  fix: see the message, then run `xstilts report {out}`.")
+        (log or logger.warning)(
+            f"report not written ({type(exc).__name__}: {first}); the results are in the "
+            f"store.\n  fix: see the message, then run `xstilts report {out}`.")
 
 
 def describe(plan: Plan, study: Study, store: Store) -> dict:

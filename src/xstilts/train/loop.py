@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import math
 import os
 import time
@@ -22,13 +23,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from xstilts.artifacts import AtomicDir, recover_atomic_dir, write_json_atomic, write_text_atomic
 from xstilts.config import TrainingConfig
 from xstilts.errors import XstiltsError
 from xstilts.evaluate.predict import autocast, feature_length, predict_and_score, to_device
 from xstilts.formats.base import TaskFormat
+from xstilts.progress import progress
 from xstilts.train.batching import batch_slice, epoch_order
 from xstilts.train.distributed import DataParallel
 from xstilts.train.optim import build_optimizer
@@ -42,6 +43,8 @@ from xstilts.train.state import (
     saved_step,
 )
 from xstilts.train.throughput import phase_meter
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -146,7 +149,9 @@ def validate(model, data: list[TaskData], tokenizer, cfg: TrainingConfig, device
         _, metrics = predict_and_score(model.encoder, model.heads[d.head_name], d.fmt, d.task,
                                        examples, tokenizer, d.max_length,
                                        cfg.eval_batch_size, device,
-                                       d.task.train_language, cfg.bf16, d.dev_features)
+                                       d.task.train_language, cfg.bf16, d.dev_features,
+                                       desc=f"dev {d.task.name} ({d.task.train_language})",
+                                       level=logging.DEBUG)
         scores[d.task.name] = metrics
     # A task may select on another of its format's metrics (CCG: accuracy, not chunk F1).
     main = [selection_score(scores[d.task.name], d) for d in data]
@@ -193,8 +198,7 @@ def train_phase(model, tokenizer, data: list[TaskData], cfg: TrainingConfig, out
     if par.is_main:
         truncate_log(out_dir / "log.jsonl", state["step"])
     log = (out_dir / "log.jsonl" if par.is_main else Path(os.devnull)).open("a", encoding="utf-8")
-    bar = tqdm(total=steps, initial=state["step"], desc=desc, unit="step", dynamic_ncols=True,
-               mininterval=1.0)
+    bar = progress(total=steps, initial=state["step"], desc=desc, unit="step")
     seen, started = 0, time.perf_counter()
     try:
         while state["step"] < steps and not state["done"]:
@@ -247,11 +251,11 @@ def train_phase(model, tokenizer, data: list[TaskData], cfg: TrainingConfig, out
     if par.is_main:
         write_json_atomic(out_dir / "summary.json", summary)
     par.wait()  # every rank returns once rank 0's checkpoints are written
-    print(f"[xstilts] {desc}: {summary['evaluations']} dev evaluation(s), best at step "
-          f"{summary['best_step']} of {state['step']} (score {state['best_score']:.2f})")
+    logger.info(f"{desc}: {summary['evaluations']} dev evaluation(s), best at step "
+                f"{summary['best_step']} of {state['step']} (score {state['best_score']:.2f})")
     if summary["evaluations"] == 1:
-        print(f"[xstilts] warning: {desc} was scored on dev once, so model selection chose "
-              "nothing; set training.evaluations (or eval_every) for several evaluations.")
+        logger.warning(f"{desc} was scored on dev once, so model selection chose nothing; "
+                       "set training.evaluations (or eval_every) for several evaluations.")
     return PhaseResult(best_dir, state["best_score"], state["step"], state["history"],
                        dict(sampler.counts), probs, summary["evaluations"],
                        summary["best_step"])

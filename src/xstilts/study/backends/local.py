@@ -7,6 +7,7 @@ import multiprocessing
 import os
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
+from xstilts.progress import settings as progress_settings
 from xstilts.study.jobs import run_job_safely
 
 
@@ -31,11 +32,18 @@ class InlineBackend:
         self._done.clear()
 
 
-def _pin_worker(slots) -> None:
-    """Give this worker process one GPU of its own (when the machine has GPUs)."""
+def _pin_worker(slots, shown: dict | None = None) -> None:
+    """Give this worker process one GPU of its own (when the machine has GPUs), and the
+    driver's logging (its level and log file; no bars)."""
     gpu = slots.get()
     if gpu is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = str(gpu)
+    if shown and shown.get("configured"):
+        from xstilts.models.encoder import quiet_transformers
+        from xstilts.progress import configure_like
+
+        configure_like(shown)
+        quiet_transformers(download_bars=shown["level"] <= 20)  # INFO: downloads shown
 
 
 def _visible_gpus() -> list[str]:
@@ -59,7 +67,8 @@ class ProcessBackend:
             slots.put(gpus[i] if gpus else None)
         self.device = device
         self.pool = ProcessPoolExecutor(self.capacity, mp_context=context,
-                                        initializer=_pin_worker, initargs=(slots,))
+                                        initializer=_pin_worker,
+                                        initargs=(slots, progress_settings()))
 
     def submit(self, job, setup, root, folders, threads):
         # Each worker uses the driver's thread count divided among the workers.
