@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from xstilts.evaluate.predict import raw_outputs
+from xstilts.progress import progress
 
 MEMO_BYTES = 1 << 30  # embeddings kept per memo (oldest dropped first)
 
@@ -61,21 +62,25 @@ def side_key(fmt, task, features: Sequence[dict], batch_size: int, device, bf16:
 
 
 def side_outputs(encoder, fmt, task, features: Sequence[dict], pad_id: int, batch_size: int,
-                 device: torch.device, bf16: bool, memo: EmbeddingMemo) -> list:
+                 device: torch.device, bf16: bool, memo: EmbeddingMemo,
+                 desc: str = "predict") -> list:
     """Per-feature vectors, in feature order, each side (feature["side"]) encoded alone or
-    taken from `memo`."""
+    taken from `memo` (one bar over both sides, labelled `desc`)."""
     sides: dict = {}
     for i in range(len(features)):
         sides.setdefault(features[i].get("side"), []).append(i)
     outputs: list = [None] * len(features)
-    for index in sides.values():
-        part = [features[i] for i in index]
-        key = side_key(fmt, task, part, batch_size, device, bf16)
-        vectors = memo.get(key)
-        if vectors is None:
-            vectors = raw_outputs(encoder, None, fmt, task, part, pad_id, batch_size, device,
-                                  bf16)
-            memo.put(key, vectors)
-        for i, vector in zip(index, vectors, strict=True):
-            outputs[i] = vector
+    with progress(total=len(features), desc=desc, unit="sequence", level=None) as bar:
+        for index in sides.values():
+            part = [features[i] for i in index]
+            key = side_key(fmt, task, part, batch_size, device, bf16)
+            vectors = memo.get(key)
+            if vectors is None:
+                vectors = raw_outputs(encoder, None, fmt, task, part, pad_id, batch_size,
+                                      device, bf16, bar=bar)
+                memo.put(key, vectors)
+            else:
+                bar.update(len(index))
+            for i, vector in zip(index, vectors, strict=True):
+                outputs[i] = vector
     return outputs

@@ -71,18 +71,20 @@ def length_batches(lengths: list[int], batch_size: int, max_tokens: int) -> list
 @torch.inference_mode()
 def raw_outputs(encoder, head, fmt: TaskFormat, task, features: Sequence[dict], pad_id: int,
                 batch_size: int, device: torch.device, bf16: bool = True,
-                max_tokens: int | None = None, desc: str = "predict") -> list:
+                max_tokens: int | None = None, desc: str = "predict", bar=None) -> list:
     """Per-feature outputs in feature order; batches formed by length to cut padding and
     bounded by `max_tokens` padded tokens (default: `batch_size` sequences of
     DEFAULT_MAX_LENGTH), so a batch of long sequences is smaller than one of short ones (a
-    bar over the sequences, labelled `desc`)."""
+    bar over the sequences, labelled `desc`; or `bar`, a caller's bar that this advances)."""
     budget = max_tokens or batch_size * DEFAULT_MAX_LENGTH
     was_training = encoder.training
     encoder.eval()
     if head is not None:
         head.eval()
     outputs: list = [None] * len(features)
-    bar = progress(total=len(features), desc=desc, unit="sequence", level=None)
+    own_bar = bar is None
+    if own_bar:
+        bar = progress(total=len(features), desc=desc, unit="sequence", level=None)
     try:
         for idx in length_batches([feature_length(f) for f in features], batch_size, budget):
             batch = to_device(fmt.collate([features[i] for i in idx], pad_id), device)
@@ -92,7 +94,8 @@ def raw_outputs(encoder, head, fmt: TaskFormat, task, features: Sequence[dict], 
                 outputs[i] = o
             bar.update(len(idx))
     finally:
-        bar.close()
+        if own_bar:
+            bar.close()
         encoder.train(was_training)
         if head is not None:
             head.train(was_training)
@@ -139,7 +142,7 @@ def predict_features(encoder, head, fmt: TaskFormat, task, examples: list[dict],
         from xstilts.evaluate.embeddings import side_outputs
 
         outputs = side_outputs(encoder, fmt, task, features, pad_id, batch_size, device,
-                               bf16, embeddings)
+                               bf16, embeddings, desc)
     else:
         outputs = raw_outputs(encoder, head, fmt, task, features, pad_id, batch_size, device,
                               bf16, desc=desc)
