@@ -13,6 +13,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -20,6 +21,7 @@ from pydantic import (
 )
 
 from xstilts.errors import XstiltsError, located
+from xstilts.names import SafeName
 
 DEFAULT_MAX_LENGTH = 128  # tokens, for tasks that declare no length of their own
 SAVE_INTERVAL_S = 300.0  # training.save_every: None saves the resume state this often
@@ -92,15 +94,15 @@ class TrainingConfig(Strict):
 class PhaseConfig(Strict):
     """A list of tasks and how to train on them."""
 
-    tasks: list[str] = Field(default_factory=list)
+    tasks: list[SafeName] = Field(default_factory=list)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
-    shared_heads: dict[str, list[str]] = Field(default_factory=dict)  # head -> tasks sharing it
+    shared_heads: dict[SafeName, list[SafeName]] = Field(default_factory=dict)  # head -> tasks
     test_limit: int | None = Field(None, ge=1)  # evaluate on the first N test examples
     # Zero-shot evaluation on each language's test split, or its dev split where the task
     # has one (the paper's per-intermediate-task table is on dev sets).
     eval_split: Literal["test", "dev"] = "test"
     # Evaluate a task on a subset of its languages, e.g. {udpos: [de, es]} (default: all).
-    languages: dict[str, list[str]] = Field(default_factory=dict)
+    languages: dict[SafeName, list[SafeName]] = Field(default_factory=dict)
     # Per target, training settings that differ from `training`, e.g. {pawsx: {epochs: 5}}
     # (targets are trained one at a time; the intermediate phase trains its tasks together).
     task_training: dict[str, dict[str, Any]] = Field(default_factory=dict)
@@ -110,6 +112,17 @@ class PhaseConfig(Strict):
         dupes = {t for t in self.tasks if self.tasks.count(t) > 1}
         if dupes:
             raise ValueError(f"tasks listed twice: {sorted(dupes)}")
+        head_of: dict[str, str] = {}
+        for head, members in self.shared_heads.items():
+            unknown = [t for t in members if t not in self.tasks]
+            if unknown:
+                raise ValueError(f"shared_heads.{head} names {unknown}, not tasks of this phase "
+                                 f"{self.tasks}; list only the phase's tasks")
+            for t in members:
+                if t in head_of:
+                    raise ValueError(f"shared_heads: task {t!r} is in both {head_of[t]!r} and "
+                                     f"{head!r}; a task has one head")
+                head_of[t] = head
         for name in self.task_training:
             if name not in self.tasks:
                 raise ValueError(f"task_training names {name!r}, which is not in tasks")
@@ -139,14 +152,14 @@ class TaskDeclaration(Strict):
 
     format: Literal["classification", "multiple_choice", "span_qa", "tagging", "retrieval", "mlm",
                     "bitext_mining"]
-    languages: list[str] = Field(min_length=1)
+    languages: list[SafeName] = Field(min_length=1)
     reader: Literal["jsonl", "tsv", "squad_json", "conllu", "conll", "tatoeba", "text", "bucc",
                     "csv", "ccg"]
     paths: dict[Literal["train", "dev", "test"], str] = Field(min_length=1)
     fields: dict[str, str] = Field(default_factory=dict)
     labels: list[str] | None = None
-    train_language: str = "en"
-    train_languages: list[str] | None = None  # train/dev = concatenation over these languages
+    train_language: SafeName = "en"
+    train_languages: list[SafeName] | None = None  # train/dev = concatenation over these languages
     base_dir: str | None = None  # default: the config file's folder
     options: dict = Field(default_factory=dict)
     reader_options: dict = Field(default_factory=dict)
@@ -161,7 +174,7 @@ class SuiteConfig(Strict):
 
     sizes: dict[Literal["train", "dev", "test"], int] = Field(default_factory=dict)
     # Per task of the suite, sizes that differ from `sizes`, e.g. {demo-nli: {train: 720}}.
-    task_sizes: dict[str, dict[Literal["train", "dev", "test"], int]] = Field(
+    task_sizes: dict[SafeName, dict[Literal["train", "dev", "test"], int]] = Field(
         default_factory=dict)
     seed: int = 0
 
@@ -210,8 +223,8 @@ class RunConfig(Strict):
     encoder: EncoderConfig = Field(default_factory=EncoderConfig)
     intermediate: PhaseConfig | None = None
     targets: PhaseConfig
-    tasks: dict[str, TaskDeclaration] = Field(default_factory=dict)
-    suites: dict[str, SuiteConfig] = Field(default_factory=dict)
+    tasks: dict[SafeName, TaskDeclaration] = Field(default_factory=dict)
+    suites: dict[SafeName, SuiteConfig] = Field(default_factory=dict)
     data: DataConfig = Field(default_factory=DataConfig)
     label_position: Literal["first", "first_nonempty"] = "first"  # tagging; see formats.tagging
     # Per task (built-in or declared), format options over the task's own, e.g.
@@ -241,6 +254,26 @@ class RunConfig(Strict):
                              "task's share of the mixture with training.weights)")
         return self
 
+    # Where the config was read from: (file, YAML node tree, key prefix such as ("base",) in
+    # a study), so errors found after validation still name the file and line.
+    _origin: tuple | None = PrivateAttr(default=None)
+
+    def where(self, *loc, top: bool = False) -> str:
+        """'FILE:LINE: key' for a key path of this config ('key' alone if not from a file);
+        `top`: the path is from the file's top level (a study's `pool`), not the config's."""
+        if self._origin is None:
+            return ".".join(str(p) for p in loc)
+        path, root, prefix = self._origin
+        full = tuple(loc) if top else (*prefix, *loc)
+        line = _line_of(root, full)
+        key = ".".join(str(p) for p in full)
+        return f"{path}:{line}: {key}" if line else f"{path}: {key}"
+
+    def with_origin(self, path, root, prefix: tuple = ()) -> RunConfig:
+        """This config, remembering the file (and YAML tree) it was read from."""
+        self._origin = (str(path), root, tuple(prefix))
+        return self
+
 
 def _line_of(root: yaml.Node | None, loc: tuple) -> int | None:
     """The 1-based line of a key path in the composed YAML tree (best effort)."""
@@ -268,24 +301,38 @@ def read_yaml_mapping(text: str, path, example: str) -> tuple[dict, yaml.Node]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise located(path, mark.line + 1 if mark else None, f"invalid YAML: {exc}",
-                      "fix the syntax at that line") from exc
+                      "fix the syntax at that line (indentation, brackets, quotes, ': ')") from exc
     if not isinstance(data, dict):
         raise located(path, None, "the file must be a YAML mapping (key: value)",
                       f"start from {example}")
     return data, root
 
 
+def read_yaml_file(path: Path, kind: str) -> str:
+    """The text of a config or study file; a located error when it is missing or unreadable."""
+    if not path.exists():
+        raise located(path, None, f"{kind} file not found", "check the path")
+    if not path.is_file():
+        raise located(path, None, f"is a directory, not a {kind} file", "give the YAML file")
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise located(path, data[: e.start].count(b"\n") + 1, f"not valid UTF-8: {e.reason}",
+                      "save the file as UTF-8") from None
+
+
 def parse_config(text: str, path: str | Path = "<config>") -> RunConfig:
     """Validate YAML text into a RunConfig, or raise one clear XstiltsError."""
     data, root = read_yaml_mapping(text, path, "examples/quickstart-tiny.yaml")
     try:
-        return RunConfig.model_validate(data)
+        return RunConfig.model_validate(data).with_origin(path, root)
     except ValidationError as exc:
         raise invalid_config(exc, root, path) from exc
 
 
 def invalid_config(exc: ValidationError, root: yaml.Node | None, path,
-                   prefix: tuple = ()) -> XstiltsError:
+                   prefix: tuple = (), what: str = "config") -> XstiltsError:
     """One error listing every problem with its file:line and key (`prefix`: where the
     config sits in the file, e.g. ("base",) in a study)."""
     lines = []
@@ -294,21 +341,25 @@ def invalid_config(exc: ValidationError, root: yaml.Node | None, path,
         key = ".".join(str(p) for p in loc) or "(top level)"
         line = _line_of(root, loc)
         where = f"{path}:{line}" if line else f"{path}"
-        msg = err["msg"]
+        msg, fix = err["msg"], "give a value of the kind the message asks for at that line"
         if err["type"] == "extra_forbidden":
             msg = "unknown key (check its spelling; see the config reference in README.md)"
+            fix = "remove the key or correct its spelling"
         elif err["type"] == "missing":
-            msg = "required key is missing"
-        lines.append(f"{where}: {key}: {msg}")
-    return XstiltsError("invalid config:\n  " + "\n  ".join(lines))
+            msg, fix = "required key is missing", f"add `{key}` (see examples/)"
+        elif err["type"] == "literal_error":
+            fix = "use one of the values the message lists"
+        elif err["type"] == "value_error":
+            msg = msg.removeprefix("Value error, ")
+            fix = "change the value as the message says"
+        lines.append(f"{where}: {key}: {msg}\n    fix: {fix}")
+    return XstiltsError(f"invalid {what}:\n  " + "\n  ".join(lines))
 
 
 def load_config(path: str | Path) -> RunConfig:
     """Read and validate a YAML config file."""
     path = Path(path)
-    if not path.exists():
-        raise XstiltsError(f"{path}: config file not found.\n  fix: check the path.")
-    config = parse_config(path.read_text(encoding="utf-8"), path)
+    config = parse_config(read_yaml_file(path, "config"), path)
     # Relative data paths are relative to the config file, not the working directory.
     for decl in config.tasks.values():
         if decl.base_dir is None:

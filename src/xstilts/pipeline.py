@@ -80,17 +80,17 @@ def resolve_tasks(config: RunConfig, extra: list[str] | tuple = ()) -> dict[str,
     user = declared_tasks(config)
     names = list(config.intermediate.tasks if config.intermediate else [])
     names += [t for t in list(extra) + list(config.targets.tasks) if t not in names]
-    tasks = {n: resolve_task(n, user).with_source(config.data.source, config.data.dir)
-             for n in names}
+    tasks = {n: _resolve_named(config, n, user, list(extra)) for n in names}
     for name, langs in config.targets.languages.items():
         if name not in tasks:
-            raise XstiltsError(f"targets.languages names {name!r}, which is not a target."
-                               "\n  fix: list it under targets.tasks or remove it.")
+            raise XstiltsError(f"{config.where('targets', 'languages', name)}: names {name!r}, "
+                               "which is not a target.\n  fix: list it under targets.tasks or "
+                               "remove it.")
         unknown = sorted(set(langs) - set(tasks[name].languages))
         if unknown:
             raise XstiltsError(
-                f"targets.languages.{name}: {unknown} are not languages of {name!r}.\n  fix: "
-                f"choose from {list(tasks[name].languages)}.")
+                f"{config.where('targets', 'languages', name)}: {unknown} are not languages of "
+                f"{name!r}.\n  fix: choose from {list(tasks[name].languages)}.")
         tasks[name] = dataclasses.replace(tasks[name], languages=list(langs))
     for name, task in tasks.items():
         get_format(task.format)  # unknown formats fail before any work
@@ -107,6 +107,20 @@ def resolve_tasks(config: RunConfig, extra: list[str] | tuple = ()) -> dict[str,
             options["not_comparable"] = caveat
         tasks[name] = dataclasses.replace(task, options=options)
     return tasks
+
+
+def _resolve_named(config: RunConfig, name: str, user: dict[str, Task], extra: list) -> Task:
+    """One task of the run by name, from its configured source; an unknown name is refused
+    with the file, line and key that name it."""
+    try:
+        task = resolve_task(name, user)
+    except XstiltsError as exc:
+        phase = next((p for p in ("intermediate", "targets")
+                      if name in (getattr(config, p).tasks if getattr(config, p) else [])), None)
+        where = (config.where(phase, "tasks", getattr(config, phase).tasks.index(name))
+                 if phase else config.where("pool", extra.index(name), top=True))
+        raise XstiltsError(f"{where}: {exc}") from None
+    return task.with_source(config.data.source, config.data.dir)
 
 
 def sequence_length(task: Task, training: TrainingConfig) -> int:

@@ -46,6 +46,13 @@ def encode_inputs(encoder: nn.Module, input_ids: torch.Tensor, attention_mask: t
                    output_hidden_states=output_hidden_states, return_dict=True)
 
 
+def example_error(task, example: dict, problem: str) -> XstiltsError:
+    """The error for one unusable example (see `TaskFormat.check_example`)."""
+    return XstiltsError(f"task {task.name!r}: example {example.get('id', '?')!r} {problem}.\n"
+                        "  fix: correct the data, or the task's declaration (`labels:`, "
+                        "`fields:`).")
+
+
 def require_keys(example: dict, keys: tuple[str, ...], task: str) -> None:
     """Fail clearly when an example lacks a field its format needs."""
     missing = [k for k in keys if k not in example or example[k] is None]
@@ -76,7 +83,19 @@ class TaskFormat(ABC):
     # Bump when `featurize` gives other features for the same input: cached ones go stale.
     feature_version: ClassVar[int] = 1
 
+    # Keys every example of this format needs (values not None).
+    required_keys: ClassVar[tuple[str, ...]] = ()
+
     # ---- data -------------------------------------------------------------
+    def check_example(self, example: dict, task) -> str | None:
+        """What makes one example unusable (a missing field, a label outside the task's
+        set), or None. Run on every split a run reads before any training starts."""
+        missing = [k for k in self.required_keys if example.get(k) is None]
+        if missing:
+            return (f"has no field(s) {missing}; it has {sorted(example)} (map the file's "
+                    "columns to these names with `fields:` in the task declaration)")
+        return None
+
     @abstractmethod
     def featurize(self, examples: list[dict], tokenizer, task, max_length: int) -> list[Feature]:
         """Tokenize examples into features; each feature keeps `example_index`."""

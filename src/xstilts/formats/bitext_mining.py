@@ -102,6 +102,13 @@ class BitextMiningFormat(RetrievalFormat):
     main_metric = "f1"
     prediction_suffix = "tsv"
     tunes_on_dev = True
+    required_keys = ("id", "side", "text")
+
+    def check_example(self, example, task):
+        problem = super().check_example(example, task)
+        if problem is None and example["side"] not in SIDES:
+            return f"has side {example['side']!r}, not one of {SIDES}"
+        return problem
 
     def featurize(self, examples, tokenizer, task, max_length):
         prefix = task.options.get("prefix", "")

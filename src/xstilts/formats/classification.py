@@ -14,9 +14,9 @@ from xstilts.formats.base import (
     PooledHead,
     TaskFormat,
     encode_inputs,
+    example_error,
     padded_inputs,
     register_format,
-    require_keys,
     write_lines,
 )
 from xstilts.progress import tick
@@ -37,22 +37,31 @@ class ClassificationFormat(TaskFormat):
     prediction_suffix = "tsv"
     feature_fields = {"input_ids": "ints", "example_index": "int", "label": "int"}
 
+    required_keys = ("text_a",)
+
+    def check_example(self, example, task):
+        problem = super().check_example(example, task)
+        if problem:
+            return problem
+        for key in ("text_a", "text_b"):
+            if example.get(key) is not None and not isinstance(example[key], str):
+                return f"has a {type(example[key]).__name__} as {key!r}, not a text"
+        labels = label_list(task)
+        if example.get("label") is not None and str(example["label"]) not in labels:
+            return f"has label {str(example['label'])!r}, not in the task's labels {labels}"
+        return None
+
     def featurize(self, examples, tokenizer, task, max_length):
         labels = {lab: i for i, lab in enumerate(label_list(task))}
         features = []
         for i, ex in enumerate(tick(examples)):
-            require_keys(ex, ("text_a",), task.name)
+            problem = self.check_example(ex, task)
+            if problem:
+                raise example_error(task, ex, problem)
             enc = tokenizer(ex["text_a"], ex.get("text_b"), truncation=True, max_length=max_length)
             feat = {"input_ids": enc["input_ids"], "example_index": i}
             if ex.get("label") is not None:
-                lab = str(ex["label"])
-                if lab not in labels:
-                    raise XstiltsError(
-                        f"task {task.name!r}: example {ex.get('id')!r} has label {lab!r}, "
-                        f"not in the task's labels {list(labels)}.\n  fix: correct the data "
-                        "or the task's `labels:`."
-                    )
-                feat["label"] = labels[lab]
+                feat["label"] = labels[str(ex["label"])]
             features.append(feat)
         return features
 

@@ -88,6 +88,7 @@ class MLMFormat(TaskFormat):
     prediction_suffix = "tsv"
     feature_fields = {"input_ids": "ints", "labels": "ints", "example_index": "int",
                       "tokens": "ints", "masking": "context"}
+    required_keys = ("text",)
 
     def feature_context(self, tokenizer, task, max_length):
         """The one Masking every feature of a featurize call carries."""

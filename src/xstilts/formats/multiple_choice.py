@@ -7,15 +7,14 @@ from collections import Counter
 import torch
 import torch.nn.functional as F
 
-from xstilts.errors import XstiltsError
 from xstilts.evaluate.metrics import accuracy
 from xstilts.formats.base import (
     PooledHead,
     TaskFormat,
     encode_inputs,
+    example_error,
     padded_inputs,
     register_format,
-    require_keys,
     write_lines,
 )
 from xstilts.progress import tick
@@ -27,28 +26,40 @@ class MultipleChoiceFormat(TaskFormat):
     prediction_suffix = "tsv"
     feature_fields = {"choice_ids": "ints2", "example_index": "int", "label": "int"}
 
+    required_keys = ("prompt", "choices")
+
+    def check_example(self, example, task):
+        problem = super().check_example(example, task)
+        if problem:
+            return problem
+        choices = example["choices"]
+        if not isinstance(choices, list) or len(choices) < 2:
+            return (f"has {len(choices) if isinstance(choices, list) else 'no list of'} "
+                    "choice(s); multiple choice needs at least two `choices`")
+        label = example.get("label")
+        if label is None:
+            return None
+        try:
+            index = int(label)
+        except (TypeError, ValueError):
+            return f"has label {label!r}, not the 0-based index of the right choice"
+        if not 0 <= index < len(choices):
+            return (f"has label {index} but {len(choices)} choices (`label` is the 0-based "
+                    "index of the right choice)")
+        return None
+
     def featurize(self, examples, tokenizer, task, max_length):
         features = []
         for i, ex in enumerate(tick(examples)):
-            require_keys(ex, ("prompt", "choices"), task.name)
+            problem = self.check_example(ex, task)
+            if problem:
+                raise example_error(task, ex, problem)
             choices = list(ex["choices"])
-            if len(choices) < 2:
-                raise XstiltsError(
-                    f"task {task.name!r}: example {ex.get('id')!r} has {len(choices)} choice(s)."
-                    "\n  fix: multiple choice needs at least two `choices`."
-                )
             enc = tokenizer([ex["prompt"]] * len(choices), [str(c) for c in choices],
                             truncation="only_first", max_length=max_length)
             feat = {"choice_ids": enc["input_ids"], "example_index": i}
             if ex.get("label") is not None:
-                label = int(ex["label"])
-                if not 0 <= label < len(choices):
-                    raise XstiltsError(
-                        f"task {task.name!r}: example {ex.get('id')!r} has label {label} but "
-                        f"{len(choices)} choices.\n  fix: `label` is the 0-based index of the "
-                        "right choice."
-                    )
-                feat["label"] = label
+                feat["label"] = int(ex["label"])
             features.append(feat)
         return features
 

@@ -52,6 +52,7 @@ class RetrievalFormat(TaskFormat):
     prediction_suffix = "tsv"
     encode_length = ENCODE_LENGTH
     feature_fields = {"input_ids": "ints", "example_index": "int", "side": "json"}
+    required_keys = ("source", "target")
 
     def featurize(self, examples, tokenizer, task, max_length):
         prefix = task.options.get("prefix", "")

@@ -150,6 +150,19 @@ class SpanQAFormat(TaskFormat):
     prediction_suffix = "json"
     feature_fields = {"input_ids": "ints", "attention_mask": "ints", "example_index": "int",
                       "offsets": "spans", "start_position": "int", "end_position": "int"}
+    required_keys = ("id", "context", "question")
+
+    def check_example(self, example, task):
+        problem = super().check_example(example, task)
+        answers = example.get("answers")
+        if problem or answers is None:
+            return problem
+        if not (isinstance(answers, dict) and isinstance(answers.get("text"), list)
+                and isinstance(answers.get("answer_start"), list)
+                and len(answers["text"]) == len(answers["answer_start"])):
+            return ("has answers that are not {text: [...], answer_start: [...]} lists of "
+                    "equal length")
+        return None
 
     def featurize(self, examples, tokenizer, task, max_length):
         """Overlapping windows of (question, context) with offsets and, given answers, labels."""

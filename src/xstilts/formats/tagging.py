@@ -18,10 +18,10 @@ from xstilts.evaluate.metrics import seqeval_prf, token_accuracy
 from xstilts.formats.base import (
     IGNORE_INDEX,
     TaskFormat,
+    example_error,
     pad_token_labels,
     padded_inputs,
     register_format,
-    require_keys,
     token_logits,
     token_loss,
 )
@@ -78,12 +78,34 @@ class TaggingFormat(TaskFormat):
     feature_fields = {"input_ids": "ints", "example_index": "int", "word_positions": "intmap",
                       "labels": "ints"}
 
+    required_keys = ("tokens",)
+
+    def check_example(self, example, task):
+        problem = super().check_example(example, task)
+        if problem:
+            return problem
+        if not isinstance(example["tokens"], list):
+            return f"has {type(example['tokens']).__name__} tokens, not a list"
+        tags = example.get("tags")
+        if tags is None:
+            return None
+        if not isinstance(tags, list) or len(tags) != len(example["tokens"]):
+            n = len(tags) if isinstance(tags, list) else type(tags).__name__
+            return f"has {len(example['tokens'])} tokens but {n} tags"
+        known = set(tag_list(task))
+        unknown = next((str(t) for t in tags if str(t) not in known), None)
+        if unknown is not None and not task.options.get("labels_from_train"):
+            return f"has tag {unknown!r}, not in the task's labels {sorted(known)}"
+        return None
+
     def featurize(self, examples, tokenizer, task, max_length):
         tag_ids = {t: i for i, t in enumerate(tag_list(task))}
         how = task.options.get("label_position", "first")
         features = []
         for i, ex in enumerate(tick(examples)):
-            require_keys(ex, ("tokens",), task.name)
+            problem = self.check_example(ex, task)
+            if problem:
+                raise example_error(task, ex, problem)
             words = [str(w) for w in ex["tokens"]]
             enc = tokenizer(words, is_split_into_words=True, truncation=True,
                             max_length=max_length)
@@ -92,21 +114,11 @@ class TaggingFormat(TaskFormat):
             feat = {"input_ids": enc["input_ids"], "example_index": i,
                     "word_positions": positions}
             if ex.get("tags") is not None:
-                if len(ex["tags"]) != len(words):
-                    raise XstiltsError(
-                        f"task {task.name!r}: example {ex.get('id')!r} has {len(words)} tokens "
-                        f"but {len(ex['tags'])} tags.\n  fix: give one tag per token."
-                    )
                 labels = [IGNORE] * len(enc["input_ids"])
                 for w, pos in positions.items():
                     tag = str(ex["tags"][w])
-                    if tag not in tag_ids and task.options.get("labels_from_train"):
-                        continue  # a tag left out of a data-derived set: untrained, scored wrong
-                    if tag not in tag_ids:
-                        raise XstiltsError(
-                            f"task {task.name!r}: example {ex.get('id')!r} has tag {tag!r}, not "
-                            f"in the task's labels.\n  fix: add it to `labels:` or fix the data."
-                        )
+                    if tag not in tag_ids:  # left out of a data-derived set (checked above)
+                        continue  # untrained, scored wrong
                     labels[pos] = tag_ids[tag]
                 feat["labels"] = labels
             features.append(feat)

@@ -21,8 +21,16 @@ from typing import Literal
 import numpy as np
 from pydantic import Field, ValidationError, model_validator
 
-from xstilts.config import RunConfig, Strict, _line_of, invalid_config, read_yaml_mapping
-from xstilts.errors import XstiltsError, located
+from xstilts.config import (
+    RunConfig,
+    Strict,
+    _line_of,
+    invalid_config,
+    read_yaml_file,
+    read_yaml_mapping,
+)
+from xstilts.errors import located
+from xstilts.names import SafeName
 from xstilts.study.plan import Arm
 
 
@@ -53,9 +61,9 @@ class Keep(Strict):
 
 
 class StudySpec(Strict):
-    name: str = Field("study", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    name: SafeName = Field("study", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     base: dict
-    pool: list[str] = Field(min_length=1)
+    pool: list[SafeName] = Field(min_length=1)
     sizes: list[int] = Field(min_length=1)
     draw: Literal["all"] | Draw = "all"
     draws: dict[int, Literal["all"] | Draw] = Field(default_factory=dict)
@@ -112,18 +120,17 @@ class Study:
 def load_study(path: str | Path) -> Study:
     """Read and validate a study file; every impossible request is refused with file:line."""
     path = Path(path)
-    if not path.exists():
-        raise XstiltsError(f"{path}: study file not found.\n  fix: check the path.")
-    data, root = read_yaml_mapping(path.read_text(encoding="utf-8"), path,
+    data, root = read_yaml_mapping(read_yaml_file(path, "study"), path,
                                    "examples/study-tiny.yaml")
     data.setdefault("name", path.stem)
     try:
         spec = StudySpec.model_validate(data)
     except ValidationError as exc:
-        raise XstiltsError("invalid study:\n  " + "\n  ".join(
-            f"{path}:{_line_of(root, e['loc']) or '?'}: {'.'.join(map(str, e['loc']))}: "
-            f"{e['msg']}" for e in exc.errors())) from exc
+        raise invalid_config(exc, root, path, what="study") from exc
     intermediate = data["base"].get("intermediate") or {}
+    if not isinstance(intermediate, dict):
+        raise located(path, _line_of(root, ("base", "intermediate")),
+                      "base.intermediate must be a mapping", "give intermediate: {training: ...}")
     if intermediate.get("tasks"):
         raise located(path, _line_of(root, ("base", "intermediate", "tasks")),
                       "base.intermediate.tasks is set, but the study draws the sets",
@@ -135,6 +142,7 @@ def load_study(path: str | Path) -> Study:
     except ValidationError as exc:
         raise invalid_config(exc, root, path, ("base",)) from exc
     base.intermediate.tasks = []
+    base.with_origin(path, root, ("base",))
     _relative_paths(base, path)
 
     def where(*loc) -> int | None:
