@@ -112,13 +112,14 @@ def cmd_data_check(args) -> int:
                            "folder XTREME's download_data.sh writes).")
     task = resolve_task(args.task).with_source(kind, args.dir)
     print(f"{task.name} ({kind}{', ' + args.dir if kind == 'local' else ''})")
+    dropped: dict = {}
     try:
-        rows = check_task(task)
+        rows = check_task(task, dropped)
     except CheckFailed as exc:  # show what did load, then every failure (exit 2 via main)
         if exc.rows:
-            print(format_rows(exc.rows))
+            print(format_rows(exc.rows, dropped))
         raise
-    print(format_rows(rows))
+    print(format_rows(rows, dropped))
     return 0
 
 

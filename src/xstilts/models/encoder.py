@@ -46,7 +46,7 @@ def read_config(location: str, trust_remote_code: bool = False):
 
     try:
         return AutoConfig.from_pretrained(location, trust_remote_code=trust_remote_code)
-    except OSError as exc:
+    except (OSError, ValueError) as exc:  # missing, unreachable, or not a config we know
         raise XstiltsError(
             f"could not read the config of encoder {location!r}: {exc}\n  fix: give a local "
             "folder, a built-in name (tiny-random, e5-small), or a hub id reachable from "
@@ -86,10 +86,40 @@ def resolve_encoder(name: str, texts: list[str] | None = None, seed: int = 0,
                 f"{path}: not a Hugging Face model folder (no config.json).\n  fix: point "
                 "`encoder.name` at a folder written by `save_pretrained`, or use a hub id."
             )
+        check_weights(path)
         return str(path)
     if name.startswith((".", "/", "~")):
         raise XstiltsError(f"{name}: encoder folder not found.\n  fix: check `encoder.name`.")
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+    try:
+        validate_repo_id(name)
+    except HFValidationError as exc:
+        raise XstiltsError(
+            f"encoder.name {name!r} is not a built-in encoder (tiny-random, e5-small), an "
+            f"existing folder, or a hub id ({exc}).\n  fix: check `encoder.name`.") from None
     return name  # a hub id
+
+
+SAFE_WEIGHTS = ("model.safetensors", "model.safetensors.index.json")
+PICKLE_WEIGHTS = ("pytorch_model.bin", "pytorch_model.bin.index.json", "model.pt", "model.bin")
+
+
+def check_weights(folder: Path) -> None:
+    """A model folder must hold safetensors weights: pickle files (pytorch_model.bin) can run
+    code when loaded, so they are refused, never unpickled."""
+    if any((folder / name).is_file() for name in SAFE_WEIGHTS):
+        return
+    pickled = [name for name in PICKLE_WEIGHTS if (folder / name).is_file()]
+    if pickled:
+        raise XstiltsError(
+            f"{folder}: holds {', '.join(pickled)} (pickle) but no model.safetensors; xstilts "
+            "loads weights from safetensors only (a pickle can run code when loaded).\n  fix: "
+            "if you trust the file, convert it once: load it with transformers and "
+            "`save_pretrained(folder, safe_serialization=True)`.")
+    raise XstiltsError(
+        f"{folder}: no model weights (model.safetensors or model.safetensors.index.json).\n  "
+        "fix: point `encoder.name` at a folder written by `save_pretrained`.")
 
 
 def quiet_transformers(download_bars: bool = True) -> None:
@@ -133,7 +163,7 @@ def load_encoder(location: str, trust_remote_code: bool = False,
         # where the architecture supports it and eager attention elsewhere; asking for sdpa
         # outright would fail on models without it (tests/train/test_throughput.py).
         encoder = AutoModel.from_pretrained(location, trust_remote_code=trust_remote_code,
-                                            **overrides)
+                                            use_safetensors=True, **overrides)
     except OSError as exc:
         raise XstiltsError(
             f"could not load encoder {location!r}: {exc}\n  fix: give a local folder, a built-in "

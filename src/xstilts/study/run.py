@@ -15,13 +15,13 @@ from xstilts.evaluate.store import record_run
 from xstilts.formats import get_format
 from xstilts.models.encoder import encoder_defaults, read_config, resolve_encoder
 from xstilts.pipeline import (
-    eval_split,
     load_split,
     resolve_tasks,
     strings_of,
     with_encoder_options,
     with_learned_labels,
 )
+from xstilts.preflight import check_run, dropped_rows, needed_splits
 from xstilts.study.data_parallel import execute_data_parallel
 from xstilts.study.execute import Execution, execute, make_backend
 from xstilts.study.fingerprint import encoder_identity
@@ -42,6 +42,7 @@ def prepare(config: RunConfig, pool: tuple[str, ...] = (), label: str = "run"
     every task involved, so all arms of a study share one encoder.
     """
     tasks = {n: with_learned_labels(t) for n, t in resolve_tasks(config, pool).items()}
+    check_run(config, tasks)  # bad data, heads or folders: refused before any work
     texts: list[str] = []
     if config.encoder.name == "tiny-random" or config.encoder.trim_vocab:
         # Every language of every task, not just those evaluated: choosing other test
@@ -62,17 +63,7 @@ def prepare(config: RunConfig, pool: tuple[str, ...] = (), label: str = "run"
 
 def _all_splits(config: RunConfig, tasks: dict[str, Task]):
     """Every split any job of the run may read."""
-    for name, task in tasks.items():
-        fmt = get_format(task.format)
-        if fmt.trainable:
-            yield load_split(task, "train")
-            yield load_split(task, "dev")
-        if name in config.targets.tasks:
-            split = eval_split(task, config.targets.eval_split)
-            for lang in task.languages:
-                yield load_split(task, split, lang)
-                if fmt.tunes_on_dev:
-                    yield load_split(task, "dev", lang)
+    return (load_split(task, split, lang) for task, split, lang in needed_splits(config, tasks))
 
 
 def run_config(config: RunConfig, out: Path, db: Path | None = None,
@@ -81,15 +72,18 @@ def run_config(config: RunConfig, out: Path, db: Path | None = None,
     results.json, predictions/, labels/ and the results database into `out`; raise after
     writing them if any job failed. Under `accelerate launch` (study/data_parallel.py) the
     ranks other than 0 return None."""
-    out.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(out / "config.json", config.model_dump())
+    if out.exists() and not out.is_dir():
+        raise XstiltsError(f"{out}: --out is a file, not a folder.\n  fix: give a folder "
+                           "(it is created if missing).")
     tracking = resolve_tracking(config.tracking, out, "xstilts")  # a missing package fails here
     parallel = DataParallel() if world_size() > 1 else None  # under `accelerate launch`
     if parallel and not parallel.is_main:
         parallel.wait()  # rank 0 prepares first (encoder conversion, caches), then the rest
-    tasks, setup = prepare(config)
+    tasks, setup = prepare(config)  # everything is checked before OUT is touched
     if parallel and parallel.is_main:
         parallel.wait()
+    out.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(out / "config.json", config.model_dump())
     device = device or torch.device("cuda" if torch.cuda.is_available() else "cpu")
     logger.info(f"encoder {config.encoder.name} ({setup.encoder_location}); "
                 f"freeze_embeddings={config.encoder.freeze_embeddings} "
@@ -107,7 +101,8 @@ def run_config(config: RunConfig, out: Path, db: Path | None = None,
     else:
         execution = execute(plan, store, make_backend("local", device=str(device)))
     track_results(plan, store, execution.ran)
-    results = assemble_run(plan, store, config, out, db or out / "results.sqlite", str(device))
+    results = assemble_run(plan, store, config, out, db or out / "results.sqlite", str(device),
+                           dropped_rows(config, tasks))
     if execution.failed:
         raise XstiltsError(failure_report(plan, execution))
     return results
@@ -124,9 +119,11 @@ def failure_report(plan: Plan, execution: Execution) -> str:
 
 
 def assemble_run(plan: Plan, store: Store, config: RunConfig, out: Path, db: Path,
-                 device: str) -> dict:
+                 device: str, dropped: dict | None = None) -> dict:
     """results.json, predictions/ and labels/ in XTREME's layout, and the results database,
-    from the store's finished jobs (targets with a failed job are left out)."""
+    from the store's finished jobs (targets with a failed job are left out). `dropped`: rows
+    left out while reading, per task and split (see `preflight.dropped_rows`)."""
+    dropped = dropped or {}
     arm = plan.arms[0]
     summary = store.output(arm.intermediate) if arm.intermediate else None
     # Tracker settings change no number: the same config hash with or without them.
@@ -141,11 +138,15 @@ def assemble_run(plan: Plan, store: Store, config: RunConfig, out: Path, db: Pat
                             "label_position": config.label_position, "seed": config.seed},
                "intermediate": {"tasks": list(arm.arm.tasks),
                                 "checkpoint": summary["checkpoint"] if summary else None,
-                                "summary": summary["summary"] if summary else None},
+                                "summary": summary["summary"] if summary else None,
+                                "dropped_rows": {t: dropped[t] for t in arm.arm.tasks
+                                                 if t in dropped}},
                "targets": {}}
     for name in plan.targets:
         target = target_result(plan, store, arm, name, out)
         if target is not None:
+            if name in dropped:
+                target["dropped_rows"] = dropped[name]
             results["targets"][name] = target
     # Every target in one transaction, even none: a changed config's first write retires
     # the folder's rows of the old one.

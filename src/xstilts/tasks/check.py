@@ -27,8 +27,9 @@ def split_languages(task: Task, split: str) -> list[str]:
     return list(task.train_languages or [task.train_language])
 
 
-def check_task(task: Task) -> list[Row]:
-    """(split, language, count) for every split and language; `CheckFailed` lists all failures."""
+def check_task(task: Task, dropped: dict[tuple[str, str], int] | None = None) -> list[Row]:
+    """(split, language, count) for every split and language; `CheckFailed` lists all failures.
+    `dropped` (if given) receives the rows left out per (split, language), where any were."""
     rows: list[Row] = []
     failures: list[tuple[str, str, str]] = []
     for split in SPLITS:
@@ -36,16 +37,25 @@ def check_task(task: Task) -> list[Row]:
             continue
         for lang in split_languages(task, split):
             try:
-                rows.append((split, lang, len(task.load(split, lang))))
+                examples = task.load(split, lang)
             except XstiltsError as exc:  # a missing or malformed file: note it, check the rest
                 failures.append((split, lang, str(exc)))
+                continue
+            rows.append((split, lang, len(examples)))
+            if dropped is not None and examples.n_dropped:
+                dropped[(split, lang)] = examples.n_dropped
     if failures:
         raise CheckFailed(task.name, rows, failures)
     return rows
 
 
-def format_rows(rows: list[Row]) -> str:
-    """A small table: split, language, examples."""
-    lines = [f"{'split':<6} {'lang':<6} {'examples':>9}"]
-    lines += [f"{split:<6} {lang:<6} {count:>9}" for split, lang, count in rows]
+def format_rows(rows: list[Row], dropped: dict[tuple[str, str], int] | None = None) -> str:
+    """A small table: split, language, examples (and rows dropped, where any were)."""
+    if not dropped:
+        lines = [f"{'split':<6} {'lang':<6} {'examples':>9}"]
+        return "\n".join(lines + [f"{split:<6} {lang:<6} {count:>9}"
+                                  for split, lang, count in rows])
+    lines = [f"{'split':<6} {'lang':<6} {'examples':>9} {'dropped':>8}"]
+    lines += [f"{split:<6} {lang:<6} {count:>9} {dropped.get((split, lang), 0):>8}"
+              for split, lang, count in rows]
     return "\n".join(lines)

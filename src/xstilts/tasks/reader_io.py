@@ -2,11 +2,48 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 from xstilts.errors import located
 
 Example = dict
+
+
+class Examples(list):
+    """A split's examples, with the rows left out while reading it: {reason: count}."""
+
+    def __init__(self, items=(), dropped: dict[str, int] | None = None):
+        super().__init__(items)
+        self.dropped: dict[str, int] = dict(dropped or {})
+
+    @property
+    def n_dropped(self) -> int:
+        return sum(self.dropped.values())
+
+
+_DROPS: ContextVar[Counter | None] = ContextVar("xstilts_dropped_rows", default=None)
+
+
+def note_dropped(count: int, reason: str) -> None:
+    """Count rows a reader or converter left out (reported per split by `Task.load`)."""
+    sink = _DROPS.get()
+    if count and sink is not None:
+        sink[reason] += count
+
+
+@contextmanager
+def counting_drops() -> Iterator[Counter]:
+    """Collect what `note_dropped` is told while reading one split: {reason: count}."""
+    sink: Counter = Counter()
+    token = _DROPS.set(sink)
+    try:
+        yield sink
+    finally:
+        _DROPS.reset(token)
 PATH_FIX = "check the task's base_dir and paths (templates with {split}/{lang}) in the config"
 
 

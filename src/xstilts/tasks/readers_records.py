@@ -12,6 +12,7 @@ from xstilts.tasks.reader_io import (
     Example,
     file_text,
     map_fields,
+    note_dropped,
     numbered_lines,
     with_id,
 )
@@ -54,13 +55,15 @@ def read_tsv(path: Path, fields: dict, options: dict) -> list[Example]:
                       fix='give options {"header": false, "columns": [...]} in the task')
     if len(set(columns)) != len(columns):
         raise located(path, 1 if header else None, f"duplicate column names: {columns}")
-    examples = []
+    examples, skipped = [], 0
     for no, line in lines:
         values = line.split("\t")
         if len(values) != len(columns) and options.get("skip_bad_rows"):
+            skipped += 1
             continue
         examples.append(_row(path, no, columns, values, fields, "tab-separated",
                              "check for missing or extra tabs on this line"))
+    note_dropped(skipped, "bad rows skipped")
     return examples
 
 

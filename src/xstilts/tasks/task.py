@@ -14,11 +14,15 @@ Examples are plain dicts whose keys depend on the format (see `xstilts.formats`)
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from xstilts.tasks.reader_io import Examples, counting_drops, note_dropped
+
 Example = dict
+log = logging.getLogger(__name__)
 SPLITS = ("train", "dev", "test")
 
 
@@ -55,7 +59,7 @@ class FileSource:
         examples = read_examples(self.reader, self.path(split, lang), self.fields, options)
         if self.convert is None:
             return examples
-        return [ex for ex in (self.convert(r, lang) for r in examples) if ex is not None]
+        return converted(examples, self.convert, lang)
 
     def describe(self) -> dict:
         out = {"reader": self.reader, "paths": self.paths, "fields": self.fields,
@@ -66,6 +70,13 @@ class FileSource:
             conv = getattr(self.convert, "__qualname__", repr(self.convert))
             out["convert"] = f"{self.convert.__module__}.{conv}"
         return out
+
+
+def converted(records, convert: Callable[[dict, str], Example | None], lang: str) -> list[Example]:
+    """`convert` applied to every record; the records it drops (None) are counted."""
+    out = [ex for ex in (convert(r, lang) for r in records) if ex is not None]
+    note_dropped(len(records) - len(out), "dropped by the task's converter")
+    return out
 
 
 @dataclass(frozen=True)
@@ -177,21 +188,30 @@ class Task:
             )
         return Task(**{**self.__dict__, "labels": labels})
 
-    def load(self, split: str, lang: str | None = None) -> list[Example]:
-        """Examples of one split; train/dev default to the training language."""
+    def load(self, split: str, lang: str | None = None) -> Examples:
+        """Examples of one split; train/dev default to the training language. Rows left
+        out while reading (bad rows skipped, converter drops) are counted and logged."""
         if split not in SPLITS:
             raise ValueError(f"unknown split {split!r}; expected one of {SPLITS}")
         lang = lang or self.train_language
-        return self.source.load(split, lang)
+        with counting_drops() as dropped:
+            examples = Examples(self.source.load(split, lang), dropped)
+        if dropped:
+            log.warning("task %s %s (%s): dropped %d of %d rows (%s)", self.name, split, lang,
+                        examples.n_dropped, len(examples) + examples.n_dropped,
+                        "; ".join(f"{n} {why}" for why, n in dropped.items()))
+        return examples
 
-    def load_training(self, split: str) -> list[Example]:
+    def load_training(self, split: str) -> Examples:
         """train/dev examples: the training language, or every language in train_languages."""
         if not self.train_languages:
             return self.load(split, self.train_language)
-        out = []
+        out = Examples()
         for lang in self.train_languages:
-            out.extend({**ex, "id": f"{lang}:{ex.get('id')}", "lang": lang}
-                       for ex in self.load(split, lang))
+            part = self.load(split, lang)
+            out.extend({**ex, "id": f"{lang}:{ex.get('id')}", "lang": lang} for ex in part)
+            for why, n in part.dropped.items():
+                out.dropped[why] = out.dropped.get(why, 0) + n
         return out
 
     def has_split(self, split: str) -> bool:

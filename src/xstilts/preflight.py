@@ -1,0 +1,146 @@
+"""Before any training: everything a run or study will read is read and checked once.
+
+`check_run` refuses bad input with its file (and line, example or key) and a fix, so no job
+starts on data that would fail, or silently mislead, later: a missing data folder, shared
+heads whose tasks disagree, and every split each task needs, example by example against
+its format (fields, labels), with repeated ids in the splits that are scored.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+from xstilts.config import PhaseConfig, RunConfig
+from xstilts.errors import XstiltsError
+from xstilts.formats import get_format
+from xstilts.pipeline import eval_split, load_split
+from xstilts.tasks.task import Task
+
+MAX_LISTED = 5  # bad examples named in one error
+
+
+def needed_splits(config: RunConfig, tasks: dict[str, Task]
+                  ) -> Iterator[tuple[Task, str, str | None]]:
+    """(task, split, language) of every split any job of the run may read; language None:
+    the task's training language(s)."""
+    for name, task in tasks.items():
+        fmt = get_format(task.format)
+        if fmt.trainable:
+            yield task, "train", None
+            yield task, "dev", None
+        if name in config.targets.tasks:
+            split = eval_split(task, config.targets.eval_split)
+            for lang in task.languages:
+                yield task, split, lang
+                if fmt.tunes_on_dev:  # e.g. BUCC: each language's threshold is set on dev
+                    yield task, "dev", lang
+
+
+def check_run(config: RunConfig, tasks: dict[str, Task]) -> None:
+    """Read and check every split the run needs, its data folder and shared heads; the
+    first problem is raised as an XstiltsError naming where it is and how to fix it."""
+    _check_data_dir(config, tasks)
+    for phase in ("intermediate", "targets"):
+        if getattr(config, phase) is not None:
+            check_shared_heads(config, phase, tasks)
+    for name, task in tasks.items():
+        if not get_format(task.format).trainable:
+            continue
+        missing = [s for s in ("train", "dev") if not task.has_split(s)]
+        if missing:
+            where = config.where("tasks", name, "paths") if name in config.tasks else \
+                f"task {name!r}"
+            raise XstiltsError(
+                f"{where}: task {name!r} ({task.format}) is trained, but has no "
+                f"{' or '.join(missing)} split.\n  fix: add {missing} to its `paths:`, or use "
+                "it only where it is not trained.")
+    for task, split, lang in needed_splits(config, tasks):
+        check_split(task, split, lang, load_split(task, split, lang))
+
+
+def split_label(task: Task, split: str, lang: str | None) -> str:
+    """'FILE(S): task T split (lang)': where a split's examples come from."""
+    languages = [lang] if lang else list(task.train_languages or [task.train_language])
+    files = task.local_files(split, languages)
+    label = f"task {task.name!r} {split} ({', '.join(languages)})"
+    return f"{', '.join(str(f) for f in files)}: {label}" if files else label
+
+
+def check_split(task: Task, split: str, lang: str | None, examples: list[dict]) -> None:
+    """Refuse an empty split, examples its format cannot use, and repeated ids where the
+    split is scored (predictions are keyed by id: a repeat would merge two examples)."""
+    if not examples:
+        raise XstiltsError(f"{split_label(task, split, lang)}: no examples.\n  fix: check the "
+                           "file and the task's reader (and a converter that drops rows).")
+    fmt = get_format(task.format)
+    bad = [(ex, problem) for ex in examples
+           if (problem := fmt.check_example(ex, task)) is not None]
+    if bad:
+        listed = "\n  ".join(f"example {ex.get('id', '?')!r} {problem}"
+                             for ex, problem in bad[:MAX_LISTED])
+        more = f"\n  (and {len(bad) - MAX_LISTED} more)" if len(bad) > MAX_LISTED else ""
+        raise XstiltsError(
+            f"{split_label(task, split, lang)}: {len(bad)} of {len(examples)} examples cannot "
+            f"be used:\n  {listed}{more}\n  fix: correct the data, or the task's declaration "
+            "(`labels:`, `fields:` mapping the file's keys to the format's).")
+    if split == "train":
+        return
+    counts = Counter((ex.get("side"), str(ex.get("id"))) for ex in examples)
+    repeated = sorted(key[1] for key, n in counts.items() if n > 1)
+    if repeated:
+        raise XstiltsError(
+            f"{split_label(task, split, lang)}: example id(s) {repeated[:MAX_LISTED]} occur "
+            "more than once; predictions are keyed by id, so their scores would mix.\n  fix: "
+            "give every example of a split its own `id` (or drop the id field: readers then "
+            "number the lines).")
+
+
+def check_shared_heads(config: RunConfig, phase_name: str, tasks: dict[str, Task]) -> None:
+    """Tasks sharing a head must agree on its output: same format and same label set."""
+    phase: PhaseConfig = getattr(config, phase_name)
+    for head, members in phase.shared_heads.items():
+        kinds = {t: (tasks[t].format, list(tasks[t].labels or [])) for t in members
+                 if t in tasks}
+        if len(kinds) < 2:
+            continue
+        first, *others = kinds.items()
+        for name, kind in others:
+            if kind != first[1]:
+                describe = "; ".join(f"{t}: {fmt} with labels {labels or 'none'}"
+                                     for t, (fmt, labels) in (first, (name, kind)))
+                raise XstiltsError(
+                    f"{config.where(phase_name, 'shared_heads', head)}: tasks {first[0]!r} and "
+                    f"{name!r} share head {head!r} but differ ({describe}).\n  fix: share a "
+                    "head only between tasks of one format with the same labels (same order), "
+                    "or give them their own heads.")
+
+
+def _check_data_dir(config: RunConfig, tasks: dict[str, Task]) -> None:
+    """Local benchmark files need their folder (checked once, not per missing file)."""
+    if config.data.source != "local" or not any("local" in t.alternatives
+                                                 for t in tasks.values()):
+        return
+    folder = Path(config.data.dir)
+    if not folder.is_dir():
+        raise XstiltsError(
+            f"{config.where('data', 'dir')}: data folder {str(folder)!r} not found"
+            f"{'' if folder.is_absolute() else f' (looked for {folder.resolve()})'}.\n  fix: "
+            "point data.dir at the folder XTREME's download_data.sh writes, or use "
+            "`data: {source: hub}`.")
+
+
+def dropped_rows(config: RunConfig, tasks: dict[str, Task]) -> dict[str, dict[str, dict]]:
+    """Rows left out while reading (bad rows skipped, converter drops) per task and split,
+    where any were: {task: {"train (en)": {"dropped", "read", "reasons"}}}."""
+    out: dict[str, dict[str, dict]] = {}
+    for task, split, lang in needed_splits(config, tasks):
+        examples = load_split(task, split, lang)
+        reasons = dict(getattr(examples, "dropped", {}) or {})
+        if reasons:
+            langs = lang or ",".join(task.train_languages or [task.train_language])
+            n = sum(reasons.values())
+            out.setdefault(task.name, {})[f"{split} ({langs})"] = {
+                "dropped": n, "read": len(examples) + n, "reasons": reasons}
+    return out
