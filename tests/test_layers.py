@@ -7,7 +7,8 @@ import xstilts
 
 PACKAGE = Path(xstilts.__file__).parent
 INNER = ("formats", "models", "tasks", "train", "evaluate", "features")
-OUTER = ("xstilts.pipeline", "xstilts.demo", "xstilts.report", "xstilts.cli", "xstilts.study")
+OUTER = ("xstilts.pipeline", "xstilts.preflight", "xstilts.demo", "xstilts.report",
+         "xstilts.cli", "xstilts.study")
 
 
 def imported_modules(path: Path) -> set[str]:

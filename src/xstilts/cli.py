@@ -33,14 +33,16 @@ def cmd_study(args) -> int:
 
     if args.study[0] == "status":
         if len(args.study) != 2:
-            raise XstiltsError("usage: xstilts study status DIR")
+            raise XstiltsError("usage: xstilts study status DIR\n  fix: give one folder (a "
+                               "study's --out).")
         print(study_status(Path(args.study[1])))
         return 0
     if len(args.study) != 1:
         raise XstiltsError("usage: xstilts study STUDY.yaml --out DIR (or: xstilts study "
-                           "status DIR)")
+                           "status DIR)\n  fix: give one study file.")
     if not args.out:
-        raise XstiltsError("xstilts study needs --out DIR (the study's folder).")
+        raise XstiltsError("xstilts study needs --out DIR (the study's folder).\n  fix: add "
+                           "--out DIR.")
     study = load_study(args.study[0])
     outcome = run_study(study, Path(args.out), Path(args.store) if args.store else None,
                         args.backend, args.workers, args.address, args.dry_run)

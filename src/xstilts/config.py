@@ -107,22 +107,28 @@ class PhaseConfig(Strict):
     # (targets are trained one at a time; the intermediate phase trains its tasks together).
     task_training: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
+    @field_validator("shared_heads")
+    @classmethod
+    def _heads_of_phase_tasks(cls, value, info: ValidationInfo):
+        tasks = info.data.get("tasks", [])
+        head_of: dict[str, str] = {}
+        for head, members in value.items():
+            unknown = [t for t in members if t not in tasks]
+            if unknown:
+                raise ValueError(f"head {head!r} names {unknown}, not tasks of this phase "
+                                 f"{tasks}; list only the phase's tasks")
+            for t in members:
+                if t in head_of:
+                    raise ValueError(f"task {t!r} is in both {head_of[t]!r} and {head!r}; a "
+                                     "task has one head")
+                head_of[t] = head
+        return value
+
     @model_validator(mode="after")
     def _unique(self):
         dupes = {t for t in self.tasks if self.tasks.count(t) > 1}
         if dupes:
             raise ValueError(f"tasks listed twice: {sorted(dupes)}")
-        head_of: dict[str, str] = {}
-        for head, members in self.shared_heads.items():
-            unknown = [t for t in members if t not in self.tasks]
-            if unknown:
-                raise ValueError(f"shared_heads.{head} names {unknown}, not tasks of this phase "
-                                 f"{self.tasks}; list only the phase's tasks")
-            for t in members:
-                if t in head_of:
-                    raise ValueError(f"shared_heads: task {t!r} is in both {head_of[t]!r} and "
-                                     f"{head!r}; a task has one head")
-                head_of[t] = head
         for name in self.task_training:
             if name not in self.tasks:
                 raise ValueError(f"task_training names {name!r}, which is not in tasks")

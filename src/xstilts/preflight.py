@@ -17,6 +17,7 @@ from xstilts.errors import XstiltsError
 from xstilts.formats import get_format
 from xstilts.pipeline import eval_split, load_split
 from xstilts.tasks.task import Task
+from xstilts.train.samplers import task_probabilities
 
 MAX_LISTED = 5  # bad examples named in one error
 
@@ -38,9 +39,10 @@ def needed_splits(config: RunConfig, tasks: dict[str, Task]
                     yield task, "dev", lang
 
 
-def check_run(config: RunConfig, tasks: dict[str, Task]) -> None:
-    """Read and check every split the run needs, its data folder and shared heads; the
-    first problem is raised as an XstiltsError naming where it is and how to fix it."""
+def check_run(config: RunConfig, tasks: dict[str, Task], pool: tuple = ()) -> None:
+    """Read and check every split the run needs, its data folder, shared heads and task
+    samplers (`pool`: a study's intermediate tasks); the first problem is raised as an
+    XstiltsError naming where it is and how to fix it."""
     _check_data_dir(config, tasks)
     for phase in ("intermediate", "targets"):
         if getattr(config, phase) is not None:
@@ -58,6 +60,29 @@ def check_run(config: RunConfig, tasks: dict[str, Task]) -> None:
                 "it only where it is not trained.")
     for task, split, lang in needed_splits(config, tasks):
         check_split(task, split, lang, load_split(task, split, lang))
+    check_samplers(config, tasks, pool)
+
+
+def check_samplers(config: RunConfig, tasks: dict[str, Task], pool: tuple = ()) -> None:
+    """Each phase's task sampler accepts its settings (a `capped` sampler's cap, a weight
+    for every task of `weights`), so the mixture is not refused mid-run."""
+    intermediate = list(config.intermediate.tasks) if config.intermediate else []
+    intermediate += [t for t in pool if t not in intermediate]
+    phases = [("intermediate", config.intermediate, intermediate)]
+    phases += [("targets", config.targets.for_task(name), [name])
+               for name in config.targets.tasks]
+    for phase_name, phase, names in phases:
+        trained = [t for t in names if get_format(tasks[t].format).trainable]
+        if not trained or phase is None:
+            continue
+        training = phase.training
+        try:
+            task_probabilities(training.sampler, {t: len(load_split(tasks[t], "train"))
+                                                  for t in trained},
+                               training.sampler_cap, training.temperature, training.weights)
+        except XstiltsError as exc:
+            raise XstiltsError(f"{config.where(phase_name, 'training', 'sampler')}: {exc}") \
+                from None
 
 
 def split_label(task: Task, split: str, lang: str | None) -> str:

@@ -42,7 +42,7 @@ def prepare(config: RunConfig, pool: tuple[str, ...] = (), label: str = "run"
     every task involved, so all arms of a study share one encoder.
     """
     tasks = {n: with_learned_labels(t) for n, t in resolve_tasks(config, pool).items()}
-    check_run(config, tasks)  # bad data, heads or folders: refused before any work
+    check_run(config, tasks, pool)  # bad data, heads or folders: refused before any work
     texts: list[str] = []
     if config.encoder.name == "tiny-random" or config.encoder.trim_vocab:
         # Every language of every task, not just those evaluated: choosing other test

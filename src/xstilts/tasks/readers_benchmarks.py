@@ -26,9 +26,12 @@ def read_squad_json(path: Path, fields: dict, options: dict) -> list[Example]:
     try:
         doc = json.loads(file_text(path))
     except json.JSONDecodeError as e:
-        raise located(path, e.lineno, f"not valid JSON: {e.msg} (column {e.colno})") from None
+        raise located(path, e.lineno, f"not valid JSON: {e.msg} (column {e.colno})",
+                      fix="the file must be one complete JSON document (SQuAD v1.1/v2.0 "
+                          "layout); re-download or re-export it") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("data"), list):
-        raise located(path, None, 'expected SQuAD JSON: an object with a "data" list of articles')
+        raise located(path, None, 'expected SQuAD JSON: an object with a "data" list of articles',
+                      fix="use SQuAD v1.1/v2.0 JSON: {\"version\": ..., \"data\": [articles]}")
     articles = list(enumerate(doc["data"]))
     if "articles" in options:
         span, n = options["articles"], len(articles)

@@ -54,7 +54,8 @@ def read_tsv(path: Path, fields: dict, options: dict) -> list[Example]:
         raise located(path, None, "no column names for a headerless TSV file",
                       fix='give options {"header": false, "columns": [...]} in the task')
     if len(set(columns)) != len(columns):
-        raise located(path, 1 if header else None, f"duplicate column names: {columns}")
+        raise located(path, 1 if header else None, f"duplicate column names: {columns}",
+                      fix="give every column its own name (header row or options.columns)")
     examples, skipped = [], 0
     for no, line in lines:
         values = line.split("\t")

@@ -61,7 +61,8 @@ def read_conllu(path: Path, fields: dict, options: dict) -> list[Example]:
             continue
         if not cols[0].isdigit():
             raise located(path, no, f"token ID {cols[0]!r} is not a number, a range (1-2) "
-                          "or an empty node (1.1)")
+                          "or an empty node (1.1)", fix="the first column of a CoNLL-U token "
+                          "line is its index in the sentence")
         tokens.append(cols[1])
         tags.append(cols[col])
     flush()

@@ -44,7 +44,8 @@ def task_probabilities(kind: str, sizes: dict[str, int], cap: int | None = None,
     else:
         raise XstiltsError(f"unknown sampler {kind!r}.\n  fix: use one of {SAMPLERS}.")
     if (raw < 0).any() or raw.sum() <= 0:
-        raise XstiltsError(f"sampler {kind!r}: weights must be non-negative and not all zero.")
+        raise XstiltsError(f"sampler {kind!r}: weights must be non-negative and not all zero."
+                           "\n  fix: give `training.weights` numbers >= 0, at least one > 0.")
     return dict(zip(names, (raw / raw.sum()).tolist(), strict=True))
 
 
