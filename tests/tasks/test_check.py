@@ -85,5 +85,8 @@ def test_cli_data_check_hub(monkeypatch, capsys):
     assert main(["data", "check", "tydiqa"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "tydiqa (hub)"
-    assert [line.split() for line in out[2:4]] == [["train", "en", "2"], ["dev", "en", "2"]]
+    # The fake hub split holds every language's rows; the converter keeps this language's 2.
+    assert out[1].split() == ["split", "lang", "examples", "dropped"]
+    assert [line.split() for line in out[2:4]] == [["train", "en", "2", "16"],
+                                                    ["dev", "en", "2", "16"]]
     assert len(out) == 2 + 2 + 9

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from xstilts.errors import XstiltsError
-from xstilts.tasks.reader_io import note_dropped
+from xstilts.tasks.reader_io import CONVERTER_DROPS, note_dropped
 
 
 def load_hub_split(source, split: str, lang: str) -> list[dict]:
@@ -34,5 +34,5 @@ def load_hub_split(source, split: str, lang: str) -> list[dict]:
             # Many hub rows have no id (XNLI, PAN-X, ...); the row's index in the split is stable.
             example.setdefault("id", f"{hub_split}-{i}")
             out.append(example)
-    note_dropped(len(rows) - len(out), "dropped by the task's converter")
+    note_dropped(len(rows) - len(out), CONVERTER_DROPS)
     return out

@@ -28,6 +28,10 @@ class Examples(list):
 _DROPS: ContextVar[Counter | None] = ContextVar("xstilts_dropped_rows", default=None)
 
 
+BAD_ROWS = "bad rows skipped"  # a reason that is a warning (others may be by design)
+CONVERTER_DROPS = "left out by the task's converter"
+
+
 def note_dropped(count: int, reason: str) -> None:
     """Count rows a reader or converter left out (reported per split by `Task.load`)."""
     sink = _DROPS.get()

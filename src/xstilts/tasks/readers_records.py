@@ -9,6 +9,7 @@ from pathlib import Path
 
 from xstilts.errors import located
 from xstilts.tasks.reader_io import (
+    BAD_ROWS,
     Example,
     file_text,
     map_fields,
@@ -64,7 +65,7 @@ def read_tsv(path: Path, fields: dict, options: dict) -> list[Example]:
             continue
         examples.append(_row(path, no, columns, values, fields, "tab-separated",
                              "check for missing or extra tabs on this line"))
-    note_dropped(skipped, "bad rows skipped")
+    note_dropped(skipped, BAD_ROWS)
     return examples
 
 

@@ -19,7 +19,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from xstilts.tasks.reader_io import Examples, counting_drops, note_dropped
+from xstilts.tasks.reader_io import (
+    BAD_ROWS,
+    CONVERTER_DROPS,
+    Examples,
+    counting_drops,
+    note_dropped,
+)
 
 Example = dict
 log = logging.getLogger(__name__)
@@ -75,7 +81,7 @@ class FileSource:
 def converted(records, convert: Callable[[dict, str], Example | None], lang: str) -> list[Example]:
     """`convert` applied to every record; the records it drops (None) are counted."""
     out = [ex for ex in (convert(r, lang) for r in records) if ex is not None]
-    note_dropped(len(records) - len(out), "dropped by the task's converter")
+    note_dropped(len(records) - len(out), CONVERTER_DROPS)
     return out
 
 
@@ -196,10 +202,11 @@ class Task:
         lang = lang or self.train_language
         with counting_drops() as dropped:
             examples = Examples(self.source.load(split, lang), dropped)
-        if dropped:
-            log.warning("task %s %s (%s): dropped %d of %d rows (%s)", self.name, split, lang,
-                        examples.n_dropped, len(examples) + examples.n_dropped,
-                        "; ".join(f"{n} {why}" for why, n in dropped.items()))
+        if dropped:  # skipped bad rows are a warning; a converter's filter may be by design
+            log.log(logging.WARNING if BAD_ROWS in dropped else logging.INFO,
+                    "task %s %s (%s): dropped %d of %d rows (%s)", self.name, split, lang,
+                    examples.n_dropped, len(examples) + examples.n_dropped,
+                    "; ".join(f"{n} {why}" for why, n in dropped.items()))
         return examples
 
     def load_training(self, split: str) -> Examples:
