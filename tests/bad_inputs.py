@@ -415,6 +415,8 @@ CASES = [
          ("unknown suite 'demo2'",)),
     Case("--out is a file", _out_is_a_file, ("taken: --out is a file, not a folder",)),
     # ---- studies
+    Case("study --store is a file", lambda f: [*study(f), "--store", str(_a_file(f))],
+         ("taken: --store is a file, not a folder",)),
     Case("study not found", lambda f: ["study", str(f / "nope.yaml"), "--out", "{out}"],
          ("nope.yaml: study file not found",)),
     Case("impossible study", _study(**{"sizes: [0, 1]": "sizes: [0, 3]"}),
@@ -428,9 +430,17 @@ CASES = [
     Case("study base unknown key", _study(**{"encoder: {name": "encodr: {name"}),
          ("s.yaml:3: base.encodr: unknown key",)),
     # ---- scoring
+    Case("data check: no such folder", lambda f: ["data", "check", "xnli", "--dir",
+                                                  str(f / "gone")],
+         ("gone: --dir is not a folder",)),
     Case("score: line counts differ", lambda f: score_folders(f, 3, 4),
          ("test-en.tsv has 3 lines but", "labels/xnli/test-en.tsv has 4")),
 ]
+
+
+def _a_file(folder: Path) -> Path:
+    (folder / "taken").write_text("not a folder")
+    return folder / "taken"
 
 
 def _latin1(folder: Path) -> Path:

@@ -114,3 +114,29 @@ def test_task_training_is_for_targets_only():
     text = PER_TASK + "intermediate:\n  tasks: [demo-mc-en]\n  task_training: {demo-mc-en: {}}\n"
     with pytest.raises(XstiltsError, match="intermediate.task_training: .* targets only"):
         parse_config(text, "c.yaml")
+
+
+@pytest.mark.parametrize(("heads", "message"), [
+    ("{one: [demo-nli, demo-ner]}", r"c\.yaml:4: targets\.shared_heads: head 'one' names "
+                                    r"\['demo-ner'\], not tasks of this phase"),
+    ("{one: [demo-nli], two: [demo-nli-de, demo-nli]}",
+     r"c\.yaml:4: targets\.shared_heads: task 'demo-nli' is in both 'one' and 'two'"),
+])
+def test_shared_heads_name_tasks_of_the_phase_once(heads, message):
+    text = ("targets:\n  tasks: [demo-nli, demo-nli-de]\n  training: {max_steps: 5}\n"
+            f"  shared_heads: {heads}\n")
+    with pytest.raises(XstiltsError, match=message) as info:
+        parse_config(text, "c.yaml")
+    assert "fix:" in str(info.value)
+    ok = parse_config(text.replace(heads, "{nli: [demo-nli, demo-nli-de]}"), "c.yaml")
+    assert ok.targets.shared_heads == {"nli": ["demo-nli", "demo-nli-de"]}
+
+
+def test_errors_after_validation_still_name_file_and_line(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text(GOOD.replace("max_steps: 5", "max_steps: 5}\n  languages: {demo-nli: [xx]"))
+    config = load_config(path)
+    assert config.where("targets", "languages", "demo-nli") == \
+        f"{path}:7: targets.languages.demo-nli"
+    assert config.model_copy().where("seed") == f"{path}:2: seed"
+    assert parse_config(GOOD).where("seed") == "<config>:2: seed"

@@ -12,11 +12,21 @@ from pathlib import Path
 from xstilts.errors import XstiltsError
 
 
+def output_folders(args, *flags: str) -> None:
+    """Refuse output flags that name an existing file (checked before any work)."""
+    for flag in flags:
+        value = getattr(args, flag.lstrip("-").replace("-", "_"), None)
+        if value and Path(value).exists() and not Path(value).is_dir():
+            raise XstiltsError(f"{value}: {flag} is a file, not a folder.\n  fix: give a "
+                               "folder (it is created if missing).")
+
+
 def cmd_run(args) -> int:
     from xstilts.config import load_config
     from xstilts.pipeline import run
     from xstilts.report import format_results
 
+    output_folders(args, "--out", "--store")
     config = load_config(args.config)
     results = run(config, Path(args.out), db=Path(args.db) if args.db else None,
                   store=Path(args.store) if args.store else None)
@@ -43,6 +53,7 @@ def cmd_study(args) -> int:
     if not args.out:
         raise XstiltsError("xstilts study needs --out DIR (the study's folder).\n  fix: add "
                            "--out DIR.")
+    output_folders(args, "--out", "--store")
     study = load_study(args.study[0])
     outcome = run_study(study, Path(args.out), Path(args.store) if args.store else None,
                         args.backend, args.workers, args.address, args.dry_run)
@@ -54,6 +65,7 @@ def cmd_study(args) -> int:
 def cmd_report(args) -> int:
     from xstilts.study.report import write_report
 
+    output_folders(args, "--out")
     written = write_report(Path(args.dir), args.study, Path(args.out) if args.out else None)
     print(f"report: {written['report.html']}  (also {written['report.md']}, "
           f"{written['results.csv']} and {len(written) - 3} plot(s))")
@@ -83,6 +95,7 @@ def cmd_tasks(args) -> int:
 def cmd_demo(args) -> int:
     from xstilts.demo import run_demo
 
+    output_folders(args, "--out")
     out = Path(args.out)
     demo = run_demo(out, quick=args.quick, encoder=args.encoder)
     print("\nZero-shot transfer by intermediate set size (trained on English only; k = mean "
@@ -112,6 +125,9 @@ def cmd_data_check(args) -> int:
     if kind == "local" and not args.dir:
         raise XstiltsError("--source local needs the data folder.\n  fix: add --dir PATH (the "
                            "folder XTREME's download_data.sh writes).")
+    if kind == "local" and not Path(args.dir).is_dir():
+        raise XstiltsError(f"{args.dir}: --dir is not a folder.\n  fix: give the folder "
+                           "XTREME's download_data.sh writes.")
     task = resolve_task(args.task).with_source(kind, args.dir)
     print(f"{task.name} ({kind}{', ' + args.dir if kind == 'local' else ''})")
     dropped: dict = {}

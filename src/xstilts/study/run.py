@@ -72,9 +72,6 @@ def run_config(config: RunConfig, out: Path, db: Path | None = None,
     results.json, predictions/, labels/ and the results database into `out`; raise after
     writing them if any job failed. Under `accelerate launch` (study/data_parallel.py) the
     ranks other than 0 return None."""
-    if out.exists() and not out.is_dir():
-        raise XstiltsError(f"{out}: --out is a file, not a folder.\n  fix: give a folder "
-                           "(it is created if missing).")
     tracking = resolve_tracking(config.tracking, out, "xstilts")  # a missing package fails here
     parallel = DataParallel() if world_size() > 1 else None  # under `accelerate launch`
     if parallel and not parallel.is_main:
