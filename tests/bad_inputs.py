@@ -413,6 +413,15 @@ CASES = [
           "['pairs']",)),
     Case("unknown suite", _config(CONFIG + "suites: {demo2: {seed: 1}}\n"),
          ("unknown suite 'demo2'",)),
+    Case("weight for a task not in the phase", _replace(**{
+        "batch_size: 4}": "batch_size: 4, sampler: weights, weights: {colour: 1, pairs: 2}}"}),
+        ("c.yaml:2: targets: training.weights names ['pairs'], not tasks of this phase",)),
+    Case("freeze more layers than exist", _replace(**{"name: tiny-random}": "name: tiny-random, "
+                                                      "freeze_layers: 40}"}),
+         ("c.yaml:1: encoder.freeze_layers: 40, but tiny-random has",)),
+    Case("retrieval layer out of range", _replace(**{"name: tiny-random}": "name: tiny-random, "
+                                                     "retrieval_layer: -30}"}),
+         ("c.yaml:1: encoder.retrieval_layer: -30, but tiny-random has hidden states",)),
     Case("--out is a file", _out_is_a_file, ("taken: --out is a file, not a folder",)),
     # ---- studies
     Case("study --store is a file", lambda f: [*study(f), "--store", str(_a_file(f))],

@@ -129,6 +129,10 @@ class PhaseConfig(Strict):
         dupes = {t for t in self.tasks if self.tasks.count(t) > 1}
         if dupes:
             raise ValueError(f"tasks listed twice: {sorted(dupes)}")
+        unknown = sorted(set(self.training.weights or {}) - set(self.tasks))
+        if unknown:
+            raise ValueError(f"training.weights names {unknown}, not tasks of this phase "
+                             f"{self.tasks}")
         for name in self.task_training:
             if name not in self.tasks:
                 raise ValueError(f"task_training names {name!r}, which is not in tasks")

@@ -142,6 +142,30 @@ def check_shared_heads(config: RunConfig, phase_name: str, tasks: dict[str, Task
                     "or give them their own heads.")
 
 
+def check_encoder(config: RunConfig, model_config) -> None:
+    """Encoder settings the model's own config can refuse (layer counts, dropout keys)."""
+    from xstilts.models.encoder import ATTENTION_DROPOUT_KEYS
+
+    settings = config.encoder
+    layers = getattr(model_config, "num_hidden_layers", None)
+    if layers is not None and settings.freeze_layers > layers:
+        raise XstiltsError(
+            f"{config.where('encoder', 'freeze_layers')}: {settings.freeze_layers}, but "
+            f"{settings.name} has {layers} layers.\n  fix: use a number from 0 to {layers}.")
+    index = settings.retrieval_layer
+    if layers is not None and index is not None and not -(layers + 1) <= index <= layers:
+        raise XstiltsError(
+            f"{config.where('encoder', 'retrieval_layer')}: {index}, but {settings.name} has "
+            f"hidden states 0 (embeddings) to {layers}.\n  fix: use an index from "
+            f"{-(layers + 1)} to {layers}, or leave it unset.")
+    if settings.attention_dropout is not None and not any(
+            hasattr(model_config, k) for k in ATTENTION_DROPOUT_KEYS):
+        raise XstiltsError(
+            f"{config.where('encoder', 'attention_dropout')}: {settings.name} "
+            f"({model_config.model_type}) has none of {list(ATTENTION_DROPOUT_KEYS)} in its "
+            "config.\n  fix: remove `attention_dropout` for this encoder.")
+
+
 def _check_data_dir(config: RunConfig, tasks: dict[str, Task]) -> None:
     """Local benchmark files need their folder (checked once, not per missing file)."""
     if config.data.source != "local" or not any("local" in t.alternatives

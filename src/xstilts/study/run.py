@@ -21,7 +21,7 @@ from xstilts.pipeline import (
     with_encoder_options,
     with_learned_labels,
 )
-from xstilts.preflight import check_run, dropped_rows, needed_splits
+from xstilts.preflight import check_encoder, check_run, dropped_rows, needed_splits
 from xstilts.study.data_parallel import execute_data_parallel
 from xstilts.study.execute import Execution, execute, make_backend
 from xstilts.study.fingerprint import encoder_identity
@@ -51,7 +51,9 @@ def prepare(config: RunConfig, pool: tuple[str, ...] = (), label: str = "run"
             "targets": config.targets.model_copy(update={"languages": {}})})
         texts = strings_of(_all_splits(every_language, resolve_tasks(every_language, pool)))
     base = resolve_encoder(config.encoder.name, texts, config.seed)
-    defaults = encoder_defaults(read_config(base, config.encoder.trust_remote_code))
+    model_config = read_config(base, config.encoder.trust_remote_code)
+    check_encoder(config, model_config)
+    defaults = encoder_defaults(model_config)
     tasks = {n: with_encoder_options(t, config.encoder, defaults) for n, t in tasks.items()}
     if config.encoder.trim_vocab:
         from xstilts.models.trim import ensure_trimmed
