@@ -9,6 +9,7 @@ thing. `{out}` in the arguments is the output folder the test watches.
 from __future__ import annotations
 
 import json
+import pickle
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -47,6 +48,9 @@ POS_TASK = """
     paths: {train: "data/pos-train.conllu", dev: "data/pos-dev.conllu", test: "data/pos-test.conllu"}
     labels: [DET, NOUN, VERB]
 """
+
+
+UNPICKLED = "UNPICKLED"  # a file only an unpickled weights file would create
 
 
 @dataclass(frozen=True)
@@ -273,8 +277,18 @@ def _model_without_weights(folder: Path) -> list[str]:
     return run(colour_project(folder, **{"name: tiny-random": f"name: {model}"}))
 
 
+class _Touch:
+    """Unpickling this creates a file: proof that a pickle was (or was not) loaded."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def __reduce__(self):
+        return (Path.touch, (self.path,))
+
+
 def _pickle_weights(folder: Path) -> list[str]:
-    model = model_folder(folder, {"pytorch_model.bin": b"\x80\x04not really a pickle."})
+    model = model_folder(folder, {"pytorch_model.bin": pickle.dumps(_Touch(folder / UNPICKLED))})
     return run(colour_project(folder, **{"name: tiny-random": f"name: {model}"}))
 
 
@@ -381,9 +395,9 @@ CASES = [
     Case("unknown format", _replace(**{"format: classification": "format: regression"}),
          ("c.yaml:7: tasks.colour.format: Input should be",)),
     Case("unknown encoder", _replace(**{"name: tiny-random": "name: no/such/encoder"}),
-         ("encoder.name 'no/such/encoder' is not a built-in encoder",)),
+         ("c.yaml:1: encoder.name: encoder.name 'no/such/encoder' is not a built-in encoder",)),
     Case("model folder without weights", _model_without_weights,
-         ("model: no model weights (model.safetensors",)),
+         ("c.yaml:1: encoder.name: ", "model: no model weights (model.safetensors",)),
     Case("pickle weights only", _pickle_weights,
          ("model: holds pytorch_model.bin (pickle) but no model.safetensors",)),
     Case("language not of the task", _replace(**{"batch_size: 4}": "batch_size: 4}\n  "

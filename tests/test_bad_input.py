@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.bad_inputs import CASES, Case, colour_project, run
+from tests.bad_inputs import CASES, UNPICKLED, Case, colour_project, run
 from xstilts.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,6 +48,7 @@ def assert_refused(code: int, output: str, case: Case, before, out: Path, tmp_pa
     trained = [p for p in tmp_path.rglob("*") if p.name in ("checkpoints", "log.jsonl",
                                                             "summary.json")]
     assert not trained, trained
+    assert not list(tmp_path.rglob(UNPICKLED)), "a pickle was loaded"
 
 
 @pytest.mark.parametrize("case", CASES, ids=str)

@@ -50,8 +50,11 @@ def prepare(config: RunConfig, pool: tuple[str, ...] = (), label: str = "run"
         every_language = config.model_copy(update={
             "targets": config.targets.model_copy(update={"languages": {}})})
         texts = strings_of(_all_splits(every_language, resolve_tasks(every_language, pool)))
-    base = resolve_encoder(config.encoder.name, texts, config.seed)
-    model_config = read_config(base, config.encoder.trust_remote_code)
+    try:
+        base = resolve_encoder(config.encoder.name, texts, config.seed)
+        model_config = read_config(base, config.encoder.trust_remote_code)
+    except XstiltsError as exc:  # say which config line names the encoder
+        raise XstiltsError(f"{config.where('encoder', 'name')}: {exc}") from None
     check_encoder(config, model_config)
     defaults = encoder_defaults(model_config)
     tasks = {n: with_encoder_options(t, config.encoder, defaults) for n, t in tasks.items()}
