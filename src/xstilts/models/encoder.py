@@ -116,7 +116,7 @@ def check_weights(folder: Path) -> None:
             f"{folder}: holds {', '.join(pickled)} (pickle) but no model.safetensors; xstilts "
             "loads weights from safetensors only (a pickle can run code when loaded).\n  fix: "
             "if you trust the file, convert it once: load it with transformers and "
-            "`save_pretrained(folder, safe_serialization=True)`.")
+            "`save_pretrained` it again (that writes model.safetensors).")
     raise XstiltsError(
         f"{folder}: no model weights (model.safetensors or model.safetensors.index.json).\n  "
         "fix: point `encoder.name` at a folder written by `save_pretrained`.")
