@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.bad_inputs import CASES, UNPICKLED, Case, colour_project, run
+from tests.bad_input_projects import colour_project, run
+from tests.bad_inputs import CASES, UNPICKLED, Case
 from xstilts.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]

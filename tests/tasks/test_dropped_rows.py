@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import logging
 
-from tests.bad_inputs import CONFIG, colour_project
+from tests.bad_input_projects import CONFIG, colour_project
 
 from xstilts.cli import main
 from xstilts.tasks.check import check_task, format_rows
