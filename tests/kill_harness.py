@@ -60,9 +60,9 @@ def save(self, folder, tokenizer):
     if folder.name.startswith((".last.", ".best.")):  # a training phase's checkpoint
         event("save", folder.parent.name, part=folder.name.split(".")[1])
 
-def evaluate_and_keep(model, tokenizer, data, cfg, device, state, best_dir, *rest):
+def evaluate_and_keep(model, tokenizer, data, cfg, device, state, best_dir, *rest, **named):
     where["phase"] = Path(best_dir).parent.name
-    return real_keep(model, tokenizer, data, cfg, device, state, best_dir, *rest)
+    return real_keep(model, tokenizer, data, cfg, device, state, best_dir, *rest, **named)
 
 def predict_and_score(*args, **kwargs):
     out = real_predict(*args, **kwargs)
