@@ -170,7 +170,18 @@ def train_intermediate_phase(config, out):
 
 def log_records(path: Path) -> list[dict]:
     """A training log's records without their wall-clock throughput (differs run to run)."""
+    return [without_wall_clock(json.loads(line))
+            for line in Path(path).read_text(encoding="utf-8").splitlines()]
+
+
+def without_wall_clock(value):
+    """`value` (JSON data: a log record, a summary, results.json) without the throughput
+    figures measured by the wall clock, which differ from run to run."""
     from xstilts.train.throughput import THROUGHPUT_KEYS
 
-    return [{k: v for k, v in json.loads(line).items() if k not in THROUGHPUT_KEYS}
-            for line in Path(path).read_text(encoding="utf-8").splitlines()]
+    if isinstance(value, dict):
+        return {k: without_wall_clock(v) for k, v in value.items()
+                if k not in THROUGHPUT_KEYS and k != "throughput"}
+    if isinstance(value, list):
+        return [without_wall_clock(v) for v in value]
+    return value

@@ -190,7 +190,8 @@ def test_a_bad_config_is_said_on_stderr_and_leaves_no_log(tmp_path, capsys):
     config, out = tmp_path / "run.yaml", tmp_path / "out"
     config.write_text(RUN.replace("[en, de]", "[en, xx]"))
     assert main(["run", str(config), "--out", str(out)]) == 2
-    assert "xstilts: error: targets.languages.demo-nli: ['xx']" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.startswith("xstilts: error: ") and "targets.languages.demo-nli: ['xx']" in err
     assert not (out / "xstilts.log").exists()  # the log file starts with the run's first line
 
 

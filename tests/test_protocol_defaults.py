@@ -4,6 +4,7 @@ length, layer from the model's own config), BUCC's hub copy refused, dev-split e
 from __future__ import annotations
 
 import json
+import logging
 import sys
 
 import pytest
@@ -45,7 +46,8 @@ def test_evaluation_steps(settings, steps, expected):
     assert evaluation_steps(TrainingConfig(**settings), steps) == expected
 
 
-def test_a_default_run_selects_among_several_dev_evaluations(tmp_path, capsys):
+def test_a_default_run_selects_among_several_dev_evaluations(tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="xstilts")
     out = tmp_path / "out"
     dev = run(colour_run(tmp_path), out)["targets"]["colour"]["dev"]
     assert dev["evaluations"] == 5
@@ -56,15 +58,17 @@ def test_a_default_run_selects_among_several_dev_evaluations(tmp_path, capsys):
     best = max(evals, key=lambda r: r["score"])  # the first of equal scores is kept
     assert dev["best_step"] == best["step"] and dev["best_score"] == best["score"]
     assert json.loads((ckpt / "dev_metrics.json").read_text())["step"] == best["step"]
-    printed = capsys.readouterr().out
-    assert f"5 dev evaluation(s), best at step {best['step']} of 10" in printed
-    assert "warning" not in printed
+    assert f"5 dev evaluation(s), best at step {best['step']} of 10" in caplog.text
+    assert not [r for r in caplog.records
+                if r.name.startswith("xstilts") and r.levelno >= logging.WARNING]
 
 
-def test_a_single_dev_evaluation_is_warned_about(tmp_path, capsys):
+def test_a_single_dev_evaluation_is_warned_about(tmp_path, caplog):
     config = colour_run(tmp_path, COLOUR.replace("learning_rate: 1.0e-3", "eval_every: 50"))
     assert run(config, tmp_path / "out")["targets"]["colour"]["dev"]["evaluations"] == 1
-    assert "was scored on dev once, so model selection chose nothing" in capsys.readouterr().out
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any("was scored on dev once, so model selection chose nothing" in w
+               for w in warnings), warnings
 
 
 def test_task_options_choose_the_selection_metric(tmp_path):

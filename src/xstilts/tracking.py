@@ -153,6 +153,10 @@ class WandbTracker:
     def __init__(self, root: Path, run: TrackedRun, purge: bool):
         wandb = _require("wandb")
         root.mkdir(parents=True, exist_ok=True)
+        # W&B names a run's folder by the second it starts (`offline-run-%Y%m%d_%H%M%S-ID`):
+        # a run reopened within the same second (a tiny job's scores) would write over it.
+        while any((root / "wandb").glob(f"*run-{time.strftime('%Y%m%d_%H%M%S')}-{run.key}")):
+            time.sleep(0.05)
         self.run = wandb.init(
             project=run.experiment, dir=str(root), id=run.key, name=run.name,
             # W&B tags are short strings; the full values are in the config.

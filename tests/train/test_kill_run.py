@@ -13,6 +13,7 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
+from tests.fixtures import without_wall_clock
 from tests.kill_harness import (
     choose_kill,
     kill_at,
@@ -51,7 +52,8 @@ def run_args(config: Path, out: Path) -> list[str]:
 
 def results(out: Path) -> dict:
     """results.json with this run's folder written as OUT (checkpoints are named in it)."""
-    return json.loads((out / "results.json").read_text().replace(str(out.resolve()), "OUT"))
+    return without_wall_clock(json.loads((out / "results.json").read_text()
+                                         .replace(str(out.resolve()), "OUT")))
 
 
 def result_rows(out: Path) -> list[tuple]:
