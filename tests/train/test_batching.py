@@ -79,7 +79,7 @@ def test_grouping_pads_much_less_than_random_batches():
     grouped = padding_fraction(epoch_batches(stream(lengths, group=True))[0])
     shuffled = padding_fraction(epoch_batches(stream(lengths, group=False))[0])
     assert shuffled > 0.4  # the skew makes random batches mostly padding
-    assert grouped < shuffled / 4
+    assert grouped < shuffled / 2  # 16-token buckets: each sequence pads by < 16 tokens
 
 
 def test_longest_batch_comes_first_and_order_is_still_random():

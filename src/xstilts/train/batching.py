@@ -6,7 +6,11 @@ LengthGroupedSampler, but a pure function of (seed, epoch), so a resumed run see
 batches):
 
 1. a seeded permutation of the examples;
-2. cut into mega-chunks of `batch_size * CHUNK_BATCHES` examples, each sorted by length;
+2. cut into mega-chunks of `batch_size * CHUNK_BATCHES` examples, each ordered by length
+   bucket (`BUCKET_WIDTH` tokens wide; a stable sort, so the examples of one bucket keep
+   their random order: a batch is not the n examples nearest in length, whose labels can go
+   together — generated NLI data whose contradictions are longer made single-label batches
+   and a classifier that never left the majority class);
 3. each chunk cut into batches of `batch_size`;
 4. the full batches shuffled (seeded); the batch holding the longest example goes first, so
    an out-of-memory error shows at the first step, not hours in; a short remainder batch
@@ -23,6 +27,7 @@ from collections.abc import Sequence
 import numpy as np
 
 CHUNK_BATCHES = 50  # batches per mega-chunk: bigger groups tighter, smaller keeps more randomness
+BUCKET_WIDTH = 16  # tokens: at most 15 padding tokens per sequence from grouping
 
 
 def epoch_order(lengths: Sequence[int], batch_size: int, seed: int, epoch: int,
@@ -35,7 +40,7 @@ def epoch_order(lengths: Sequence[int], batch_size: int, seed: int, epoch: int,
     lengths = np.asarray(lengths)
     chunk = batch_size * chunk_batches
     grouped = np.concatenate([
-        part[np.argsort(lengths[part], kind="stable")]
+        part[np.argsort(lengths[part] // BUCKET_WIDTH, kind="stable")]
         for part in (order[i:i + chunk] for i in range(0, n, chunk))])
     full = n // batch_size * batch_size
     batches = grouped[:full].reshape(-1, batch_size)

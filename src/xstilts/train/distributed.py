@@ -28,7 +28,12 @@ def world_size() -> int:
 @functools.cache
 def _accelerator():
     """The process's one Accelerator (several phases of a process share its process group)."""
-    from accelerate import Accelerator, DistributedDataParallelKwargs
+    try:
+        from accelerate import Accelerator, DistributedDataParallelKwargs
+    except ImportError:
+        raise XstiltsError(
+            "WORLD_SIZE > 1 (a data-parallel launch) needs the accelerate package.\n  fix: "
+            "pip install 'xstilts[multi-gpu]', or run one process (unset WORLD_SIZE).") from None
 
     # Unused parameters: each step trains one task's head; the others get no gradient.
     # Without a GPU, Accelerate distributes only when told it runs on CPUs (gloo).
