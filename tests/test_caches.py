@@ -114,6 +114,20 @@ def test_the_start_encoder_is_read_once_and_every_job_gets_its_own_copy(tmp_path
     kept.forget_kept()
 
 
+def test_loading_an_encoder_leaves_the_gpu_generators_alone(tmp_path, monkeypatch):
+    # A GPU's generator is the training seed's (dropout): a load must not reseed it. Here
+    # torch.cuda's seeding is watched (no GPU needed); the CPU generator is restored.
+    config = colour_config(tmp_path)
+    _, setup = prepare(config)
+    reseeded = count_calls(monkeypatch, torch.cuda, "manual_seed_all")
+    torch.manual_seed(11)
+    reseeded.clear()
+    before = torch.random.get_rng_state()
+    kept.load_encoder_isolated(setup.encoder_location)
+    assert torch.equal(torch.random.get_rng_state(), before)
+    assert reseeded == []
+
+
 RETRIEVAL_YAML = """
   sentences:
     format: retrieval

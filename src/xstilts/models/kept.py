@@ -31,9 +31,12 @@ _KEPT: OrderedDict[tuple, tuple] = OrderedDict()
 
 def load_encoder_isolated(location: str, trust_remote_code: bool = False,
                           attention_dropout: float | None = None):
-    """`load_encoder` that leaves the global (CPU) random generator as it found it."""
+    """`load_encoder` that leaves every global random generator as it found it."""
+    # Weights are initialised on the CPU: only its generator is forked and seeded.
+    # torch.manual_seed would also reseed every GPU's generator, outside the fork: each job
+    # loading from disk would then draw dropout from seed 0, whatever its own seed.
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(LOAD_SEED)
+        torch.default_generator.manual_seed(LOAD_SEED)
         return encoder_module.load_encoder(location, trust_remote_code, attention_dropout)
 
 
