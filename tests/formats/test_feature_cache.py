@@ -182,3 +182,17 @@ def test_the_codec_refuses_what_it_cannot_store_exactly(tmp_path):
         write_columns([{"offsets": [(0, 2), (-3, 1)]}], {"offsets": "spans"}, tmp_path)
     with pytest.raises(ValueError, match="survive JSON"):
         write_columns([{"side": ("a", "b")}], {"side": "json"}, tmp_path)
+
+
+def test_features_the_codec_cannot_store_are_used_uncached(tiny_tokenizer, tmp_path,
+                                                           monkeypatch, caplog):
+    name, task, examples, length = cases()[0]
+    fmt = get_format(name)
+    fresh = fmt.featurize(examples, tiny_tokenizer, task, length)
+    fields = {k: v for k, v in type(fmt).feature_fields.items() if k != "input_ids"}
+    monkeypatch.setattr(type(fmt), "feature_fields", fields)  # a format that forgot a field
+    cache = FeatureCache(tmp_path)
+    with caplog.at_level(logging.WARNING, logger="xstilts"):
+        got = cache.featurize(fmt, examples, tiny_tokenizer, task, length, "dev")
+    assert got == fresh and "could not write" in caplog.text and "no kind" in caplog.text
+    assert not any(tmp_path.iterdir())  # nothing half-written is left

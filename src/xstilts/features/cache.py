@@ -118,7 +118,9 @@ class FeatureCache:
                 (tmp / "meta.json").write_text(json.dumps({**meta, "key": described},
                                                           indent=1, default=str),
                                                encoding="utf-8")
-        except OSError as exc:  # a full or read-only disk costs speed, never the run
+        except (OSError, ValueError) as exc:
+            # A full or read-only disk, or features the format's feature_fields do not
+            # describe (a user format): that costs speed, never the run.
             log.warning("feature cache: could not write %s: %s", folder, exc)
         return features
 
