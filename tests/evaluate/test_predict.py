@@ -56,8 +56,34 @@ def test_predictions_run_in_inference_mode(encoder_and_head):
             seen.append(torch.is_inference_mode_enabled())
             return super().predict_batch(encoder, head, batch, task)
 
+    encoder.eval(), head.eval()  # an evaluation job's model
     raw_outputs(encoder, head, Spy(), TASK, features(5), 1, 4, torch.device("cpu"), False)
     assert seen and all(seen)
+
+
+def test_a_dev_evaluation_between_steps_leaves_lazy_buffers_trainable(encoder_and_head):
+    # Some encoders cache a tensor on their first forward (rotary tables): made under
+    # inference_mode, it could not be saved for backward by the next training step.
+    base, head = encoder_and_head
+
+    class LazyTable(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inner, self.table = base, None
+
+        def forward(self, **inputs):
+            out = self.inner(**inputs)
+            if self.table is None:
+                self.table = torch.ones(out.last_hidden_state.shape[-1])
+            out.last_hidden_state = out.last_hidden_state * self.table
+            return out
+
+    encoder = LazyTable()
+    encoder.train(), head.train()
+    raw_outputs(encoder, head, FMT, TASK, features(5), 1, 4, torch.device("cpu"), False)
+    batch = FMT.collate(features(4), 1)
+    FMT.loss(encoder, head, batch).backward()  # would raise on an inference tensor
+    assert encoder.table is not None and base.embeddings.word_embeddings.weight.grad is not None
 
 
 def test_length_batches_respect_count_and_token_budget():

@@ -68,7 +68,6 @@ def length_batches(lengths: list[int], batch_size: int, max_tokens: int) -> list
     return [*batches, current] if current else batches
 
 
-@torch.inference_mode()
 def raw_outputs(encoder, head, fmt: TaskFormat, task, features: Sequence[dict], pad_id: int,
                 batch_size: int, device: torch.device, bf16: bool = True,
                 max_tokens: int | None = None, desc: str = "predict", bar=None) -> list:
@@ -85,14 +84,20 @@ def raw_outputs(encoder, head, fmt: TaskFormat, task, features: Sequence[dict], 
     own_bar = bar is None
     if own_bar:
         bar = progress(total=len(features), desc=desc, unit="sequence", level=None)
+    # Between training steps (dev evaluation) no_grad, not inference_mode: a buffer an
+    # encoder caches lazily in forward (rotary tables of some remote-code models) would
+    # become an inference tensor that the next training step cannot save for backward.
+    no_autograd = torch.no_grad() if was_training else torch.inference_mode()
     try:
-        for idx in length_batches([feature_length(f) for f in features], batch_size, budget):
-            batch = to_device(fmt.collate([features[i] for i in idx], pad_id), device)
-            with autocast(device, bf16):
-                out = fmt.predict_batch(encoder, head, batch, task)
-            for i, o in zip(idx, out, strict=True):
-                outputs[i] = o
-            bar.update(len(idx))
+        with no_autograd:
+            for idx in length_batches([feature_length(f) for f in features], batch_size,
+                                      budget):
+                batch = to_device(fmt.collate([features[i] for i in idx], pad_id), device)
+                with autocast(device, bf16):
+                    out = fmt.predict_batch(encoder, head, batch, task)
+                for i, o in zip(idx, out, strict=True):
+                    outputs[i] = o
+                bar.update(len(idx))
     finally:
         if own_bar:
             bar.close()
