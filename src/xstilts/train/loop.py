@@ -207,8 +207,9 @@ def train_phase(model, tokenizer, data: list[TaskData], cfg: TrainingConfig, out
             loss_sum = 0.0
             meter.start_step()
             for micro in range(cfg.grad_accum):
-                batch = to_device(stream.next(), device)
-                meter.add_batch(stream.data.head_name, batch)
+                batch = stream.next()
+                meter.add_batch(stream.data.head_name, batch)  # on the CPU: no GPU sync
+                batch = to_device(batch, device)
                 with par.sync_gradients(step_loss, micro == cfg.grad_accum - 1):
                     with autocast(device, cfg.bf16):
                         loss = step_loss(stream.data.fmt, stream.data.head_name,
