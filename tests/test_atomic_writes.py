@@ -207,3 +207,38 @@ def test_library_writers_get_a_temp_path_with_the_suffix(tmp_path):
     umask = os.umask(0)
     os.umask(umask)
     assert (tmp_path / "t.csv").stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def save_version(folder: Path, version: str) -> None:
+    with AtomicDir(folder) as tmp:
+        (tmp / "version").write_text(version)
+
+
+def test_a_moved_aside_folder_that_stays_blocks_no_later_save(tmp_path, monkeypatch):
+    # rmtree can leave a moved-aside version behind (an NFS .nfs file still open): the next
+    # save in the same process must still succeed, and recovery must pick the newest.
+    import xstilts.artifacts as artifacts
+
+    final = tmp_path / "last"
+    monkeypatch.setattr(artifacts.shutil, "rmtree", lambda *a, **k: None)
+    for version in ("1", "2", "3"):
+        save_version(final, version)
+    assert (final / "version").read_text() == "3"
+    assert len([p for p in tmp_path.iterdir() if ".old-" in p.name]) == 2  # 1 and 2 stayed
+
+    real_replace, calls = os.replace, []
+
+    def killed_between_renames(src, dst):
+        calls.append(dst)
+        if len(calls) == 2:  # the new version never arrives
+            raise Boom
+        real_replace(src, dst)
+
+    monkeypatch.setattr(artifacts.os, "replace", killed_between_renames)
+    with pytest.raises(Boom):
+        save_version(final, "4")
+    monkeypatch.undo()
+    assert not final.exists()
+    artifacts.recover_atomic_dir(final)
+    assert (final / "version").read_text() == "3"  # the newest complete version is back
+    assert leftovers(tmp_path) == ["last"]

@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -79,7 +80,10 @@ class AtomicDir:
             return
         if self.final.exists():
             # Another process finished first, or we are replacing an old version.
-            old = self.final.with_name(f".{self.final.name}.old-{os.getpid()}")
+            # A name of its own each time (a leftover that rmtree could not remove, e.g. an
+            # NFS .nfs file, must not block the next save); by time, so the newest sorts last.
+            old = self.final.with_name(
+                f".{self.final.name}.old-{time.time_ns():020d}-{os.getpid()}")
             os.replace(self.final, old)
             os.replace(self.tmp, self.final)
             shutil.rmtree(old, ignore_errors=True)
