@@ -311,6 +311,11 @@ CASES = [
          ("s.yaml:", "pool.1: unknown task 'cc'")),
     Case("study base unknown key", _study(**{"encoder: {name": "encodr: {name"}),
          ("s.yaml:3: base.encodr: unknown key",)),
+    Case("study set with all weights zero", _study(**{
+        "  targets: {tasks": "  intermediate: {training: {sampler: weights, weights: "
+                             "{ca: 1, cb: 0}}}\n  targets: {tasks"}),
+         ("intermediate.training.sampler (the study's set ['cb']): sampler 'weights': "
+          "weights must be non-negative and not all zero",)),
     # ---- scoring
     Case("data check: no such folder", lambda f: ["data", "check", "xnli", "--dir",
                                                   str(f / "gone")],

@@ -39,10 +39,11 @@ def needed_splits(config: RunConfig, tasks: dict[str, Task]
                     yield task, "dev", lang
 
 
-def check_run(config: RunConfig, tasks: dict[str, Task], pool: tuple = ()) -> None:
+def check_run(config: RunConfig, tasks: dict[str, Task], pool: tuple = (),
+              sets: tuple[tuple[str, ...], ...] = ()) -> None:
     """Read and check every split the run needs, its data folder, shared heads and task
-    samplers (`pool`: a study's intermediate tasks); the first problem is raised as an
-    XstiltsError naming where it is and how to fix it."""
+    samplers (`pool`: a study's intermediate tasks; `sets`: the sets it trains on); the
+    first problem is raised as an XstiltsError naming where it is and how to fix it."""
     _check_data_dir(config, tasks)
     for phase in ("intermediate", "targets"):
         if getattr(config, phase) is not None:
@@ -60,15 +61,18 @@ def check_run(config: RunConfig, tasks: dict[str, Task], pool: tuple = ()) -> No
                 "it only where it is not trained.")
     for task, split, lang in needed_splits(config, tasks):
         check_split(task, split, lang, load_split(task, split, lang))
-    check_samplers(config, tasks, pool)
+    check_samplers(config, tasks, pool, sets)
 
 
-def check_samplers(config: RunConfig, tasks: dict[str, Task], pool: tuple = ()) -> None:
+def check_samplers(config: RunConfig, tasks: dict[str, Task], pool: tuple = (),
+                   sets: tuple[tuple[str, ...], ...] = ()) -> None:
     """Each phase's task sampler accepts its settings (a `capped` sampler's cap, a weight
-    for every task of `weights`), so the mixture is not refused mid-run."""
+    for every task of `weights`, not all of a set's weights zero), so the mixture is not
+    refused mid-run; a study's sets are checked one by one."""
     intermediate = list(config.intermediate.tasks) if config.intermediate else []
     intermediate += [t for t in pool if t not in intermediate]
     phases = [("intermediate", config.intermediate, intermediate)]
+    phases += [("intermediate", config.intermediate, list(s)) for s in sets]
     phases += [("targets", config.targets.for_task(name), [name])
                for name in config.targets.tasks]
     for phase_name, phase, names in phases:
@@ -81,8 +85,10 @@ def check_samplers(config: RunConfig, tasks: dict[str, Task], pool: tuple = ()) 
                                                   for t in trained},
                                training.sampler_cap, training.temperature, training.weights)
         except XstiltsError as exc:
-            raise XstiltsError(f"{config.where(phase_name, 'training', 'sampler')}: {exc}") \
-                from None
+            of_set = f" (the study's set {names})" if sets and phase_name == "intermediate" \
+                else ""
+            raise XstiltsError(f"{config.where(phase_name, 'training', 'sampler')}{of_set}: "
+                               f"{exc}") from None
 
 
 def split_label(task: Task, split: str, lang: str | None) -> str:

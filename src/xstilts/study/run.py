@@ -34,15 +34,15 @@ from xstilts.train.distributed import DataParallel, world_size
 logger = logging.getLogger(__name__)
 
 
-def prepare(config: RunConfig, pool: tuple[str, ...] = (), label: str = "run"
-            ) -> tuple[dict[str, Task], Setup]:
+def prepare(config: RunConfig, pool: tuple[str, ...] = (), label: str = "run",
+            sets: tuple[tuple[str, ...], ...] = ()) -> tuple[dict[str, Task], Setup]:
     """Resolve every task (a study's pool too) and the base encoder, once, before any work.
 
     A locally built tokenizer (tiny-random) or a trimmed vocabulary is made from the text of
     every task involved, so all arms of a study share one encoder.
     """
     tasks = {n: with_learned_labels(t) for n, t in resolve_tasks(config, pool).items()}
-    check_run(config, tasks, pool)  # bad data, heads or folders: refused before any work
+    check_run(config, tasks, pool, sets)  # bad data, heads or folders: refused before any work
     texts: list[str] = []
     if config.encoder.name == "tiny-random" or config.encoder.trim_vocab:
         # Every language of every task, not just those evaluated: choosing other test

@@ -29,8 +29,11 @@ logger = logging.getLogger(__name__)
 
 def plan_study(study: Study) -> Plan:
     """The study's job graph (resolves tasks and the encoder; trains nothing)."""
-    tasks, setup = prepare(study.base, tuple(study.spec.pool), label=study.spec.name)
-    return compile_plan(study.base, tasks, study.arms(), setup)
+    arms = study.arms()
+    sets = tuple(dict.fromkeys(arm.tasks for arm in arms if arm.tasks))
+    tasks, setup = prepare(study.base, tuple(study.spec.pool), label=study.spec.name,
+                           sets=sets)
+    return compile_plan(study.base, tasks, arms, setup)
 
 
 def run_study(study: Study, out: Path, store_dir: Path | None = None, backend: str = "local",
