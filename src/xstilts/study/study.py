@@ -14,6 +14,7 @@ from pathlib import Path
 from xstilts.artifacts import write_json_atomic
 from xstilts.config import PhaseConfig
 from xstilts.errors import XstiltsError
+from xstilts.evaluate.average import language_average
 from xstilts.formats import get_format
 from xstilts.pipeline import load_split, sequence_length
 from xstilts.study.execute import execute, make_backend
@@ -121,10 +122,9 @@ def result_rows(plan: Plan, store: Store, study: Study) -> list[tuple]:
                     rows += [(*head, target, lang, m, float(v), key)
                              for m, v in output["metrics"].items()]
             if outputs and all(o is not None for _, o in outputs.values()):
-                metrics = next(iter(outputs.values()))[1]["metrics"]
-                rows += [(*head, target, "avg", m, sum(o["metrics"][m] for _, o in
-                                                       outputs.values()) / len(outputs), "")
-                         for m in metrics]
+                average = language_average({lang: o["metrics"] for lang, (_, o) in
+                                            outputs.items()})
+                rows += [(*head, target, "avg", m, value, "") for m, value in average.items()]
     return rows
 
 
