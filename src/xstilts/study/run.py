@@ -22,6 +22,7 @@ from xstilts.pipeline import (
     with_learned_labels,
 )
 from xstilts.preflight import check_encoder, check_run, dropped_rows, needed_splits
+from xstilts.progress import release_log
 from xstilts.study.data_parallel import execute_data_parallel
 from xstilts.study.execute import Execution, execute, make_backend
 from xstilts.study.fingerprint import encoder_identity
@@ -85,6 +86,7 @@ def run_config(config: RunConfig, out: Path, db: Path | None = None,
     if parallel and parallel.is_main:
         parallel.wait()
     out.mkdir(parents=True, exist_ok=True)
+    release_log()  # checks passed: OUT/xstilts.log gets the lines held so far
     write_json_atomic(out / "config.json", config.model_dump())
     device = device or torch.device("cuda" if torch.cuda.is_available() else "cpu")
     logger.info(f"encoder {config.encoder.name} ({setup.encoder_location}); "

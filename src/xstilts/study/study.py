@@ -17,6 +17,7 @@ from xstilts.errors import XstiltsError
 from xstilts.evaluate.average import language_average
 from xstilts.formats import get_format
 from xstilts.pipeline import load_split, sequence_length
+from xstilts.progress import release_log
 from xstilts.study.execute import execute, make_backend
 from xstilts.study.plan import CODE_VERSION, Plan, compile_plan
 from xstilts.study.run import failure_report, prepare
@@ -45,6 +46,7 @@ def run_study(study: Study, out: Path, store_dir: Path | None = None, backend: s
     plan = with_tracking(plan, resolve_tracking(study.base.tracking, out, study.spec.name))
     store = Store(store_dir or out / "store")
     out.mkdir(parents=True, exist_ok=True)
+    release_log()  # checks passed: OUT/xstilts.log gets the lines held so far
     write_json_atomic(out / PLAN_FILE, describe(plan, study, store))
     if dry_run:
         return {"planned": plan.count(), "dry_run": dry_run_text(plan, store)}
