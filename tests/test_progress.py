@@ -12,6 +12,7 @@ import torch
 
 from xstilts.cli import main
 from xstilts.config import EncoderConfig, PhaseConfig, TrainingConfig
+from xstilts.errors import XstiltsError
 from xstilts.formats import get_format
 from xstilts.formats.base import featurize
 from xstilts.models.encoder import quiet_transformers, resolve_encoder
@@ -153,10 +154,33 @@ targets:
 """
 
 
-def test_quiet_run_keeps_its_log_in_out_appended_across_resumes(tmp_path, capsys):
+def log_during_checks(monkeypatch, out, refuse: bool) -> list[bool]:
+    """An INFO line from inside the run's pre-flight checks (as converting an encoder or a
+    slow split load says); then refuse the run, or go on. Returns, per check, whether OUT
+    existed then."""
+    import xstilts.study.run as run_module
+
+    check = run_module.check_encoder
+
+    def noisy_check(*args, **kwargs):
+        existed.append(out.exists())
+        logging.getLogger("xstilts.preflight").info("checking the encoder (before OUT)")
+        if refuse:
+            raise XstiltsError("encoder: refused by the test.\n  fix: none needed.")
+        return check(*args, **kwargs)
+
+    existed: list[bool] = []
+    monkeypatch.setattr(run_module, "check_encoder", noisy_check)
+    return existed
+
+
+def test_quiet_run_keeps_its_log_in_out_appended_across_resumes(tmp_path, capsys,
+                                                                 monkeypatch):
     config, out = tmp_path / "run.yaml", tmp_path / "out"
     config.write_text(RUN)
+    out_existed = log_during_checks(monkeypatch, out, refuse=False)
     assert main(["-q", "run", str(config), "--out", str(out)]) == 0
+    assert out_existed == [False]  # its line below was logged before OUT was made
     captured = capsys.readouterr()
     assert "demo-nli [accuracy]" in captured.out  # the results table is the output
     # -q: warnings only (one dev evaluation selects nothing), no progress lines or bars.
@@ -167,6 +191,7 @@ def test_quiet_run_keeps_its_log_in_out_appended_across_resumes(tmp_path, capsys
     text = (out / "xstilts.log").read_text(encoding="utf-8")
     stamp = r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} "
     for line in (rf"INFO    xstilts -q run {re.escape(str(config))} --out ",
+                 r"INFO    checking the encoder \(before OUT\)$",
                  r"INFO    3 job\(s\) to run, 0 already in ",
                  r"INFO    \[1/3\] start target demo-nli ",
                  rf"INFO    target demo-nli: 2 steps {LINE}$",
@@ -193,6 +218,25 @@ def test_a_bad_config_is_said_on_stderr_and_leaves_no_log(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("xstilts: error: ") and "targets.languages.demo-nli: ['xx']" in err
     assert not (out / "xstilts.log").exists()  # the log file starts with the run's first line
+
+
+@pytest.mark.parametrize("out_exists", [False, True])
+def test_a_run_refused_after_logging_a_line_leaves_out_as_it_was(tmp_path, capsys,
+                                                                  monkeypatch, out_exists):
+    config, out = tmp_path / "run.yaml", tmp_path / "out"
+    config.write_text(RUN)
+    if out_exists:
+        out.mkdir()
+        (out / "keep.txt").write_text("an earlier run's file\n")
+    log_during_checks(monkeypatch, out, refuse=True)
+    assert main(["run", str(config), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "[xstilts] checking the encoder (before OUT)" in err  # logged, then refused
+    assert "refused by the test" in err
+    if out_exists:
+        assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
+    else:
+        assert not out.exists()
 
 
 def say_from_a_worker(text: str) -> bool:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import wandb_files
 from xstilts import tracking
 from xstilts.cli import main
 from xstilts.config import load_config, parse_config
@@ -145,14 +146,24 @@ def test_wandb_offline_runs_hold_the_logged_values(tracked):
     # them, so each logged loss appears there as json.dumps writes it.
     out, results = tracked
     key, records = logged(out, "target-demo-nli-")
-    files = list((out / "tracking" / "wandb").glob(f"offline-run-*-{key}/run-{key}.wandb"))
+    files = sorted((out / "tracking" / "wandb").glob(f"offline-run-*-{key}/run-{key}.wandb"))
     assert len(files) == 2  # the training job, then its zero-shot scores (same run id)
     blob = b"".join(f.read_bytes() for f in files)
     for loss in step_values(records, "loss").values():
         assert json.dumps(loss).encode() in blob
-    de = results["targets"]["demo-nli"]["languages"]["de"]["macro_f1"]
-    assert b"test/de/macro_f1" in blob and json.dumps(de).encode() in blob
     assert b"target=demo-nli" in blob and b"intermediate=demo-topic-en" in blob
+    # The zero-shot scores are in the reopened run's summary, not its history: online W&B
+    # drops history steps that are not after the run's current step (its last).
+    training, scores = files
+    target = results["targets"]["demo-nli"]
+    expected = {f"test/{lang}/{m}": v for lang, ms in target["languages"].items()
+                for m, v in ms.items()}
+    expected.update({f"test/avg/{m}": v for m, v in target["average"].items()})
+    held = wandb_files.summary(scores)
+    assert {k: v for k, v in held.items() if k.startswith("test/")} == expected
+    assert not any(k.startswith("test/") for f in files for k in wandb_files.history_keys(f))
+    assert "train/loss" in wandb_files.history_keys(training)
+    assert [wandb_files.exit_code(f) for f in files] == [0, 0]
 
 
 def test_tracking_changes_no_job_key_and_no_config_hash(tracked, tmp_path):

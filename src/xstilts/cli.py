@@ -238,7 +238,9 @@ def main(argv: list[str] | None = None) -> int:
     from xstilts.models.encoder import quiet_transformers
     from xstilts.progress import configure, file_only, reset
 
-    configure(args.log_level, log_file=log_file(args),
+    # The log file's lines wait in memory until the run's checks pass (a refused run
+    # writes nothing into OUT); the pipeline releases them once it made OUT.
+    configure(args.log_level, log_file=log_file(args), hold_log=True,
               header=f"xstilts {' '.join(argv)} (pid {os.getpid()}, cwd {os.getcwd()})")
     quiet_transformers(download_bars=args.log_level <= logging.INFO)
     try:

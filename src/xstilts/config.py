@@ -216,6 +216,7 @@ class TrackingConfig(Strict):
     # under it unless MLFLOW_TRACKING_URI is set (a server, or a database with full mlflow).
     dir: str | None = None
     project: str | None = None  # MLflow experiment / W&B project; None: the study's name
+    # ("xstilts" for `xstilts run`)
     tags: dict[str, str] = Field(default_factory=dict)  # added to every tracker run
 
     @field_validator("backends")

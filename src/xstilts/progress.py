@@ -28,18 +28,21 @@ _current: list = []  # open bars, innermost last (for `tick`)
 
 
 def configure(level: int = logging.INFO, bars: bool | None = None,
-              log_file: Path | None = None, header: str | None = None) -> None:
+              log_file: Path | None = None, header: str | None = None,
+              hold_log: bool = False) -> None:
     """Console output of the `xstilts` logger at `level` (stderr, above any bars); bars on,
     off or (None) when stderr is a terminal; with `log_file`, also every INFO+ line there,
     timestamped, appended (the file and its folder are made at the first line, which
-    `header` precedes). Warnings (Python's `warnings`) go the same way."""
+    `header` precedes). With `hold_log`, the file's lines are kept in memory until
+    `release_log()` (a run's checks passed and it made OUT): a refused run writes nothing.
+    Warnings (Python's `warnings`) go the same way."""
     reset()
     _settings.update(bars=bars, quiet=level > logging.INFO)
     console = _ConsoleHandler()
     console.setLevel(level)
     handlers: list[logging.Handler] = [console]
     if log_file is not None:
-        handlers.append(_RunLogHandler(Path(log_file), header))
+        handlers.append(_RunLogHandler(Path(log_file), header, held=hold_log))
     for handler in handlers:
         setattr(handler, _OURS, True)
         for name in ("xstilts", "py.warnings"):
@@ -78,26 +81,52 @@ def configure_like(shown: dict) -> None:
         configure(shown["level"], bars=False, log_file=shown["log_file"])
 
 
+def release_log() -> None:
+    """Write the run log's held lines to its file, and every later line as it comes: a run
+    calls this once its checks passed and it made OUT."""
+    for handler in log.handlers:
+        if isinstance(handler, _RunLogHandler):
+            handler.write_held()
+
+
 def file_only(level: int, message: str) -> None:
-    """A line for the run's log file alone (an error the CLI prints itself), if the run has
-    written to it (a mistyped config makes no OUT folder)."""
+    """A line for the run's log file alone (an error the CLI prints itself), once the run
+    writes there (a refused run writes nothing into OUT)."""
     record = log.makeRecord(log.name, level, __file__, 0, message, None, None)
     for handler in log.handlers:
-        if isinstance(handler, _RunLogHandler) and handler.stream is not None:
+        if isinstance(handler, _RunLogHandler) and handler.held is None:
             handler.handle(record)
 
 
 class _RunLogHandler(logging.FileHandler):
     """OUT/xstilts.log: INFO+, timestamped, appended; opened (folder made, header written)
-    at the first line."""
+    at the first line. A held handler keeps its lines in memory until `write_held` (they keep
+    their own times); closed before, it drops them."""
 
-    def __init__(self, path: Path, header: str | None):
+    def __init__(self, path: Path, header: str | None, held: bool = False):
         super().__init__(path, mode="a", encoding="utf-8", delay=True)
         self.header = header
+        self.held: list[logging.LogRecord] | None = [] if held else None
         self.setLevel(logging.INFO)
         self.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(message)s"))
 
+    def write_held(self) -> None:
+        """Write the held lines, and every later one as it comes."""
+        self.acquire()
+        try:
+            held, self.held = self.held, None
+            for record in held or ():
+                self.emit(record)
+        finally:
+            self.release()  # the handler's lock
+
     def emit(self, record: logging.LogRecord) -> None:
+        if self.held is not None:  # the message now: its arguments may change later
+            self.format(record)  # caches the traceback text (exc_text), if any
+            self.held.append(logging.makeLogRecord({**record.__dict__,
+                                                    "msg": record.getMessage(), "args": None,
+                                                    "exc_info": None}))
+            return
         if self.stream is None:
             Path(self.baseFilename).parent.mkdir(parents=True, exist_ok=True)
             if self.header:

@@ -3,11 +3,13 @@
 One tracker run per training job (intermediate or target), identified by the job's key, so a
 resumed job continues its run and the target's zero-shot scores join the run that trained it.
 Trackers observe and never decide: a backend that fails warns once and is dropped, and the
-job goes on. Each backend's package is imported only when it is used.
+job goes on. Each backend's package is imported only when it is used. A run ends with the
+job's outcome: FINISHED, FAILED (an error) or KILLED (an interrupt), in MLflow's words.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import logging
 import os
@@ -26,6 +28,8 @@ logger = logging.getLogger("xstilts")
 PACKAGES = {"tensorboard": ("tensorboard", "tensorboard"),
             "mlflow": ("mlflow", "mlflow-skinny"),
             "wandb": ("wandb", "wandb")}
+# How a tracker run ends (MLflow's run statuses) -> W&B's exit code (non-zero: failed).
+EXIT_CODES = {"FINISHED": 0, "FAILED": 1, "KILLED": 130}
 
 
 @dataclass(frozen=True)
@@ -44,7 +48,9 @@ class Tracker(Protocol):
 
     def log_metrics(self, metrics: dict[str, float], step: int) -> None: ...
 
-    def close(self) -> None: ...
+    def log_scores(self, metrics: dict[str, float], step: int) -> None: ...
+
+    def close(self, status: str = "FINISHED") -> None: ...
 
 
 def check_backends(tracking: TrackingConfig) -> None:
@@ -94,7 +100,9 @@ class TensorBoardTracker:
         for name, value in metrics.items():
             self.writer.add_scalar(name, value, step, new_style=True, double_precision=True)
 
-    def close(self) -> None:
+    log_scores = log_metrics  # the final scores: scalars at the job's last step
+
+    def close(self, status: str = "FINISHED") -> None:
         if self.writer is not None:
             self.writer.close()
 
@@ -132,8 +140,13 @@ class MlflowTracker:
                                                  tags=tags).info.run_id
             from mlflow.entities import Param
 
-            self.client.log_batch(self.run_id, params=[
-                Param(k, str(v)[:6000]) for k, v in flatten(run.params).items()])
+            try:
+                self.client.log_batch(self.run_id, params=[
+                    Param(k, str(v)[:6000]) for k, v in flatten(run.params).items()])
+            except Exception:  # the backend is dropped: its run must not stay RUNNING
+                with contextlib.suppress(Exception):
+                    self.client.set_terminated(self.run_id, "FAILED")
+                raise
 
     def log_metrics(self, metrics: dict[str, float], step: int) -> None:
         from mlflow.entities import Metric
@@ -142,8 +155,10 @@ class MlflowTracker:
         self.client.log_batch(self.run_id, metrics=[Metric(k, float(v), now, step)
                                                     for k, v in metrics.items()])
 
-    def close(self) -> None:
-        self.client.set_terminated(self.run_id, "FINISHED")
+    log_scores = log_metrics  # the final scores: metrics at the job's last step
+
+    def close(self, status: str = "FINISHED") -> None:
+        self.client.set_terminated(self.run_id, status)
 
 
 class WandbTracker:
@@ -167,8 +182,13 @@ class WandbTracker:
     def log_metrics(self, metrics: dict[str, float], step: int) -> None:
         self.run.log(dict(metrics), step=step)
 
-    def close(self) -> None:
-        self.run.finish()
+    def log_scores(self, metrics: dict[str, float], step: int) -> None:
+        # The run's summary, not its history: the scores come at the job's last step in a
+        # reopened run, and W&B drops history steps not after the run's current step.
+        self.run.summary.update(dict(metrics))
+
+    def close(self, status: str = "FINISHED") -> None:
+        self.run.finish(exit_code=EXIT_CODES[status])
 
 
 BACKENDS: dict[str, Callable[[Path, TrackedRun, bool], Tracker]] = {
@@ -178,7 +198,9 @@ _WARNED: set[str] = set()  # backends that failed in this process (warned once)
 
 class Trackers:
     """Every configured backend of one tracker run; never raises (a backend that fails
-    warns once and is dropped, the job goes on)."""
+    warns once, is closed as FAILED and dropped; the job goes on). As a context manager it
+    closes the runs with the block's outcome: FINISHED, FAILED on an error, KILLED on an
+    interrupt."""
 
     def __init__(self, tracking: TrackingConfig, run: TrackedRun, purge: bool = False):
         root = Path(tracking.dir or "tracking")
@@ -191,7 +213,10 @@ class Trackers:
         try:
             action()
         except Exception as exc:
-            self.active.pop(backend, None)
+            dropped = self.active.pop(backend, None)
+            if dropped is not None:  # its run ends here (writer closed, run terminated)
+                with contextlib.suppress(Exception):
+                    dropped.close("FAILED")
             if backend not in _WARNED:
                 _WARNED.add(backend)
                 logger.warning("tracking: %s failed and is off for this run (%s: %s); "
@@ -215,16 +240,25 @@ class Trackers:
         if metrics:
             self.log_metrics(metrics, step)
 
-    def close(self) -> None:
+    def log_scores(self, metrics: dict[str, float], step: int) -> None:
+        """Send a run's final numbers (W&B: into the run's summary)."""
         for backend, tracker in list(self.active.items()):
-            self._guard(backend, tracker.close)
-        self.active.clear()
+            self._guard(backend, lambda t=tracker: t.log_scores(metrics, step))
+
+    def close(self, status: str = "FINISHED") -> None:
+        """End every backend's run with `status` (FINISHED, FAILED or KILLED)."""
+        for backend in list(self.active):
+            tracker = self.active.pop(backend)  # popped first: a failing close is not retried
+            self._guard(backend, lambda t=tracker: t.close(status))
 
     def __enter__(self) -> Trackers:
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def __exit__(self, kind, value, traceback) -> None:
+        if kind is None:
+            self.close("FINISHED")
+        else:  # KeyboardInterrupt (or SystemExit): killed; any other error: failed
+            self.close("FAILED" if issubclass(kind, Exception) else "KILLED")
 
 
 def record_metrics(record: dict) -> dict[str, float]:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from xstilts.errors import XstiltsError, located
+from xstilts.evaluate.average import language_average
 from xstilts.evaluate.metrics import accuracy, bucc_f1, mlqa_scores, seqeval_prf, squad_scores
 from xstilts.tasks.xtreme_langs import TASK_LANGS
 
@@ -221,9 +222,7 @@ def score_task(task: str, pred_dir: Path, label_dir: Path, languages: list[str])
         notes.append(f"{task}: files outside the official languages ignored: {', '.join(extra)}")
     average = score = None
     if per_language and not missing:
-        metrics = list(next(iter(per_language.values())))
-        average = {m: sum(v[m] for v in per_language.values()) / len(per_language)
-                   for m in metrics}
+        average = language_average(per_language)
         score = _task_score(task, average)
     return {"metric": TASK_METRIC[task], "languages": per_language,
             "missing_languages": missing, "average": average, "score": score, "notes": notes}

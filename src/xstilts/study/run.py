@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from xstilts.artifacts import content_key, write_json_atomic, write_text_atomic
 from xstilts.config import RunConfig
 from xstilts.errors import XstiltsError
+from xstilts.evaluate.average import language_average
 from xstilts.evaluate.store import record_run
 from xstilts.formats import get_format
 from xstilts.models.encoder import encoder_defaults, read_config, resolve_encoder
@@ -22,6 +22,7 @@ from xstilts.pipeline import (
     with_learned_labels,
 )
 from xstilts.preflight import check_encoder, check_run, dropped_rows, needed_splits
+from xstilts.progress import release_log
 from xstilts.study.data_parallel import execute_data_parallel
 from xstilts.study.execute import Execution, execute, make_backend
 from xstilts.study.fingerprint import encoder_identity
@@ -85,6 +86,7 @@ def run_config(config: RunConfig, out: Path, db: Path | None = None,
     if parallel and parallel.is_main:
         parallel.wait()
     out.mkdir(parents=True, exist_ok=True)
+    release_log()  # checks passed: OUT/xstilts.log gets the lines held so far
     write_json_atomic(out / "config.json", config.model_dump())
     device = device or torch.device("cuda" if torch.cuda.is_available() else "cpu")
     logger.info(f"encoder {config.encoder.name} ({setup.encoder_location}); "
@@ -174,8 +176,7 @@ def target_result(plan: Plan, store: Store, arm, name: str, out: Path) -> dict |
             text = (source / kind / outputs[lang]["file"]).read_text(encoding="utf-8")
             write_text_atomic(out / kind / name / outputs[lang]["file"], text)
     per_language = {lang: o["metrics"] for lang, o in outputs.items()}
-    average = {m: float(np.mean([per_language[lang][m] for lang in per_language]))
-               for m in next(iter(per_language.values()))}
+    average = language_average(per_language)
     any_output = next(iter(outputs.values()))
     result = {"format": task.format, "main_metric": task.options.get("main_metric",
                                                                      fmt.main_metric),

@@ -14,8 +14,10 @@ from pathlib import Path
 from xstilts.artifacts import write_json_atomic
 from xstilts.config import PhaseConfig
 from xstilts.errors import XstiltsError
+from xstilts.evaluate.average import language_average
 from xstilts.formats import get_format
 from xstilts.pipeline import load_split, sequence_length
+from xstilts.progress import release_log
 from xstilts.study.execute import execute, make_backend
 from xstilts.study.plan import CODE_VERSION, Plan, compile_plan
 from xstilts.study.run import failure_report, prepare
@@ -47,6 +49,7 @@ def run_study(study: Study, out: Path, store_dir: Path | None = None, backend: s
     plan = with_tracking(plan, resolve_tracking(study.base.tracking, out, study.spec.name))
     store = Store(store_dir or out / "store")
     out.mkdir(parents=True, exist_ok=True)
+    release_log()  # checks passed: OUT/xstilts.log gets the lines held so far
     write_json_atomic(out / PLAN_FILE, describe(plan, study, store))
     if dry_run:
         return {"planned": plan.count(), "dry_run": dry_run_text(plan, store)}
@@ -124,10 +127,9 @@ def result_rows(plan: Plan, store: Store, study: Study) -> list[tuple]:
                     rows += [(*head, target, lang, m, float(v), key)
                              for m, v in output["metrics"].items()]
             if outputs and all(o is not None for _, o in outputs.values()):
-                metrics = next(iter(outputs.values()))[1]["metrics"]
-                rows += [(*head, target, "avg", m, sum(o["metrics"][m] for _, o in
-                                                       outputs.values()) / len(outputs), "")
-                         for m in metrics]
+                average = language_average({lang: o["metrics"] for lang, (_, o) in
+                                            outputs.items()})
+                rows += [(*head, target, "avg", m, value, "") for m, value in average.items()]
     return rows
 
 

@@ -12,10 +12,9 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-import numpy as np
-
 from xstilts.artifacts import content_key
 from xstilts.config import TrackingConfig
+from xstilts.evaluate.average import language_average
 from xstilts.study.plan import ArmJobs, IntermediateJob, Plan, Setup, TargetJob
 from xstilts.study.store import Store
 from xstilts.tracking import TrackedRun, Trackers, check_backends, result_metrics
@@ -81,11 +80,10 @@ def track_results(plan: Plan, store: Store, ran: list[str]) -> None:
                 continue
             sent.add(run.key)
             per_language = {lang: o["metrics"] for lang, o in outputs.items()}
-            # The mean as results.json computes it, so the numbers are the same bits.
-            average = {m: float(np.mean([per_language[lang][m] for lang in per_language]))
-                       for m in next(iter(per_language.values()))}
+            # The mean of results.json and the results rows: the same bits.
+            average = language_average(per_language)
             with Trackers(plan.setup.tracking, run) as trackers:
-                trackers.log_metrics(result_metrics(per_language, average), step)
+                trackers.log_scores(result_metrics(per_language, average), step)
 
 
 def _result_run(plan: Plan, store: Store, arm: ArmJobs, target: str, trained: str | None,
