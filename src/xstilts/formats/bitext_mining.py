@@ -26,7 +26,8 @@ from xstilts.errors import XstiltsError
 from xstilts.evaluate.metrics import best_threshold, bucc_f1
 from xstilts.formats.base import register_format, require_keys, write_lines
 from xstilts.formats.retrieval import RetrievalFormat
-from xstilts.progress import progress, tick
+from xstilts.formats.tokenize import in_chunks, token_ids
+from xstilts.progress import progress
 
 logger = logging.getLogger(__name__)
 K = 4  # LASER/XTREME's neighbourhood size
@@ -113,15 +114,17 @@ class BitextMiningFormat(RetrievalFormat):
     def featurize(self, examples, tokenizer, task, max_length):
         prefix = task.options.get("prefix", "")
         features = []
-        for i, ex in enumerate(tick(examples)):
-            require_keys(ex, ("id", "side", "text"), task.name)
-            if ex["side"] not in SIDES:
-                raise XstiltsError(
-                    f"task {task.name!r}: example {ex['id']!r} has side {ex['side']!r}.\n  fix: "
-                    f"a bitext-mining sentence's side is one of {SIDES}.")
-            enc = tokenizer(prefix + ex["text"], truncation=True, max_length=max_length)
-            features.append({"input_ids": enc["input_ids"], "example_index": i,
-                             "side": ex["side"]})
+        for lo, chunk in in_chunks(examples):
+            for ex in chunk:
+                require_keys(ex, ("id", "side", "text"), task.name)
+                if ex["side"] not in SIDES:
+                    raise XstiltsError(
+                        f"task {task.name!r}: example {ex['id']!r} has side {ex['side']!r}.\n"
+                        f"  fix: a bitext-mining sentence's side is one of {SIDES}.")
+            ids = token_ids(tokenizer, [prefix + ex["text"] for ex in chunk], truncation=True,
+                            max_length=max_length)
+            features.extend({"input_ids": row, "example_index": i, "side": ex["side"]}
+                            for i, (ex, row) in enumerate(zip(chunk, ids, strict=True), start=lo))
         return features
 
     def decode(self, examples, features, outputs, task):

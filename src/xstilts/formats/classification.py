@@ -19,7 +19,7 @@ from xstilts.formats.base import (
     register_format,
     write_lines,
 )
-from xstilts.progress import tick
+from xstilts.formats.tokenize import in_chunks, token_ids
 
 
 def label_list(task) -> list[str]:
@@ -54,15 +54,19 @@ class ClassificationFormat(TaskFormat):
     def featurize(self, examples, tokenizer, task, max_length):
         labels = {lab: i for i, lab in enumerate(label_list(task))}
         features = []
-        for i, ex in enumerate(tick(examples)):
-            problem = self.check_example(ex, task)
-            if problem:
-                raise example_error(task, ex, problem)
-            enc = tokenizer(ex["text_a"], ex.get("text_b"), truncation=True, max_length=max_length)
-            feat = {"input_ids": enc["input_ids"], "example_index": i}
-            if ex.get("label") is not None:
-                feat["label"] = labels[str(ex["label"])]
-            features.append(feat)
+        for lo, chunk in in_chunks(examples):
+            for ex in chunk:
+                problem = self.check_example(ex, task)
+                if problem:
+                    raise example_error(task, ex, problem)
+            ids = token_ids(tokenizer, [ex["text_a"] for ex in chunk],
+                            [ex.get("text_b") for ex in chunk], truncation=True,
+                            max_length=max_length)
+            for i, (ex, row) in enumerate(zip(chunk, ids, strict=True), start=lo):
+                feat = {"input_ids": row, "example_index": i}
+                if ex.get("label") is not None:
+                    feat["label"] = labels[str(ex["label"])]
+                features.append(feat)
         return features
 
     def collate(self, features, pad_id):

@@ -30,7 +30,7 @@ from xstilts.formats.base import (
     token_loss,
     write_lines,
 )
-from xstilts.progress import tick
+from xstilts.formats.tokenize import in_chunks, token_ids
 
 IGNORE = IGNORE_INDEX
 
@@ -105,12 +105,15 @@ class MLMFormat(TaskFormat):
     def featurize(self, examples, tokenizer, task, max_length):
         masking = self.feature_context(tokenizer, task, max_length)["masking"]
         features = []
-        for i, ex in enumerate(tick(examples)):
-            require_keys(ex, ("text",), task.name)
-            ids = tokenizer(ex["text"], truncation=True, max_length=max_length)["input_ids"]
-            inputs, labels = masking.mask(ids, i)  # fixed: what dev is scored with
-            features.append({"input_ids": inputs, "labels": labels, "example_index": i,
-                             "tokens": ids, "masking": masking})
+        for lo, chunk in in_chunks(examples):
+            for ex in chunk:
+                require_keys(ex, ("text",), task.name)
+            rows = token_ids(tokenizer, [ex["text"] for ex in chunk], truncation=True,
+                             max_length=max_length)
+            for i, ids in enumerate(rows, start=lo):
+                inputs, labels = masking.mask(ids, i)  # fixed: what dev is scored with
+                features.append({"input_ids": inputs, "labels": labels, "example_index": i,
+                                 "tokens": ids, "masking": masking})
         return features
 
     def for_epoch(self, feature, epoch):

@@ -17,7 +17,7 @@ from xstilts.formats.base import (
     register_format,
     write_lines,
 )
-from xstilts.progress import tick
+from xstilts.formats.tokenize import in_chunks, token_ids
 
 
 class MultipleChoiceFormat(TaskFormat):
@@ -50,17 +50,23 @@ class MultipleChoiceFormat(TaskFormat):
 
     def featurize(self, examples, tokenizer, task, max_length):
         features = []
-        for i, ex in enumerate(tick(examples)):
-            problem = self.check_example(ex, task)
-            if problem:
-                raise example_error(task, ex, problem)
-            choices = list(ex["choices"])
-            enc = tokenizer([ex["prompt"]] * len(choices), [str(c) for c in choices],
-                            truncation="only_first", max_length=max_length)
-            feat = {"choice_ids": enc["input_ids"], "example_index": i}
-            if ex.get("label") is not None:
-                feat["label"] = int(ex["label"])
-            features.append(feat)
+        for lo, chunk in in_chunks(examples):
+            for ex in chunk:
+                problem = self.check_example(ex, task)
+                if problem:
+                    raise example_error(task, ex, problem)
+            # Every (prompt, choice) row of the chunk in one call, then cut per example.
+            counts = [len(ex["choices"]) for ex in chunk]
+            prompts = [ex["prompt"] for ex in chunk for _ in ex["choices"]]
+            rows = token_ids(tokenizer, prompts, [str(c) for ex in chunk for c in ex["choices"]],
+                             truncation="only_first", max_length=max_length)
+            start = 0
+            for i, (ex, n) in enumerate(zip(chunk, counts, strict=True), start=lo):
+                feat = {"choice_ids": rows[start:start + n], "example_index": i}
+                start += n
+                if ex.get("label") is not None:
+                    feat["label"] = int(ex["label"])
+                features.append(feat)
         return features
 
     def collate(self, features, pad_id):

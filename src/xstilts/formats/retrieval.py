@@ -29,7 +29,7 @@ from xstilts.formats.base import (
     require_keys,
     write_lines,
 )
-from xstilts.progress import tick
+from xstilts.formats.tokenize import in_chunks, token_ids
 
 QUERY_SIDES = ("target", "source")
 ENCODE_LENGTH = 512  # XTREME's max_seq_length for Tatoeba and BUCC (scripts/run_*.sh)
@@ -57,12 +57,14 @@ class RetrievalFormat(TaskFormat):
     def featurize(self, examples, tokenizer, task, max_length):
         prefix = task.options.get("prefix", "")
         by_side: dict[str, list[dict]] = {"source": [], "target": []}
-        for i, ex in enumerate(tick(examples)):
-            require_keys(ex, ("source", "target"), task.name)
+        for lo, chunk in in_chunks(examples):
+            for ex in chunk:
+                require_keys(ex, ("source", "target"), task.name)
             for side, features in by_side.items():
-                enc = tokenizer(prefix + ex[side], truncation=True, max_length=max_length)
-                features.append({"input_ids": enc["input_ids"], "example_index": i,
-                                 "side": side})
+                ids = token_ids(tokenizer, [prefix + ex[side] for ex in chunk], truncation=True,
+                                max_length=max_length)
+                features.extend({"input_ids": row, "example_index": i, "side": side}
+                                for i, row in enumerate(ids, start=lo))
         return by_side["source"] + by_side["target"]  # all sources first, then all targets
 
     def collate(self, features, pad_id):

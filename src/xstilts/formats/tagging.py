@@ -25,7 +25,7 @@ from xstilts.formats.base import (
     token_logits,
     token_loss,
 )
-from xstilts.progress import tick
+from xstilts.formats.tokenize import in_chunks
 
 IGNORE = IGNORE_INDEX
 LABEL_POSITIONS = ("first", "first_nonempty")
@@ -102,26 +102,27 @@ class TaggingFormat(TaskFormat):
         tag_ids = {t: i for i, t in enumerate(tag_list(task))}
         how = task.options.get("label_position", "first")
         features = []
-        for i, ex in enumerate(tick(examples)):
-            problem = self.check_example(ex, task)
-            if problem:
-                raise example_error(task, ex, problem)
-            words = [str(w) for w in ex["tokens"]]
-            enc = tokenizer(words, is_split_into_words=True, truncation=True,
-                            max_length=max_length)
-            tokens = tokenizer.convert_ids_to_tokens(enc["input_ids"])
-            positions = labelled_positions(enc.word_ids(), tokens, how)
-            feat = {"input_ids": enc["input_ids"], "example_index": i,
-                    "word_positions": positions}
-            if ex.get("tags") is not None:
-                labels = [IGNORE] * len(enc["input_ids"])
-                for w, pos in positions.items():
-                    tag = str(ex["tags"][w])
-                    if tag not in tag_ids:  # left out of a data-derived set (checked above)
-                        continue  # untrained, scored wrong
-                    labels[pos] = tag_ids[tag]
-                feat["labels"] = labels
-            features.append(feat)
+        for lo, chunk in in_chunks(examples):
+            for ex in chunk:
+                problem = self.check_example(ex, task)
+                if problem:
+                    raise example_error(task, ex, problem)
+            enc = tokenizer([[str(w) for w in ex["tokens"]] for ex in chunk],
+                            is_split_into_words=True, truncation=True, max_length=max_length)
+            for j, ex in enumerate(chunk):
+                ids = enc["input_ids"][j]
+                positions = labelled_positions(enc.word_ids(j),
+                                               tokenizer.convert_ids_to_tokens(ids), how)
+                feat = {"input_ids": ids, "example_index": lo + j, "word_positions": positions}
+                if ex.get("tags") is not None:
+                    labels = [IGNORE] * len(ids)
+                    for w, pos in positions.items():
+                        tag = str(ex["tags"][w])
+                        if tag not in tag_ids:  # left out of a data-derived set (checked above)
+                            continue  # untrained, scored wrong
+                        labels[pos] = tag_ids[tag]
+                    feat["labels"] = labels
+                features.append(feat)
         return features
 
     def collate(self, features, pad_id):
