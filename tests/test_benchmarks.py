@@ -144,18 +144,19 @@ def test_eval_throughput_quick(mini_data):
 
 
 def test_cache_quick(mini_data):
-    # One task: three new processes (XQuAD's declaration runs in the other scripts' tests).
+    # The pairs made from Tatoeba's sentences: three new processes (the XQuAD and UD POS
+    # declarations run in the other scripts' tests).
     header, rows, machine = table(run_quick("cache.py", "--data", str(mini_data),
-                                            "--tasks", "udpos"))
+                                            "--tasks", "pairs"))
     check_machine(machine)
-    assert header == ["task", "cache", "to first step s", "start-up s", "featurise s",
-                      "vs cold"]
-    assert [(r[0], r[1]) for r in rows] == [("udpos", c) for c in ("first run", "cold", "warm")]
+    assert header == ["task", "cache", "to training s", "start-up s", "featurise s",
+                      "first step s", "vs cold"]
+    assert [(r[0], r[1]) for r in rows] == [("pairs", c) for c in ("first run", "cold", "warm")]
     for row in rows:
-        total, startup, featurise = number(row[2]), number(row[3]), number(row[4])
-        # The first step comes after the process started and after featurisation began.
-        assert 0 < startup < total and 0 <= featurise < total
-    assert all(r[5] == "x1.00" for r in rows if r[1] == "cold")
+        total, startup, featurise, step = (number(row[i]) for i in (2, 3, 4, 5))
+        # Training starts after the process started and after featurisation began.
+        assert 0 < startup < total and 0 <= featurise < total and step > 0
+    assert all(r[6] == "x1.00" for r in rows if r[1] == "cold")
 
 
 def test_study_overhead_quick():
