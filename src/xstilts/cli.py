@@ -237,11 +237,15 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from xstilts.models.encoder import quiet_transformers
     from xstilts.progress import configure, file_only, reset
+    from xstilts.train.distributed import is_main_process
 
-    # The log file's lines wait in memory until the run's checks pass (a refused run
-    # writes nothing into OUT); the pipeline releases them once it made OUT.
-    configure(args.log_level, log_file=log_file(args), hold_log=True,
-              header=f"xstilts {' '.join(argv)} (pid {os.getpid()}, cwd {os.getcwd()})")
+    if is_main_process():
+        # The log file's lines wait in memory until the run's checks pass (a refused run
+        # writes nothing into OUT); the pipeline releases them once it made OUT.
+        configure(args.log_level, log_file=log_file(args), hold_log=True,
+                  header=f"xstilts {' '.join(argv)} (pid {os.getpid()}, cwd {os.getcwd()})")
+    else:  # another rank of `accelerate launch`: rank 0 reports; here warnings at most
+        configure(max(args.log_level, logging.WARNING), bars=False)
     quiet_transformers(download_bars=args.log_level <= logging.INFO)
     try:
         return args.func(args)

@@ -60,3 +60,39 @@ def test_two_processes_train_one_phase_with_synchronised_gradients(tmp_path):
     last = load_file(str(phase / "last" / "model.safetensors"))
     for name, value in last.items():
         assert torch.equal(value, params[0][f"encoder.{name}"]), name
+
+
+def launch(harness: str, *args: str) -> subprocess.CompletedProcess:
+    """Two CPU processes under `accelerate launch` running tests/train/<harness>.py."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(ROOT),
+                                         *filter(None, [env.get("PYTHONPATH")])])
+    env.update(OMP_NUM_THREADS="1")
+    return subprocess.run(
+        [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes",
+         "2", "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+         "--main_process_port", "0", "-m", f"tests.train.{harness}", *args],
+        env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+
+def test_two_processes_resume_from_a_half_saved_state_with_their_own_generators(tmp_path):
+    stopped = launch("ddp_resume_rank", str(tmp_path), "stop")
+    assert stopped.returncode == 0, stopped.stderr[-4000:]
+    # Killed between the two renames of a save: only the moved-aside state is whole. Rank 0
+    # puts it back before any rank looks for a state to resume from.
+    phase = tmp_path / "phase"
+    (phase / "last").rename(phase / ".last.old-12345")
+    resumed = launch("ddp_resume_rank", str(tmp_path), "resume")
+    assert resumed.returncode == 0, resumed.stderr[-4000:]
+    assert (phase / "last").is_dir() and not (phase / ".last.old-12345").exists()
+
+    stop = [json.loads((tmp_path / f"stop-{r}.json").read_text()) for r in (0, 1)]
+    resume = [json.loads((tmp_path / f"resume-{r}.json").read_text()) for r in (0, 1)]
+    assert [r.get("resumed_from") for r in resume] == [2, 2]  # both ranks, the same state
+    # The ranks drew different dropout masks, so their generators differ; each rank goes on
+    # with its own generator as it was at the save (step 2), not with rank 0's.
+    assert stop[0]["rng"] != stop[1]["rng"]
+    for rank in (0, 1):
+        assert resume[rank]["rng"] == stop[rank]["rng"], rank
+    summary = json.loads((phase / "summary.json").read_text())
+    assert summary["steps"] == 4

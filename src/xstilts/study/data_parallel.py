@@ -3,7 +3,8 @@
 
 Every rank runs each training job of the plan together (in plan order: dependencies first;
 train/distributed.py splits the batches and averages the gradients inside the phase); rank 0
-alone writes the store's records. Then the other ranks stop and rank 0 evaluates, as a
+alone writes the store's records, and a job is done only when it finished on every rank
+(the ranks agree on each outcome, so none goes on into the next job alone). Then the other ranks stop and rank 0 evaluates, as a
 single process would: evaluations are short next to training, and a rank waiting for them
 at a barrier would only hold its GPU (and risk the process group's timeout). A study still
 runs one job per GPU (`--workers`), which keeps every GPU busy without any of this.
@@ -65,16 +66,18 @@ def execute_data_parallel(plan: Plan, store: Store, device: torch.device,
         folders = {d: plan.jobs[d].folder for d in job.deps}
         ok, payload, seconds = run_job_safely(job, plan.setup, str(store.root), folders,
                                               str(device), threads)
-        if par.is_main and ok:
-            store.finished(job, payload, seconds, plan.setup.label)
+        # Done only where every rank finished it: the ranks agree, so none goes on into the
+        # next job's collectives alone (a barrier too: this job's checkpoint is written).
+        failure = par.first_failure(None if ok else str(payload))
+        if failure is None:
             done.add(job.key)
-            ran.append(job.key)
-            say(f"[{i}/{len(training)}] done {job.label} in {seconds:.1f} s")
-        elif ok:
-            done.add(job.key)
+            if par.is_main:
+                store.finished(job, payload, seconds, plan.setup.label)
+                ran.append(job.key)
+                say(f"[{i}/{len(training)}] done {job.label} in {seconds:.1f} s")
         else:
-            errors[job.key] = payload
-        par.wait()  # the next job may start from this one's checkpoint: written by now
+            rank, error = failure
+            errors[job.key] = error if rank == par.rank else f"process {rank}: {error}"
     if not par.is_main:
         return None
     # The evaluations (and the record of any training job that failed), in one process.

@@ -17,7 +17,9 @@ from xstilts.errors import XstiltsError
 from xstilts.features import FeatureCache
 from xstilts.pipeline import evaluate_language, train_intermediate, train_target
 from xstilts.study.plan import Job, Setup
-from xstilts.study.tracked import job_trackers
+from xstilts.study.tracked import job_run, job_trackers
+from xstilts.tracking import Trackers
+from xstilts.train.distributed import is_main_process
 
 
 def run_job(job: Job, setup: Setup, root: Path, folders: dict[str, str],
@@ -32,14 +34,14 @@ def run_job(job: Job, setup: Setup, root: Path, folders: dict[str, str],
         return str(root / folders[key] / "best") if key else setup.encoder_location
 
     if job.kind == "intermediate":
-        with job_trackers(job, setup) as trackers:
+        with _trackers(job, setup) as trackers:
             summary = train_intermediate(job.tasks, job.phase, job.seed, setup.encoder_location,
                                          setup.encoder, folder, device, job.label,
                                          trackers.log_record if trackers.active else None,
                                          features=features)
         return {"summary": summary, "checkpoint": str(folder / "best")}
     if job.kind == "target":
-        with job_trackers(job, setup) as trackers:
+        with _trackers(job, setup) as trackers:
             return train_target(job.task, job.phase, job.seed, start(job.start), setup.encoder,
                                 folder, device, trackers.log_record if trackers.active else None,
                                 features=features)
@@ -49,6 +51,14 @@ def run_job(job: Job, setup: Setup, root: Path, folders: dict[str, str],
         location, trained = start(job.start), False
     return evaluate_language(job.task, job.lang, job.split, job.phase, location, trained,
                              setup.encoder, folder, device, features)
+
+
+def _trackers(job: Job, setup: Setup) -> Trackers:
+    """The job's trackers; none on the ranks other than 0 of a data-parallel launch (one
+    tracker run per job, fed by rank 0: train/loop.py)."""
+    if is_main_process():
+        return job_trackers(job, setup)
+    return Trackers(setup.tracking.model_copy(update={"backends": []}), job_run(job, setup))
 
 
 def run_job_safely(job: Job, setup: Setup, root: str, folders: dict[str, str],

@@ -25,6 +25,12 @@ def world_size() -> int:
     return int(os.environ.get("WORLD_SIZE", "1") or 1)
 
 
+def is_main_process() -> bool:
+    """Whether this process is rank 0 of a launch (RANK, set by accelerate launch /
+    torchrun), or a single process: the one that reports (trackers, console, run log)."""
+    return world_size() <= 1 or int(os.environ.get("RANK", "0") or 0) == 0
+
+
 @functools.cache
 def _accelerator():
     """The process's one Accelerator (several phases of a process share its process group)."""
@@ -95,3 +101,68 @@ class DataParallel:
         """Barrier: every rank waits until rank 0 has written what it writes."""
         if self.accelerator is not None:
             self.accelerator.wait_for_everyone()
+
+    def first_failure(self, error: str | None) -> tuple[int, str] | None:
+        """Every rank's verdict on work they did side by side (`error`: this rank's, None
+        when it succeeded): None when all succeeded, else (rank, error) of the first rank
+        that failed, the same on every rank. A barrier too."""
+        if self.accelerator is None:
+            return None if error is None else (0, error)
+        import torch.distributed as dist
+
+        flag = torch.tensor([0 if error is None else 1], device=self.accelerator.device)
+        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+        if not int(flag.item()):
+            return None
+        errors: list[str | None] = [None] * self.world_size
+        dist.all_gather_object(errors, error)  # only after a failure: the messages
+        return next((rank, e) for rank, e in enumerate(errors) if e is not None)
+
+    def together(self) -> Together:
+        """Context for work every rank leaves at once (what rank 0 alone writes, what every
+        rank reads): when it fails on any rank, it raises on every rank, so no rank goes on
+        into a collective the others never reach (which would hang)."""
+        return Together(self)
+
+    def main_decides(self, flag: bool) -> bool:
+        """Rank 0's `flag` on every rank (e.g. whether a save is due by its clock)."""
+        if self.accelerator is None:
+            return flag
+        import torch.distributed as dist
+
+        value = torch.tensor([int(flag)], device=self.accelerator.device)
+        dist.broadcast(value, src=0)
+        return bool(value.item())
+
+    def gather_to_main(self, obj) -> list | None:
+        """Every rank's `obj`, in rank order, on rank 0 (None on the other ranks)."""
+        if self.accelerator is None:
+            return [obj]
+        import torch.distributed as dist
+
+        gathered = [None] * self.world_size if self.is_main else None
+        dist.gather_object(obj, gathered, dst=0)
+        return gathered
+
+
+class Together:
+    """See `DataParallel.together`: this rank's own error propagates as it is; a rank that
+    succeeded raises an XstiltsError naming the rank that failed and its error."""
+
+    def __init__(self, par: DataParallel):
+        self.par = par
+
+    def __enter__(self) -> Together:
+        return self
+
+    def __exit__(self, kind, exc, tb) -> bool:
+        if exc is not None and not isinstance(exc, Exception):
+            return False  # an interrupt: the launcher stops every rank
+        failure = self.par.first_failure(
+            None if exc is None else f"{type(exc).__name__}: {exc}" if not isinstance(
+                exc, XstiltsError) else str(exc))
+        if exc is None and failure is not None:
+            rank, error = failure
+            raise XstiltsError(f"process {rank} of {self.par.world_size} failed, so every "
+                               f"process of this phase stops: {error}")
+        return False

@@ -39,6 +39,7 @@ from xstilts.train.state import (
     disk_full_is_clear,
     has_training_state,
     load_training_state,
+    rank_rng_state,
     save_training_state,
     saved_step,
 )
@@ -185,18 +186,23 @@ def train_phase(model, tokenizer, data: list[TaskData], cfg: TrainingConfig, out
     eval_at = set(evaluation_steps(cfg, steps))
     state = {"step": 0, "best_score": -math.inf, "bad_evals": 0, "history": [], "done": False}
 
-    for folder in (last_dir, best_dir):  # a kill mid-save leaves temp folders
-        recover_atomic_dir(folder)
-    if has_training_state(last_dir):  # resume an interrupted phase
-        state = load_training_state(last_dir, model, optimizer, scheduler, sampler, streams)
+    with par.together():  # rank 0 tidies up before any rank reads (a barrier)
+        if par.is_main:
+            for folder in (last_dir, best_dir):  # a kill mid-save leaves temp folders
+                recover_atomic_dir(folder)
+    with par.together():
+        if has_training_state(last_dir):  # resume an interrupted phase
+            state = load_training_state(last_dir, model, optimizer, scheduler, sampler,
+                                        streams, rank=par.rank)
     model.train()
     if cfg.compile:  # in place: parameter names, checkpoints and the optimiser stay as they are
         model.backbone.compile()
     meter = phase_meter(model, [d.head_name for d in data], device, cfg.bf16)
     step_loss = par.loss_module(model)
     saves = SavePolicy(cfg.save_every)
-    if par.is_main:
-        truncate_log(out_dir / "log.jsonl", state["step"])
+    with par.together():
+        if par.is_main:
+            truncate_log(out_dir / "log.jsonl", state["step"])
     log = (out_dir / "log.jsonl" if par.is_main else Path(os.devnull)).open("a", encoding="utf-8")
     bar = progress(total=steps, initial=state["step"], desc=desc, unit="step")
     seen, started = 0, time.perf_counter()
@@ -233,14 +239,19 @@ def train_phase(model, tokenizer, data: list[TaskData], cfg: TrainingConfig, out
                 on_log(record)
             evaluated = state["step"] in eval_at
             if evaluated:
-                _evaluate_and_keep(model, tokenizer, data, cfg, device, state, best_dir, log,
-                                   on_log, write=par.is_main)
-            if par.is_main and (evaluated or saves.due(state["step"])):
-                flush_log(log, last_dir)  # the log holds every step up to the saved state
-                save_training_state(last_dir, model, tokenizer, optimizer, scheduler, sampler,
-                                    streams, state)
+                with par.together():  # rank 0 writing the best checkpoint fails for all
+                    _evaluate_and_keep(model, tokenizer, data, cfg, device, state, best_dir,
+                                       log, on_log, write=par.is_main)
+            if evaluated or par.main_decides(saves.due(state["step"])):  # by rank 0's clock
+                rngs = par.gather_to_main(rank_rng_state()) if par.world_size > 1 else None
+                with par.together():  # a failed save stops every rank, not rank 0 alone
+                    if par.is_main:
+                        flush_log(log, last_dir)  # the log holds every step up to the state
+                        save_training_state(last_dir, model, tokenizer, optimizer, scheduler,
+                                            sampler, streams, state, rngs)
                 saves.saved()
-        flush_log(log, last_dir)
+        with par.together():
+            flush_log(log, last_dir)
     finally:
         bar.close()
         with contextlib.suppress(OSError):  # flushed above; a full disk is reported there
@@ -249,9 +260,9 @@ def train_phase(model, tokenizer, data: list[TaskData], cfg: TrainingConfig, out
                **selection_summary(state["history"]),
                "batches_per_task": dict(sampler.counts), "probabilities": probs,
                "dev_history": state["history"], "throughput": meter.summary()}
-    if par.is_main:
-        write_json_atomic(out_dir / "summary.json", summary)
-    par.wait()  # every rank returns once rank 0's checkpoints are written
+    with par.together():  # every rank returns once rank 0's checkpoints are written
+        if par.is_main:
+            write_json_atomic(out_dir / "summary.json", summary)
     logger.info(f"{desc}: {summary['evaluations']} dev evaluation(s), best at step "
                 f"{summary['best_step']} of {state['step']} (score {state['best_score']:.2f})")
     if summary["evaluations"] == 1:

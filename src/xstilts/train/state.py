@@ -102,15 +102,28 @@ def disk_full_is_clear(what: str, folder: Path, last_dir: Path,
         ) from exc
 
 
+def rank_rng_state() -> dict:
+    """This process's random generators: the CPU one and its current GPU's (under data
+    parallelism each rank draws its own dropout masks, so each has its own state)."""
+    state = {"cpu": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state()
+    return state
+
+
 def save_training_state(folder: Path, model, tokenizer, optimizer, scheduler, sampler,
-                        streams: dict, state: dict) -> None:
+                        streams: dict, state: dict, rank_rngs: list[dict] | None = None
+                        ) -> None:
     """Write everything needed to resume into `folder`, atomically (the previous state stays
-    whole until the new one is complete, also when the disk fills up)."""
+    whole until the new one is complete, also when the disk fills up). `rank_rngs`: every
+    rank's `rank_rng_state()` in rank order, under data parallelism."""
     folder = Path(folder)
     blob = {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
             "torch_rng": torch.get_rng_state()}
     if torch.cuda.is_available():  # dropout on a GPU draws from the CUDA generators
         blob["cuda_rng"] = torch.cuda.get_rng_state_all()
+    if rank_rngs is not None:  # an addition older readers ignore: the format stays
+        blob["rank_rng"] = rank_rngs
     with disk_full_is_clear("the training state", folder, folder), AtomicDir(folder) as tmp:
         model.save(tmp, tokenizer)
         # Through a Python file: a full disk surfaces as an OSError, not a bare RuntimeError.
@@ -143,9 +156,10 @@ def _not_ours(folder: Path, why: str) -> XstiltsError:
 
 
 def load_training_state(folder: Path, model, optimizer, scheduler, sampler,
-                        streams: dict) -> dict:
+                        streams: dict, rank: int = 0) -> dict:
     """Restore a `save_training_state` folder into live objects (the model already on its
-    device: the optimiser state is put on each parameter's device); returns the loop state."""
+    device: the optimiser state is put on each parameter's device), with process `rank`'s
+    random generators where the state has them per rank; returns the loop state."""
     folder = Path(folder)
     info = json.loads((folder / STATE_JSON).read_text(encoding="utf-8"))
     if info.get("written_by") != WRITTEN_BY or info.get("format") != STATE_FORMAT:
@@ -179,6 +193,11 @@ def load_training_state(folder: Path, model, optimizer, scheduler, sampler,
     if "cuda_rng" in blob and torch.cuda.is_available():
         for index, rng in enumerate(blob["cuda_rng"][:torch.cuda.device_count()]):
             torch.cuda.set_rng_state(rng, index)
+    ranks = blob.get("rank_rng") or []
+    if rank < len(ranks):  # saved by several processes: this rank's own generators
+        torch.set_rng_state(ranks[rank]["cpu"])
+        if "cuda" in ranks[rank] and torch.cuda.is_available():
+            torch.cuda.set_rng_state(ranks[rank]["cuda"])
     sampler.load_state(info["sampler"])
     for name, (epoch, position) in info["streams"].items():
         streams[name].epoch, streams[name].position = epoch, position
