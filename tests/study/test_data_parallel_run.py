@@ -4,6 +4,7 @@ writes results; the other rank prints no results (study/data_parallel.py)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -29,6 +30,35 @@ targets:
   languages: {demo-nli: [en, de]}
   training: {max_steps: 4, batch_size: 4, learning_rate: 1.0e-3, max_length: 48, evaluations: 2}
 """
+
+
+def launch_run(tmp_path: Path, config_text: str, module: str = "xstilts.cli",
+               timeout: int = 600) -> tuple[subprocess.CompletedProcess, Path]:
+    """`xstilts run` (or a wrapper `module`) on two CPU processes under accelerate launch."""
+    config = tmp_path / "c.yaml"
+    config.write_text(config_text)
+    out = tmp_path / "out"
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(ROOT),
+                                         *filter(None, [env.get("PYTHONPATH")])])
+    env.update(OMP_NUM_THREADS="1", XSTILTS_CACHE=str(tmp_path / "cache"))
+    args = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu",
+            "--num_processes", "2", "--num_machines", "1", "--mixed_precision", "no",
+            "--dynamo_backend", "no", "--main_process_port", "0", "-m", module, "run",
+            str(config), "--out", str(out)]
+    with subprocess.Popen(args, env=env, cwd=ROOT, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True) as proc:
+        try:
+            stdout, stderr = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:  # hung: the ranks are killed, not left behind
+            import psutil  # accelerate's dependency
+
+            for child in [*psutil.Process(proc.pid).children(recursive=True), proc]:
+                with contextlib.suppress(psutil.NoSuchProcess, ProcessLookupError):
+                    child.kill()
+            proc.communicate()
+            raise AssertionError(f"the two processes hung for {timeout} s") from None
+    return subprocess.CompletedProcess(args, proc.returncode, stdout, stderr), out
 
 
 def test_a_run_trains_on_two_processes_and_evaluates_once(tmp_path):
@@ -65,3 +95,45 @@ def test_a_run_trains_on_two_processes_and_evaluates_once(tmp_path):
 
     results = json.loads((out / "results.json").read_text())
     assert set(results["targets"]["demo-nli"]["languages"]) == {"en", "de"}
+
+
+def test_one_tracker_run_and_one_log_line_per_job_with_two_processes(tmp_path, monkeypatch):
+    proc, out = launch_run(tmp_path, CONFIG + "tracking: {backends: [tensorboard, mlflow]}\n")
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    # One TensorBoard run per training job, written by one process (event files are named
+    # events.out.tfevents.<time>.<host>.<pid>.<n>; the target's scores come in a second one).
+    runs = [p for p in (out / "tracking" / "tensorboard").glob("*/*") if p.is_dir()]
+    assert len(runs) == 2, runs
+    writers = {f.name.split(".")[-2] for run in runs for f in run.glob("events.out.tfevents.*")}
+    assert len(writers) == 1, writers
+    # One MLflow run per training job: rank 1 created none of its own.
+    from mlflow.tracking import MlflowClient
+
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")  # mlflow-skinny: the file store
+    client = MlflowClient(tracking_uri=(out / "tracking" / "mlruns").resolve().as_uri())
+    experiments = client.search_experiments()
+    found = client.search_runs([e.experiment_id for e in experiments])
+    assert sorted(r.data.tags["kind"] for r in found) == ["intermediate", "target"]
+    # The run's log has each line once (rank 0's), also the lines every rank logs.
+    lines = (out / "xstilts.log").read_text().splitlines()
+    assert sum("xstilts run" in line and "(pid" in line for line in lines) == 1
+    assert sum("encoder tiny-random" in line for line in lines) == 1
+    assert sum("dev evaluation(s), best at step" in line for line in lines) == 2
+    assert sum(" done " in line and "on 2 processes" not in line for line in lines) >= 2
+
+
+def test_a_save_failing_on_rank_0_alone_stops_both_processes(tmp_path):
+    # Rank 0's disk is full for the intermediate job's training state (first saved at step
+    # 2 of 4); rank 1 must not go on into step 3's all-reduce alone (which would hang).
+    proc, out = launch_run(tmp_path, CONFIG, module="tests.study.dp_full_disk_rank0",
+                           timeout=300)
+    assert proc.returncode != 0
+    assert "the disk is full while writing the training state" in proc.stderr
+    assert "No space left on device" in proc.stderr
+    events = Store(out).events()
+    assert not [e for e in events if e["event"] == "done"], events  # nothing counts as done
+    failed = {e["kind"]: e["event"] for e in events if e["event"] in ("failed", "blocked")}
+    assert failed == {"intermediate": "failed", "target": "blocked",
+                      "evaluation": "blocked"}, events
+    assert not (out / "results.json").exists() or "demo-nli" not in json.loads(
+        (out / "results.json").read_text())["targets"]
