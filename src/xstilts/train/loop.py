@@ -193,7 +193,7 @@ def train_phase(model, tokenizer, data: list[TaskData], cfg: TrainingConfig, out
     with par.together():
         if has_training_state(last_dir):  # resume an interrupted phase
             state = load_training_state(last_dir, model, optimizer, scheduler, sampler,
-                                        streams, rank=par.rank)
+                                        streams)
     model.train()
     if cfg.compile:  # in place: parameter names, checkpoints and the optimiser stay as they are
         model.backbone.compile()
@@ -243,12 +243,14 @@ def train_phase(model, tokenizer, data: list[TaskData], cfg: TrainingConfig, out
                     _evaluate_and_keep(model, tokenizer, data, cfg, device, state, best_dir,
                                        log, on_log, write=par.is_main)
             if evaluated or par.main_decides(saves.due(state["step"])):  # by rank 0's clock
-                rngs = par.gather_to_main(rank_rng_state()) if par.world_size > 1 else None
+                # Each rank's generators (its own dropout masks); one process: as ever.
+                rngs = ({"rank_rngs": par.gather_to_main(rank_rng_state())}
+                        if par.world_size > 1 else {})
                 with par.together():  # a failed save stops every rank, not rank 0 alone
                     if par.is_main:
                         flush_log(log, last_dir)  # the log holds every step up to the state
                         save_training_state(last_dir, model, tokenizer, optimizer, scheduler,
-                                            sampler, streams, state, rngs)
+                                            sampler, streams, state, **rngs)
                 saves.saved()
         with par.together():
             flush_log(log, last_dir)

@@ -112,7 +112,7 @@ def rank_rng_state() -> dict:
 
 
 def save_training_state(folder: Path, model, tokenizer, optimizer, scheduler, sampler,
-                        streams: dict, state: dict, rank_rngs: list[dict] | None = None
+                        streams: dict, state: dict, *, rank_rngs: list[dict] | None = None
                         ) -> None:
     """Write everything needed to resume into `folder`, atomically (the previous state stays
     whole until the new one is complete, also when the disk fills up). `rank_rngs`: every
@@ -155,11 +155,17 @@ def _not_ours(folder: Path, why: str) -> XstiltsError:
         f"{folder} to train this phase from its start, or use another --out folder.")
 
 
+def process_rank() -> int:
+    """This process's rank in its process group (0 when there is none)."""
+    dist = torch.distributed
+    return dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
+
+
 def load_training_state(folder: Path, model, optimizer, scheduler, sampler,
-                        streams: dict, rank: int = 0) -> dict:
+                        streams: dict) -> dict:
     """Restore a `save_training_state` folder into live objects (the model already on its
-    device: the optimiser state is put on each parameter's device), with process `rank`'s
-    random generators where the state has them per rank; returns the loop state."""
+    device: the optimiser state is put on each parameter's device), with this process's
+    own random generators where several processes saved theirs; returns the loop state."""
     folder = Path(folder)
     info = json.loads((folder / STATE_JSON).read_text(encoding="utf-8"))
     if info.get("written_by") != WRITTEN_BY or info.get("format") != STATE_FORMAT:
@@ -193,7 +199,7 @@ def load_training_state(folder: Path, model, optimizer, scheduler, sampler,
     if "cuda_rng" in blob and torch.cuda.is_available():
         for index, rng in enumerate(blob["cuda_rng"][:torch.cuda.device_count()]):
             torch.cuda.set_rng_state(rng, index)
-    ranks = blob.get("rank_rng") or []
+    ranks, rank = blob.get("rank_rng") or [], process_rank()
     if rank < len(ranks):  # saved by several processes: this rank's own generators
         torch.set_rng_state(ranks[rank]["cpu"])
         if "cuda" in ranks[rank] and torch.cuda.is_available():
