@@ -4,7 +4,9 @@ Launched with `accelerate launch --num_processes N` (or torchrun), which sets WO
 each process trains the same model on different batches: every rank walks the same seeded
 batch order and takes its own share (train/loop.py BatchStream), the task sampler draws the
 same task on every rank, and Accelerate's DistributedDataParallel averages the gradients,
-so the weights stay identical. Only rank 0 writes the log, checkpoints and training state.
+so the weights stay identical. Only rank 0 writes the log, checkpoints and training state;
+every rank leaves such a write together (`DataParallel.together`), so a write failing on rank
+0 stops all ranks instead of leaving the others waiting in the next collective.
 A single process (WORLD_SIZE unset or 1) runs exactly as before, with no wrapper at all.
 """
 
@@ -158,9 +160,9 @@ class Together:
     def __exit__(self, kind, exc, tb) -> bool:
         if exc is not None and not isinstance(exc, Exception):
             return False  # an interrupt: the launcher stops every rank
-        failure = self.par.first_failure(
-            None if exc is None else f"{type(exc).__name__}: {exc}" if not isinstance(
-                exc, XstiltsError) else str(exc))
+        error = None if exc is None else str(exc) if isinstance(exc, XstiltsError) \
+            else f"{type(exc).__name__}: {exc}"
+        failure = self.par.first_failure(error)
         if exc is None and failure is not None:
             rank, error = failure
             raise XstiltsError(f"process {rank} of {self.par.world_size} failed, so every "
