@@ -114,13 +114,20 @@ def test_a_lock_held_by_a_killed_process_is_released(tmp_path, runs):
     holder = hold(locks.lock_path(store.root, "t1"))
     try:
         assert locks.acquire(locks.lock_path(store.root, "t1"), blocking=False) is None
-        threading.Timer(0.5, os.kill, (holder.pid, signal.SIGKILL)).start()
-        execution = execute(plan, store, InlineBackend(), log=lambda _: None)
+        done = []
+        driver = threading.Thread(target=lambda: done.append(
+            execute(plan, store, InlineBackend(), log=lambda _: None)), daemon=True)
+        driver.start()
+        driver.join(1.0)
+        assert driver.is_alive() and runs == []  # waiting for the holder
+        os.kill(holder.pid, signal.SIGKILL)
+        driver.join(30)  # a lock that outlived its holder would hang here
+        assert not driver.is_alive(), "the killed holder's lock was never released"
     finally:
         holder.kill()
         holder.wait()
     assert holder.returncode == -signal.SIGKILL
-    assert execution.ran == ["t1"] and runs == ["t1"] and store.output("t1")["key"] == "t1"
+    assert done[0].ran == ["t1"] and runs == ["t1"] and store.output("t1")["key"] == "t1"
 
 
 def finished_target(store: Store):
