@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -202,3 +203,26 @@ def test_an_unlockable_store_is_a_clear_failure(tmp_path, runs):
     outcome = claim.run_claimed(job("t1"), None, str(root), {})
     assert not outcome.ok and runs == []
     assert "cannot lock" in outcome.payload and "fix:" in outcome.payload
+
+
+PIN_MANY = """
+import resource, sys
+from xstilts.study.locks import Pins, acquire, lock_path
+root = sys.argv[1]
+resource.setrlimit(resource.RLIMIT_NOFILE, (256, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+pins = Pins(root)
+pins.hold({f"e{i}": [f"t{i}"] for i in range(2000)})  # a big study: 2000 checkpoints
+assert len(pins.held) == 2000
+assert acquire(lock_path(root, "t7", use=True), blocking=False) is None  # pinned
+for i in range(2000):
+    pins.done(f"e{i}", [f"t{i}"])
+assert not pins.held and acquire(lock_path(root, "t7", use=True), blocking=False) is not None
+"""
+
+
+def test_a_big_study_pins_more_checkpoints_than_the_usual_open_file_limit(tmp_path):
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(Path(locks.__file__).parents[2]), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, "-c", PIN_MANY, str(tmp_path / "store")],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]

@@ -20,6 +20,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import resource
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -132,6 +133,7 @@ class Pins:
             for dep in deps:
                 self.users.setdefault(dep, set()).add(job)
         new = set(self.users) - set(self.held)
+        allow_open_files(len(self.held) + len(new))
         for dep in sorted(new):  # one order everywhere
             self.held[dep] = acquire(lock_path(self.root, dep, use=True), shared=True)
         for dep in set(self.held) - set(self.users):
@@ -152,3 +154,15 @@ class Pins:
         for fd in self.held.values():
             release(fd)
         self.held.clear()
+
+
+def allow_open_files(pins: int) -> None:
+    """Room for `pins` more open lock files besides everything else (a big study pins
+    thousands of checkpoints; the usual soft limit is 1024): raise the soft limit toward
+    the hard one."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = pins + 1024
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        top = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        if top > soft:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (top, hard))
