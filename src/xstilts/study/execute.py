@@ -4,6 +4,10 @@ A backend runs jobs (this process, local worker processes, Ray tasks); this driv
 schedule (study/schedule.py) what is ready, writes the store's records and prints one line
 per job start and finish. A failed job is recorded with its error; jobs that need it are
 recorded as blocked; the rest go on.
+
+Other processes may share the store (study/locks.py): a worker runs a job under the job's
+lock and reuses it if another process finished it meanwhile (counted as reused), and this
+driver pins the checkpoints its jobs will load, so another study's `keep:` leaves them alone.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from dataclasses import dataclass, field
 import torch
 
 from xstilts.progress import progress
+from xstilts.study.claim import RECORDED, REUSED, Outcome
+from xstilts.study.locks import Pins
 from xstilts.study.plan import Plan
 from xstilts.study.schedule import BLOCKED, Schedule
 from xstilts.study.store import Store
@@ -60,14 +66,33 @@ def jobs_to_run(plan: Plan, store: Store) -> set[str]:
     return todo
 
 
+def pinned_jobs_to_run(plan: Plan, store: Store, pins: Pins) -> set[str]:
+    """`jobs_to_run`, with the checkpoints those jobs load pinned; looking again once they
+    are pinned catches weights another process dropped before they were."""
+    while True:
+        todo = jobs_to_run(plan, store)
+        if not pins.hold({key: plan.jobs[key].deps for key in todo}):
+            return todo
+
+
 def execute(plan: Plan, store: Store, backend=None, log=None) -> Execution:
     """Run every job of `plan` not yet in `store`; returns what ran, failed or was reused
     (one line per job start and finish: the `xstilts` logger, or `log`)."""
     backend = backend or make_backend("local")
-    result = Execution()
     say, warn = log or logger.info, log or logger.warning
     started_at = time.perf_counter()
-    todo_keys = jobs_to_run(plan, store)
+    pins = Pins(store.root)
+    try:
+        return _execute(plan, store, backend, pins, pinned_jobs_to_run(plan, store, pins),
+                        say, warn, started_at)
+    finally:
+        backend.close()  # its workers are done with the pinned checkpoints first
+        pins.close()
+
+
+def _execute(plan: Plan, store: Store, backend, pins: Pins, todo_keys: set[str], say, warn,
+             started_at: float) -> Execution:
+    result = Execution()
     statuses = store.statuses()
     todo = []
     for job in plan.jobs.values():
@@ -94,6 +119,7 @@ def execute(plan: Plan, store: Store, backend=None, log=None) -> Execution:
                 job = plan.jobs[key]
                 if event == BLOCKED:
                     result.blocked.append(job.key)
+                    pins.done(job.key, job.deps)
                     store.failed(job, "a job it needs failed", plan.setup.label, "blocked")
                     finished += 1
                     bar.update(1)
@@ -106,12 +132,19 @@ def execute(plan: Plan, store: Store, backend=None, log=None) -> Execution:
                                            threads)] = job
             if not running:
                 break  # nothing left that can start (all remaining are blocked)
-            handle, (ok, payload, seconds) = backend.wait(list(running))
+            handle, outcome = backend.wait(list(running))
+            ok, payload, seconds, how = Outcome(*outcome)
             job = running.pop(handle)
+            pins.done(job.key, job.deps)
             finished += 1
             bar.update(1)
-            if ok:
-                store.finished(job, payload, seconds, plan.setup.label)
+            if ok and how == REUSED:
+                store.reused(job, plan.setup.label)
+                schedule.done(job.key)
+                result.reused.append(job.key)
+                say(f"[{finished}/{total}] reused {job.label}: another process finished it")
+            elif ok:
+                store.finished(job, payload, seconds, plan.setup.label, recorded=how == RECORDED)
                 schedule.done(job.key)
                 result.ran.append(job.key)
                 say(f"[{finished}/{total}] done {job.label} in {seconds:.1f} s")
@@ -123,6 +156,5 @@ def execute(plan: Plan, store: Store, backend=None, log=None) -> Execution:
                      f"{payload.splitlines()[0]}")
     finally:
         bar.close()
-        backend.close()
     result.seconds = time.perf_counter() - started_at
     return result

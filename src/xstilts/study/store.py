@@ -5,6 +5,8 @@
     STORE/evaluations/<task>-<lang>-<key>/   predictions/, labels/
     STORE/jobs/<key>.json                    a finished job's record (written last, atomically)
     STORE/store.sqlite                       jobs, their event log, results rows (WAL)
+    STORE/locks/<key>.lock, <key>.use.lock   who runs a job, who may load its weights
+                                             (study/locks.py)
 
 A job is done when its record exists; everything it wrote before is complete (atomic writes),
 so an interrupted job is simply not done and runs again (training resumes from `last/`).
@@ -37,6 +39,27 @@ RESULT_COLUMNS = ("study", "run_id", "intermediate", "k", "n_languages", "interm
                   "target_seed", "target", "language", "metric", "value", "job")
 
 
+def record_path(root: str | Path, key: str) -> Path:
+    """Where the record of job `key` is (it exists once the job is done)."""
+    return Path(root) / "jobs" / f"{key}.json"
+
+
+def read_output(root: str | Path, key: str) -> dict | None:
+    """A finished job's output, or None if it is not done (no database: workers call it)."""
+    path = record_path(root, key)
+    if not path.exists():
+        return None
+    return json.loads(path.read_text(encoding="utf-8"))["output"]
+
+
+def write_record(root: str | Path, job, output: dict, seconds: float) -> None:
+    """Write a finished job's record: the job is done from here on (its worker writes it,
+    holding the job's lock, see study/claim.py; the driver then logs it)."""
+    write_json_atomic(record_path(root, job.key), {
+        "key": job.key, "kind": job.kind, "label": job.label, "seconds": seconds,
+        "finished": time.time(), "output": output})
+
+
 class Store:
     """Job outputs by content key, and one SQLite file (safe to write from several
     processes: WAL, a busy timeout, one transaction per write)."""
@@ -53,34 +76,37 @@ class Store:
         return self.root / job.folder
 
     def record_path(self, key: str) -> Path:
-        return self.root / "jobs" / f"{key}.json"
+        return record_path(self.root, key)
 
     def output(self, key: str) -> dict | None:
         """A finished job's output, or None if it is not done."""
-        path = self.record_path(key)
-        if not path.exists():
-            return None
-        return json.loads(path.read_text(encoding="utf-8"))["output"]
+        return read_output(self.root, key)
 
     def _status(self, job, status: str, study: str, error: str | None = None,
-                seconds: float | None = None) -> None:
+                seconds: float | None = None, event: str | None = None) -> None:
         now = time.time()
         with transaction(self.db) as conn:
             conn.execute("INSERT OR REPLACE INTO jobs VALUES (?,?,?,?,?,?,?)",
                          (job.key, job.kind, job.label, status, error, seconds, now))
             conn.execute("INSERT INTO events (key, kind, event, study, time) VALUES (?,?,?,?,?)",
-                         (job.key, job.kind, status, study, now))
+                         (job.key, job.kind, event or status, study, now))
 
     def started(self, job, study: str) -> None:
         """Log a job's start (status 'running' until it finishes or fails)."""
         self._status(job, "running", study)
 
-    def finished(self, job, output: dict, seconds: float, study: str) -> None:
-        """Write the job's record (the job is done from here on) and log it."""
-        write_json_atomic(self.record_path(job.key), {
-            "key": job.key, "kind": job.kind, "label": job.label, "seconds": seconds,
-            "finished": time.time(), "output": output})
+    def finished(self, job, output: dict, seconds: float, study: str,
+                 recorded: bool = False) -> None:
+        """Write the job's record (the job is done from here on; `recorded`: its worker
+        wrote it already) and log it."""
+        if not recorded:
+            write_record(self.root, job, output, seconds)
         self._status(job, "done", study, seconds=seconds)
+
+    def reused(self, job, study: str) -> None:
+        """Log a job found done by another process while this one waited for its lock
+        (status 'done', event 'reused': its one 'done' event is the process's that ran it)."""
+        self._status(job, "done", study, event="reused")
 
     def reconcile(self, job, study: str) -> None:
         """Log 'done' for a finished job whose record was written but whose log line was not

@@ -18,6 +18,7 @@ from xstilts.evaluate.average import language_average
 from xstilts.formats import get_format
 from xstilts.pipeline import load_split, sequence_length
 from xstilts.progress import release_log
+from xstilts.study import locks
 from xstilts.study.execute import execute, make_backend
 from xstilts.study.plan import CODE_VERSION, Plan, compile_plan
 from xstilts.study.run import failure_report, prepare
@@ -135,7 +136,9 @@ def result_rows(plan: Plan, store: Store, study: Study) -> list[tuple]:
 
 def drop_unneeded_weights(plan: Plan, store: Store, study: Study) -> None:
     """Delete checkpoint weights that `keep:` does not keep, once no job of this plan that
-    still lacks its output needs them (metrics, predictions, logs and summaries stay)."""
+    still lacks its output needs them (metrics, predictions, logs and summaries stay).
+    Weights another process may still load (it holds their use lock, study/locks.py) are
+    left for a later run to drop."""
     keep = study.spec.keep
     waiting = [j for j in plan.jobs.values() if store.output(j.key) is None]
     needed = {d for j in waiting for d in j.deps}
@@ -143,21 +146,31 @@ def drop_unneeded_weights(plan: Plan, store: Store, study: Study) -> None:
         wanted = {"intermediate": keep.intermediate_weights, "target": keep.target_weights}
         if job.kind == "evaluation" or wanted[job.kind] or job.key in needed:
             continue
-        output = store.output(job.key)
-        if output is None or output.get("weights_dropped"):
-            continue
-        # The record first: killed after it, the job is retrained when needed (and leftover
-        # weights are harmless); the other way round, a record would claim deleted weights.
-        store.drop_weights(job)
-        # `last/` before `best/`, each renamed away whole: a retrain never resumes from a
-        # half-deleted state, nor from a finished one whose best/ is gone.
-        folder = store.path(job)
-        for part in ("last", "best"):
-            if (folder / part).exists():
-                trash = folder / f".{part}.dropped"
-                shutil.rmtree(trash, ignore_errors=True)
-                os.replace(folder / part, trash)
-                shutil.rmtree(trash, ignore_errors=True)
+        with locks.dropping(store.root, job.key) as free:
+            output = store.output(job.key)  # read under the lock: another study may drop too
+            if output is None or output.get("weights_dropped"):
+                continue
+            if free:
+                drop_weights(store, job)
+            else:
+                logger.info(f"keeping the weights of {job.label} ({job.key}) for now: "
+                            "another process may load them")
+
+
+def drop_weights(store: Store, job) -> None:
+    """Delete one finished job's `best/` and `last/` (its use lock held exclusively)."""
+    # The record first: killed after it, the job is retrained when needed (and leftover
+    # weights are harmless); the other way round, a record would claim deleted weights.
+    store.drop_weights(job)
+    # `last/` before `best/`, each renamed away whole: a retrain never resumes from a
+    # half-deleted state, nor from a finished one whose best/ is gone.
+    folder = store.path(job)
+    for part in ("last", "best"):
+        if (folder / part).exists():
+            trash = folder / f".{part}.dropped"
+            shutil.rmtree(trash, ignore_errors=True)
+            os.replace(folder / part, trash)
+            shutil.rmtree(trash, ignore_errors=True)
 
 
 def dry_run_text(plan: Plan, store: Store) -> str:

@@ -8,7 +8,7 @@ import os
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
 from xstilts.progress import settings as progress_settings
-from xstilts.study.jobs import run_job_safely
+from xstilts.study.claim import run_claimed
 
 
 class InlineBackend:
@@ -21,7 +21,7 @@ class InlineBackend:
 
     def submit(self, job, setup, root, folders, threads):
         self._next += 1
-        self._done[self._next] = run_job_safely(job, setup, root, folders, self.device)
+        self._done[self._next] = run_claimed(job, setup, root, folders, self.device)
         return self._next
 
     def wait(self, handles):
@@ -73,7 +73,7 @@ class ProcessBackend:
     def submit(self, job, setup, root, folders, threads):
         # Each worker uses the driver's thread count divided among the workers.
         per_worker = max(1, threads // self.capacity)
-        return self.pool.submit(run_job_safely, job, setup, root, folders, self.device,
+        return self.pool.submit(run_claimed, job, setup, root, folders, self.device,
                                 per_worker)
 
     def wait(self, handles):

@@ -1,11 +1,12 @@
 """Ray backend: each job a Ray task on an existing cluster (or a local instance), with a GPU
-when the cluster has them. Workers write artifacts into the store (storage every node sees);
-only this driver writes the store's records and database."""
+when the cluster has them. Workers write artifacts and job records into the store (storage
+every node sees; each job under its lock, study/claim.py); only this driver writes the store's
+database."""
 
 from __future__ import annotations
 
 from xstilts.errors import XstiltsError
-from xstilts.study.jobs import run_job_safely
+from xstilts.study.claim import run_claimed
 
 
 class RayBackend:
@@ -28,7 +29,7 @@ class RayBackend:
         self.device = device or ("cuda" if gpus else "cpu")
         self.capacity = gpus if gpus else max(1, int(resources.get("CPU", 1)) // 2)
         self.remote = ray.remote(num_gpus=1 if gpus else 0, num_cpus=1,
-                                 max_retries=0)(run_job_safely)
+                                 max_retries=0)(run_claimed)
 
     def submit(self, job, setup, root, folders, threads):
         return self.remote.remote(job, setup, root, folders, self.device, threads)
