@@ -8,9 +8,10 @@ batches):
 1. a seeded permutation of the examples;
 2. cut into mega-chunks of `batch_size * CHUNK_BATCHES` examples, each ordered by length
    bucket (`BUCKET_WIDTH` tokens wide; a stable sort, so the examples of one bucket keep
-   their random order: a batch is not the n examples nearest in length, whose labels can go
-   together — generated NLI data whose contradictions are longer made single-label batches
-   and a classifier that never left the majority class);
+   their random order). A batch is not the n examples nearest in length: sorted exactly,
+   the demo's generated NLI never left the majority class (e5-small, seed 0, 160 steps: dev
+   accuracy 33% against 71% with 16-token buckets), although its batches' labels were as
+   mixed as with buckets (same-length pairs there share their wording: too alike a batch);
 3. each chunk cut into batches of `batch_size`;
 4. the full batches shuffled (seeded); the batch holding the longest example goes first, so
    an out-of-memory error shows at the first step, not hours in; a short remainder batch
