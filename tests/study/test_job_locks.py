@@ -17,6 +17,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from tests.study.test_keep_kill import finished_target
 
 from xstilts.study import claim, locks
 from xstilts.study import study as study_module
@@ -131,23 +132,8 @@ def test_a_lock_held_by_a_killed_process_is_released(tmp_path, runs):
     assert done[0].ran == ["t1"] and runs == ["t1"] and store.output("t1")["key"] == "t1"
 
 
-def finished_target(store: Store):
-    """A finished target job with weights on disk, and a study that drops target weights."""
-    target, evaluation = job("t1"), job("e1", "evaluation", ["t1"])
-    for part in ("best", "last"):
-        (store.path(target) / part).mkdir(parents=True)
-        (store.path(target) / part / "model.safetensors").write_text("weights")
-    store.finished(target, {"checkpoint": str(store.path(target) / "best")}, 1.0, "s")
-    store.finished(evaluation, {"metrics": {"accuracy": 1.0}}, 1.0, "s")
-    plan = SimpleNamespace(jobs={"t1": target, "e1": evaluation})
-    study = SimpleNamespace(spec=SimpleNamespace(keep=SimpleNamespace(
-        intermediate_weights=True, target_weights=False)))
-    return target, plan, study
-
-
 def test_keep_skips_weights_another_process_may_load(tmp_path, caplog):
-    store = Store(tmp_path / "store")
-    target, plan, study = finished_target(store)
+    store, target, plan, study = finished_target(tmp_path)
     weights = store.path(target) / "best" / "model.safetensors"
     holder = hold(locks.lock_path(store.root, "t1", use=True), "shared")
     try:
@@ -157,7 +143,7 @@ def test_keep_skips_weights_another_process_may_load(tmp_path, caplog):
         holder.kill()
         holder.wait()
     assert weights.exists() and not store.output("t1").get("weights_dropped")
-    assert any("keeping the weights of job t1" in r.getMessage() for r in caplog.records)
+    assert any("keeping the weights of t1 (t1)" in r.getMessage() for r in caplog.records)
     # The holder is gone: a later study drops them.
     study_module.drop_unneeded_weights(plan, store, study)
     assert not weights.exists() and store.output("t1")["weights_dropped"]
@@ -166,8 +152,7 @@ def test_keep_skips_weights_another_process_may_load(tmp_path, caplog):
 def test_a_driver_pins_the_checkpoints_its_jobs_will_load(tmp_path, runs):
     """From plan to the end of the last job that loads them, not just while a job runs:
     another study's `keep:` in between must find them pinned."""
-    store = Store(tmp_path / "store")
-    target, plan, study = finished_target(store)
+    store, target, plan, study = finished_target(tmp_path)
     later = job("e2", "evaluation", ["t1"])  # a new evaluation of the same checkpoint
     plan_b = SimpleNamespace(jobs={"t1": target, "e2": later}, setup=SimpleNamespace(label="b"))
     seen = []
@@ -186,8 +171,7 @@ def test_a_driver_pins_the_checkpoints_its_jobs_will_load(tmp_path, runs):
 
 
 def test_a_job_whose_checkpoint_was_dropped_says_how_to_recover(tmp_path, runs):
-    store = Store(tmp_path / "store")
-    target, plan, study = finished_target(store)
+    store, target, plan, study = finished_target(tmp_path)
     study_module.drop_unneeded_weights(plan, store, study)  # before this worker started
     outcome = claim.run_claimed(job("e2", "evaluation", ["t1"]), None, str(store.root),
                                 {"t1": target.folder})
