@@ -1,5 +1,7 @@
 """Loading encoders: resolution of names, attention-dropout override."""
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -74,11 +76,23 @@ def test_max_positions_subtracts_robertas_offset_and_reads_the_tokenizer():
 
 
 def test_tiny_random_builds_identically_from_the_same_text(tmp_path):
-    # Content keys hash the encoder's files: two builds must be byte-identical.
+    # Content keys hash the encoder's files: two builds must be byte-identical (in two
+    # processes: the trainer's hash maps are seeded per process). Enough text for the
+    # trainer's single characters to tie.
     import hashlib
+    import os
+    import subprocess
+    import sys
 
-    folders = [ensure_tiny_random(["ein kleiner Satz", "a small test sentence"] * 3, seed=0,
-                                  cache_dir=tmp_path / name) for name in ("a", "b")]
+    build = ("import sys\nfrom pathlib import Path\n"
+             "from xstilts.models.tiny_random import ensure_tiny_random\n"
+             "from xstilts.tasks.demo.gen_pairs import generate_nli\n"
+             "texts = [e['text_a'] + ' ' + e['text_b'] for e in generate_nli('train', 'en', 300, 0)]\n"
+             "print(ensure_tiny_random(texts, seed=0, cache_dir=Path(sys.argv[1])))\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    folders = [Path(subprocess.run([sys.executable, "-c", build, str(tmp_path / name)],
+                                   env=env, capture_output=True, text=True, check=True
+                                   ).stdout.strip().splitlines()[-1]) for name in ("a", "b")]
     digests = [{f.name: hashlib.sha256(f.read_bytes()).hexdigest()
                 for f in sorted(folder.iterdir())} for folder in folders]
     assert digests[0] == digests[1]

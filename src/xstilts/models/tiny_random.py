@@ -53,16 +53,30 @@ def build_tokenizer(texts: Iterable[str], vocab_size: int = 4000, pre_tokenizer=
                                    unk_token="<unk>", mask_token="<mask>")
 
 
+TIE = 1e-3  # scores closer than this are one tie (the trainer's required characters)
+
+
 def _canonical(tok: Tokenizer) -> Tokenizer:
     """The trained vocabulary in a fixed order with rounded scores: the trainer breaks ties
     in hash-map order and sums floats in varying order, so two builds from the same text
-    differed (and so did every content key computed from the encoder's files)."""
+    differed (and so did every content key computed from the encoder's files). Its required
+    single characters get scores a step apart in hash-map order: each such run of near-equal
+    scores gets its mean (the same numbers, so the same mean) and is sorted by piece."""
     spec = json.loads(tok.to_str())
     vocab = spec["model"]["vocab"]
     specials, pieces = vocab[: len(SPECIALS)], vocab[len(SPECIALS):]
-    pieces = sorted(([piece, round(score, 6)] for piece, score in pieces),
-                    key=lambda item: (-item[1], item[0]))
-    spec["model"]["vocab"] = specials + pieces
+    pieces = sorted(([piece, score] for piece, score in pieces), key=lambda item: -item[1])
+    runs: list[list[list]] = []
+    for item in pieces:
+        if runs and runs[-1][-1][1] - item[1] < TIE:
+            runs[-1].append(item)
+        else:
+            runs.append([item])
+    canonical = []
+    for run in runs:
+        score = round(sum(s for _, s in run) / len(run), 4)
+        canonical += sorted([piece, score] for piece, _ in run)
+    spec["model"]["vocab"] = specials + canonical
     return Tokenizer.from_str(json.dumps(spec))
 
 
