@@ -9,7 +9,9 @@ reader and upgraded later could fail half-way with SQLITE_BUSY, which no timeout
 
 from __future__ import annotations
 
+import random
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
@@ -21,8 +23,26 @@ BUSY_TIMEOUT_S = 120.0
 def connect(path: str | Path, timeout: float = BUSY_TIMEOUT_S) -> Iterator[sqlite3.Connection]:
     """A WAL-mode connection with a busy timeout, closed on exit (autocommit: for reads)."""
     with closing(sqlite3.connect(path, timeout=timeout, isolation_level=None)) as conn:
-        conn.execute("PRAGMA journal_mode=WAL")  # persistent: a no-op after the first time
+        _use_wal(conn, timeout)
         yield conn
+
+
+def _use_wal(conn: sqlite3.Connection, timeout: float) -> None:
+    """Switch the database to WAL (persistent: later connections find it so). Switching
+    needs an exclusive lock, and SQLite answers "database is locked" at once, without its
+    busy timeout, when two processes opening a new database ask together (neither can
+    upgrade while the other reads): so retry until `timeout`."""
+    deadline, pause = time.monotonic() + timeout, 0.005
+    while True:
+        try:
+            if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() + pause > deadline:
+                raise
+            time.sleep(pause * (1 + random.random()))  # jittered: the openers spread out
+            pause = min(pause * 2, 0.5)
 
 
 @contextmanager
