@@ -9,8 +9,7 @@ from xstilts.formats import get_format, tokenize
 from xstilts.formats.tokenize import token_ids
 
 
-# span QA cuts its own chunks (formats/span_qa.py CHUNK).
-@pytest.mark.parametrize("case", [c for c in cases() if c[0] != "span_qa"], ids=lambda c: c[0])
+@pytest.mark.parametrize("case", cases(), ids=lambda c: c[0])
 def test_chunks_of_any_size_give_the_features_of_one_example_at_a_time(
         case, tiny_tokenizer, monkeypatch):
     name, task, examples, length = case

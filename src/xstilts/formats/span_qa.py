@@ -51,9 +51,7 @@ from xstilts.formats.base import (
     register_format,
     require_keys,
 )
-from xstilts.progress import advance
-
-CHUNK = 1000  # examples per tokenizer call: bounds memory on SQuAD-sized splits
+from xstilts.formats.tokenize import in_chunks
 
 
 def _int_option(task, name: str, value, minimum: int) -> int:
@@ -173,8 +171,7 @@ class SpanQAFormat(TaskFormat):
             )
         opts = qa_options(task, max_length)
         features = []
-        for lo in range(0, len(examples), CHUNK):
-            chunk = examples[lo: lo + CHUNK]
+        for lo, chunk in in_chunks(examples):  # also bounds memory on SQuAD-sized splits
             for ex in chunk:
                 require_keys(ex, ("id", "context", "question"), task.name)
             # Leading spaces in questions waste tokens and break offsets (as HF's run_qa).
@@ -192,7 +189,6 @@ class SpanQAFormat(TaskFormat):
                     per_example[j].append(self._window(enc, i, lo + j, chunk[j]))
             # Example order, then window order: the same whatever the grouping was.
             features.extend(f for windows in per_example for f in windows)
-            advance(len(chunk))
         return features
 
     @staticmethod
