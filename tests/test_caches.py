@@ -208,3 +208,23 @@ targets:
     again = evaluate("again")
     assert len(calls) == 2 and features.hits == 2
     assert again == first
+
+
+def test_a_warm_run_in_a_new_process_does_not_read_its_training_files(tmp_path, monkeypatch):
+    from tests.tasks.test_known_splits import new_process, reads_of
+    from xstilts.models.encoder import resolve_encoder
+
+    # A model folder: tiny-random by name (like trim_vocab) reads every text to build its
+    # vocabulary, in every run.
+    folder = resolve_encoder("tiny-random", ["red blue green"], seed=3)
+    config = colour_config(tmp_path, CONFIG.replace("name: tiny-random", f"name: {folder}"))
+    reads = reads_of(monkeypatch)
+    cold = pipeline.run(config, tmp_path / "out")
+    train = tmp_path / "data" / "train-en.jsonl"
+    assert train in reads
+    new_process(monkeypatch)
+    del reads[:]
+    warm = pipeline.run(config.model_copy(update={"seed": 4}), tmp_path / "out")
+    assert reads and train not in reads  # dev and test files are read: they are scored
+    assert warm["targets"]["colour"]["languages"].keys() == cold["targets"]["colour"][
+        "languages"].keys()

@@ -42,6 +42,8 @@ from xstilts.models.kept import load_encoder_isolated, load_start_encoder
 from xstilts.models.mlm_head import load_pretrained_mlm_head
 from xstilts.models.multitask import MultiTaskModel
 from xstilts.progress import stage
+from xstilts.tasks.known_splits import LazyExamples, known_split
+from xstilts.tasks.reader_io import Examples
 from xstilts.tasks.registry import resolve_task, suite_tasks
 from xstilts.tasks.task import FileSource, Task
 from xstilts.train.loop import TaskData, train_phase
@@ -132,11 +134,13 @@ def sequence_length(task: Task, training: TrainingConfig) -> int:
 
 
 QUICK = 1.0  # seconds: a load or featurisation quicker than this is a DEBUG line
-_SPLITS: dict[tuple, list[dict]] = {}  # read once per process (jobs of a study share them)
+# Read once per process (jobs of a study share them).
+_SPLITS: dict[tuple, Examples | LazyExamples] = {}
 
 
-def load_split(task: Task, split: str, lang: str | None = None) -> list[dict]:
-    """A task's examples of one split: one language, or (lang None) its training language(s)."""
+def load_split(task: Task, split: str, lang: str | None = None) -> Examples | LazyExamples:
+    """A task's examples of one split: one language, or (lang None) its training language(s);
+    files an earlier run read are read again only when an example is needed (known_splits)."""
     languages = (lang,) if lang else (task.train_languages or (task.train_language,))
     # Local files by size and modification time: a file changed on disk is read again.
     stats = [(str(p), p.stat()) for p in task.local_files(split, languages)]
@@ -145,9 +149,15 @@ def load_split(task: Task, split: str, lang: str | None = None) -> list[dict]:
            split, lang)
     if key not in _SPLITS:
         what = f"{task.name} {split} ({','.join(languages)})"
-        with stage(f"load {what}", done=f"loaded {what}", min_seconds=QUICK) as loading:
-            _SPLITS[key] = task.load_training(split) if lang is None else task.load(split, lang)
-            loading.count = len(_SPLITS[key])
+
+        def read() -> Examples:
+            with stage(f"load {what}", done=f"loaded {what}", min_seconds=QUICK) as loading:
+                examples = task.load_training(split) if lang is None else task.load(split, lang)
+                loading.count = len(examples)
+            return examples
+
+        # Files read, checked and featurised before are not read again unless needed.
+        _SPLITS[key] = known_split(task, split, languages, read)
     return _SPLITS[key]
 
 

@@ -16,6 +16,7 @@ from xstilts.config import PhaseConfig, RunConfig
 from xstilts.errors import XstiltsError
 from xstilts.formats import get_format
 from xstilts.pipeline import eval_split, load_split
+from xstilts.tasks.known_splits import LazyExamples
 from xstilts.tasks.task import Task
 from xstilts.train.samplers import task_probabilities
 
@@ -101,7 +102,11 @@ def split_label(task: Task, split: str, lang: str | None) -> str:
 
 def check_split(task: Task, split: str, lang: str | None, examples: list[dict]) -> None:
     """Refuse an empty split, examples its format cannot use, and repeated ids where the
-    split is scored (predictions are keyed by id: a repeat would merge two examples)."""
+    split is scored (predictions are keyed by id: a repeat would merge two examples). Files
+    that passed these checks before (unchanged, as the code) are not read again."""
+    known = isinstance(examples, LazyExamples)
+    if known and examples.known("checked"):
+        return
     if not examples:
         raise XstiltsError(f"{split_label(task, split, lang)}: no examples.\n  fix: check the "
                            "file and the task's reader (and a converter that drops rows).")
@@ -116,8 +121,14 @@ def check_split(task: Task, split: str, lang: str | None, examples: list[dict]) 
             f"{split_label(task, split, lang)}: {len(bad)} of {len(examples)} examples cannot "
             f"be used:\n  {listed}{more}\n  fix: correct the data, or the task's declaration "
             "(`labels:`, `fields:` mapping the file's keys to the format's).")
-    if split == "train":
-        return
+    if split != "train":
+        check_unique_ids(task, split, lang, examples)
+    if known:
+        examples.remember(checked=True)
+
+
+def check_unique_ids(task: Task, split: str, lang: str | None, examples) -> None:
+    """Refuse repeated ids in a scored split."""
     counts = Counter((ex.get("side"), str(ex.get("id"))) for ex in examples)
     repeated = sorted(key[1] for key, n in counts.items() if n > 1)
     if repeated:

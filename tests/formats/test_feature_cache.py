@@ -11,6 +11,7 @@ import pytest
 import torch
 from tests.fixtures import bare_task
 
+from xstilts.evaluate.predict import feature_length, feature_lengths
 from xstilts.features.cache import FeatureCache, featurize, tokenizer_identity
 from xstilts.features.codec import ColumnFeatures, write_columns
 from xstilts.formats import get_format
@@ -82,6 +83,10 @@ def test_features_read_back_equal_fresh_ones(case, tiny_tokenizer, tmp_path):
                       default=lambda o: list(o)) == json.dumps(
         [{k: v for k, v in f.items() if k != "masking"} for f in fresh],
         default=lambda o: list(o))
+    # Lengths for batching from the columns' offsets, without decoding: as counted one by one.
+    assert feature_lengths(again) == [feature_length(f) for f in fresh]
+    if name in ("classification", "multiple_choice", "span_qa", "tagging"):
+        assert again.token_counts(("input_ids", "choice_ids")) is not None
     batch, expected = (fmt.collate(list(f), tiny_tokenizer.pad_token_id) for f in (again, fresh))
     assert batch.keys() == expected.keys()
     assert all(torch.equal(batch[k], expected[k]) for k in batch)

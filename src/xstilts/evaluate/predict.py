@@ -53,6 +53,14 @@ def feature_length(feature: dict) -> int:
     return sum(len(ids) for ids in feature.get("choice_ids", []))
 
 
+def feature_lengths(features) -> list[int]:
+    """feature_length of every feature; read from the columns' offsets, without decoding a
+    feature, for features from the feature cache (features/codec.py)."""
+    token_counts = getattr(features, "token_counts", None)
+    counts = token_counts(("input_ids", "choice_ids")) if token_counts else None
+    return counts if counts is not None else [feature_length(f) for f in features]
+
+
 def length_batches(lengths: list[int], batch_size: int, max_tokens: int) -> list[list[int]]:
     """Indices sorted by length, cut into batches of at most `batch_size` features and at
     most `max_tokens` padded tokens (a longer single feature is a batch of its own)."""
@@ -90,7 +98,7 @@ def raw_outputs(encoder, head, fmt: TaskFormat, task, features: Sequence[dict], 
     no_autograd = torch.no_grad() if was_training else torch.inference_mode()
     try:
         with no_autograd:
-            for idx in length_batches([feature_length(f) for f in features], batch_size,
+            for idx in length_batches(feature_lengths(features), batch_size,
                                       budget):
                 batch = to_device(fmt.collate([features[i] for i in idx], pad_id), device)
                 with autocast(device, bf16):

@@ -24,6 +24,7 @@ from xstilts import __version__
 from xstilts.artifacts import AtomicDir, content_key
 from xstilts.features.codec import CODEC_VERSION, ColumnFeatures, write_columns
 from xstilts.formats.base import featurize as progress_featurize
+from xstilts.tasks.known_splits import LazyExamples
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,14 @@ def tokenizer_identity(tokenizer) -> str | None:
 
 
 def examples_digest(examples: list[dict]) -> str:
-    """sha256 of the examples' content (remembered for the same list object)."""
+    """sha256 of the examples' content (remembered for the same list object, and for files
+    read before: tasks/known_splits.py)."""
+    if isinstance(examples, LazyExamples):
+        digest = examples.known("examples_digest")
+        if digest is None:
+            digest = examples_digest(examples.examples())
+            examples.remember(examples_digest=digest)
+        return digest
     memo = _EXAMPLE_DIGESTS.get(id(examples))
     if memo is not None and memo[0] is examples and memo[1] == len(examples):
         _EXAMPLE_DIGESTS.move_to_end(id(examples))

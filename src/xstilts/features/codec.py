@@ -174,6 +174,20 @@ class ColumnFeatures(Sequence):
     def __len__(self) -> int:
         return self.count
 
+    def token_counts(self, names: Sequence[str]) -> list[int] | None:
+        """Per feature, the number of ids in the first of the `names` columns stored (all
+        inner lists together for ints2), from the offsets alone; None when that column is
+        not a complete (every feature has it) ints or ints2 column."""
+        by_name = {column.name: column for column in self.columns}
+        column = next((by_name[n] for n in names if n in by_name), None)
+        if column is None or column.position is not None or column.kind not in ("ints",
+                                                                                  "ints2"):
+            return None
+        bounds = np.asarray(column.offsets)
+        if column.kind == "ints2":  # the offsets index the inner lists' bounds
+            bounds = np.asarray(column.inner)[bounds]
+        return np.diff(bounds).tolist()
+
     def __getitem__(self, index):
         if isinstance(index, slice):
             return [self[i] for i in range(*index.indices(self.count))]

@@ -27,7 +27,7 @@ import torch
 from xstilts.artifacts import AtomicDir, recover_atomic_dir, write_json_atomic, write_text_atomic
 from xstilts.config import TrainingConfig
 from xstilts.errors import XstiltsError
-from xstilts.evaluate.predict import autocast, feature_length, predict_and_score, to_device
+from xstilts.evaluate.predict import autocast, feature_lengths, predict_and_score, to_device
 from xstilts.formats.base import TaskFormat
 from xstilts.progress import progress
 from xstilts.train.batching import batch_slice, epoch_order
@@ -93,7 +93,7 @@ class BatchStream:
     def _order(self) -> np.ndarray:
         if self._cached is None or self._cached[0] != self.epoch:
             if self._lengths is None:
-                self._lengths = [feature_length(f) for f in self.data.train_features]
+                self._lengths = feature_lengths(self.data.train_features)
             self._cached = (self.epoch, epoch_order(self._lengths, self.batch_size, self.seed,
                                                     self.epoch, self.group_by_length))
         return self._cached[1]
