@@ -5,7 +5,8 @@ MNLI's size (392,702 pairs by default, `--pairs N`) made of Tatoeba's real sente
 sentence and its English translation, or another English sentence: two labels), where
 featurising is what it costs in a real intermediate-task study.
 
-Three runs per task, one after the other:
+Three kinds of run per task, one after the other (cold and warm `--repeat` times, each
+repeat with a store of its own; the table shows the median of each kind):
 - first run   an empty XSTILTS_CACHE and an empty store: the encoder is converted or built
               (e5-small from its 4-bit file, tiny-random's tokenizer), then everything else;
 - cold        the encoder cached, a new store: what every new study or run folder pays;
@@ -17,7 +18,7 @@ run does before it trains: imports, reading and checking the data, loading the e
 featurising); "first step" is that first optimiser step's own time (the same with any cache).
 "start-up" is launching to the end of the imports; "featurise" is the phase's featurisation
 (`pipeline.phase_data`).
-Usage: python benchmarks/cache.py [--tasks xquad udpos pairs] [--pairs N] [--quick]
+Usage: python benchmarks/cache.py [--tasks xquad udpos pairs] [--pairs N] [--repeat N] [--quick]
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -43,7 +45,7 @@ from bench_common import (
 
 LENGTHS = {"xquad": 384, "udpos": 128, "pairs": 128}
 RUNS = ("first run", "cold", "warm")
-COLUMNS = ["task", "cache", "to training s", "start-up s", "featurise s", "first step s",
+COLUMNS = ["task", "cache", "runs", "to training s", "start-up s", "featurise s", "first step s",
            "vs cold"]
 MNLI_TRAIN = 392_702  # MNLI's training pairs
 
@@ -169,6 +171,8 @@ def main() -> None:
     parser.add_argument("--tasks", nargs="+", choices=list(LENGTHS), default=list(LENGTHS))
     parser.add_argument("--pairs", type=int, default=MNLI_TRAIN,
                         help="sentence pairs of the `pairs` task [%(default)s]")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="cold and warm runs per task; the table shows medians [%(default)s]")
     parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--store", type=Path, help=argparse.SUPPRESS)
@@ -184,21 +188,27 @@ def main() -> None:
         pairs = write_pairs(args.data, Path(tmp) / "pairs-data",
                             200 if args.quick else args.pairs) if "pairs" in args.tasks else None
         for name in args.tasks:
-            cache = Path(tmp) / name / "cache"  # XSTILTS_CACHE of this task's three runs
-            stores = {"first run": "store-first", "cold": "store", "warm": "store"}
-            seeds = {"first run": 0, "cold": 0, "warm": 1}
-            times = {}
-            for run in RUNS:
-                times[run] = launch(run_config(name, args, encoder, seeds[run], pairs),
-                                    Path(tmp) / name / run.replace(" ", "-"), cache,
-                                    Path(tmp) / name / stores[run])
-                print(f"{name} {run}: {times[run]['total']:.1f} s", file=sys.stderr,
+            cache = Path(tmp) / name / "cache"  # XSTILTS_CACHE of this task's runs
+            # The first run once, then `repeat` pairs of (cold: a new store, warm: the same
+            # store again with another seed).
+            launches = [("first run", "store-first", 0)] + [
+                (run, f"store-{i}", seed) for i in range(args.repeat)
+                for run, seed in (("cold", 0), ("warm", 1))]
+            times: dict[str, list[dict]] = {run: [] for run in RUNS}
+            for i, (run, store, seed) in enumerate(launches):
+                times[run].append(launch(run_config(name, args, encoder, seed, pairs),
+                                         Path(tmp) / name / f"{i}-{run.replace(' ', '-')}",
+                                         cache, Path(tmp) / name / store))
+                print(f"{name} {run}: {times[run][-1]['total']:.1f} s", file=sys.stderr,
                       flush=True)
+            median = {run: {part: (None if t[0][part] is None else
+                                   statistics.median(x[part] for x in t))
+                            for part in t[0]} for run, t in times.items()}
             for run in RUNS:
-                t = times[run]
-                rows.append([name, run, t["total"], t["startup"],
+                t = median[run]
+                rows.append([name, run, len(times[run]), t["total"], t["startup"],
                              "-" if t["featurise"] is None else t["featurise"], t["step"],
-                             f"x{times['cold']['total'] / t['total']:.2f}"])
+                             f"x{median['cold']['total'] / t['total']:.2f}"])
     print_table(f"Time to training: {encoder}, new process per run", COLUMNS, rows)
 
 

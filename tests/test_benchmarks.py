@@ -147,16 +147,17 @@ def test_cache_quick(mini_data):
     # The pairs made from Tatoeba's sentences: three new processes (the XQuAD and UD POS
     # declarations run in the other scripts' tests).
     header, rows, machine = table(run_quick("cache.py", "--data", str(mini_data),
-                                            "--tasks", "pairs"))
+                                            "--tasks", "pairs", "--repeat", "2"))
     check_machine(machine)
-    assert header == ["task", "cache", "to training s", "start-up s", "featurise s",
+    assert header == ["task", "cache", "runs", "to training s", "start-up s", "featurise s",
                       "first step s", "vs cold"]
-    assert [(r[0], r[1]) for r in rows] == [("pairs", c) for c in ("first run", "cold", "warm")]
+    assert [(r[0], r[1], r[2]) for r in rows] == [
+        ("pairs", "first run", "1"), ("pairs", "cold", "2"), ("pairs", "warm", "2")]
     for row in rows:
-        total, startup, featurise, step = (number(row[i]) for i in (2, 3, 4, 5))
+        total, startup, featurise, step = (number(row[i]) for i in (3, 4, 5, 6))
         # Training starts after the process started and after featurisation began.
         assert 0 < startup < total and 0 <= featurise < total and step > 0
-    assert all(r[6] == "x1.00" for r in rows if r[1] == "cold")
+    assert all(r[7] == "x1.00" for r in rows if r[1] == "cold")
 
 
 def test_study_overhead_quick():
