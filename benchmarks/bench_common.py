@@ -72,9 +72,52 @@ def _cell(value) -> str:
     return str(value)
 
 
+SHAPED = "xlmr-base-shaped"  # XLM-R base's architecture with random weights (see below)
+
+
+def xlmr_base_shaped(quick: bool = False) -> Path:
+    """A local model folder of XLM-R base's shape (12 layers, width 768, 12 heads, FFN 3072,
+    514 positions) with random weights and e5-small's tokenizer (XLM-R's 250k-piece
+    SentencePiece vocabulary), made once in the xstilts cache. Throughput and MFU depend on
+    the shapes, not on the weights, and it needs no download (the hub is unreachable on the
+    project's machines, the GPU machine included). `quick`: 2 layers of width 64."""
+    import torch
+    from transformers import AutoTokenizer, XLMRobertaModel
+
+    from xstilts.artifacts import AtomicDir, cache_root
+    from xstilts.models.encoder import resolve_encoder
+
+    folder = cache_root() / "encoders" / (SHAPED + ("-quick" if quick else "") + "-v1")
+    if (folder / "config.json").exists():
+        return folder
+    tokenizer = AutoTokenizer.from_pretrained(resolve_encoder("e5-small"))
+    torch.manual_seed(0)
+    with AtomicDir(folder) as tmp:
+        XLMRobertaModel(shaped_config(tokenizer, quick), add_pooling_layer=False
+                        ).save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+    return folder
+
+
+def shaped_config(tokenizer, quick: bool = False):
+    """XLM-R base's configuration (transformers' XLMRobertaConfig defaults are its shape) for
+    this tokenizer; `quick`: 2 layers of width 64."""
+    from transformers import XLMRobertaConfig
+
+    shape = dict(num_hidden_layers=2, hidden_size=64, num_attention_heads=2,
+                 intermediate_size=128) if quick else {}
+    return XLMRobertaConfig(vocab_size=len(tokenizer), max_position_embeddings=514,
+                            type_vocab_size=1, pad_token_id=tokenizer.pad_token_id,
+                            bos_token_id=tokenizer.bos_token_id,
+                            eos_token_id=tokenizer.eos_token_id, **shape)
+
+
 def pick_encoder(requested: str, quick: bool) -> str:
     """--quick: tiny-random. "auto": XLM-R base on a GPU when it loads without the network
-    (the hub is unreachable on the project's machines), else e5-small."""
+    (the hub is unreachable on the project's machines), else e5-small. "xlmr-base-shaped":
+    `xlmr_base_shaped()`."""
+    if requested == SHAPED:
+        return str(xlmr_base_shaped(quick))
     if quick:
         return QUICK_ENCODER
     if requested != "auto":
@@ -147,4 +190,5 @@ def add_common_arguments(parser, steps: int, steps_help: str = "training steps p
                         help="folder with xquad/, udpos/ (and tatoeba/) [%(default)s]")
     parser.add_argument("--encoder", default="auto",
                         help="auto (XLM-R base on a GPU if cached, else e5-small), e5-small, "
-                             "tiny-random, a local folder or a hub id")
+                             "tiny-random, xlmr-base-shaped (XLM-R base's shape, random "
+                             "weights: for throughput and MFU), a local folder or a hub id")

@@ -21,7 +21,13 @@ processed tokens batch x padded width; tokens/s and steps/s are measured from th
 first step to the end of the last (set-up and warm-up excluded), "wall" is the whole train
 call. The final loss is the mean of the last fifth of the steps' losses.
 
-Usage: python benchmarks/train_throughput.py [--steps N] [--tasks xquad udpos] [--quick]
+MFU (model-FLOPs utilisation, train/throughput.py's formula for every system) is shown on a
+GPU of known bf16 peak; for the issue's figure (XLM-R base at 256 tokens, bf16) run
+`--encoder xlmr-base-shaped --length 256` (XLM-R base's shapes with random weights: the hub
+is unreachable on the project's machines).
+
+Usage: python benchmarks/train_throughput.py [--steps N] [--tasks xquad udpos] [--length N]
+       [--encoder auto|e5-small|xlmr-base-shaped|...] [--quick]
 """
 
 from __future__ import annotations
@@ -39,12 +45,12 @@ from pathlib import Path
 from unittest import mock
 
 import torch
-from bench_common import add_common_arguments, pick_encoder, print_table, require_data
+from bench_common import SHAPED, add_common_arguments, pick_encoder, print_table, require_data
 
 SYSTEMS = ("xstilts", "hf-padded", "hf-grouped", "hf-dynamic")
 LENGTHS = {"xquad": 384, "udpos": 128}
 COLUMNS = ["task", "system", "steps", "wall s", "steps/s", "real tok/s", "real share",
-           "wall vs xstilts", "final loss"]
+           "wall vs xstilts", "final loss", "MFU"]
 
 
 class TokenMeter:
@@ -89,6 +95,17 @@ class TokenMeter:
                 "steps_per_s": steady_steps / steady, "real_tok_s": steady_real / steady,
                 "real_share": real / max(1, processed),
                 "loss": sum(tail) / len(tail) if tail else float("nan")}
+
+
+def with_mfu(row: dict, modules: list, device: torch.device) -> dict:
+    """The row with its model-FLOPs utilisation: xstilts' own formula (train/throughput.py,
+    the same for every system) at the row's real tokens/s; None off a GPU of known peak or
+    without bf16 (MFU is a bf16 figure)."""
+    from xstilts.train.throughput import flops_per_token, peak_bf16_flops
+
+    peak = peak_bf16_flops(device)
+    row["mfu"] = flops_per_token(modules) * row["real_tok_s"] / peak if peak else None
+    return row
 
 
 class CountingFormat:
@@ -213,7 +230,8 @@ def run_xstilts(name: str, config, location: str, args, device, out: Path):
     label = "xstilts" + (" (length-grouped)" if grouped else "")
     if len(off) < 2:
         label += " (+dev eval/ckpt)"
-    row = meter.row(name, label, args.steps, wall, losses)
+    row = with_mfu(meter.row(name, label, args.steps, wall, losses),
+                   [model.encoder, model.heads[data.head_name]], device)
     fused = bool(getattr(meter.optimizer, "defaults", {}).get("fused"))
     del model
     return row, features, task, tokenizer, fused
@@ -264,8 +282,9 @@ def run_trainer(name: str, system: str, task, features, tokenizer, location: str
         trainer.train()
         wall = time.perf_counter() - started
     losses = [r["loss"] for r in trainer.state.log_history if "loss" in r]
+    row = with_mfu(meter.row(name, system, args.steps, wall, losses), [model], device)
     del trainer, model
-    return meter.row(name, system, args.steps, wall, losses)
+    return row
 
 
 def main() -> None:
@@ -274,6 +293,9 @@ def main() -> None:
     add_common_arguments(parser, steps=60)
     parser.add_argument("--tasks", nargs="+", choices=list(LENGTHS), default=list(LENGTHS))
     parser.add_argument("--systems", nargs="+", choices=SYSTEMS, default=list(SYSTEMS[:3]))
+    parser.add_argument("--length", type=int, default=0,
+                        help="tokens per sequence for every task (0: XQuAD 384, UD POS 128); "
+                             "the issue's MFU figure is at 256")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--lr", type=float, default=5e-5)
     parser.add_argument("--warmup-ratio", type=float, default=0.1)
@@ -298,13 +320,14 @@ def main() -> None:
     quiet_transformers()
     encoder = pick_encoder(args.encoder, args.quick)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    lengths = {name: args.length or length for name, length in LENGTHS.items()}
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for name, declaration in declarations(args).items():
             config = RunConfig.model_validate({
                 "seed": args.seed,
                 "encoder": {"name": encoder, "freeze_embeddings": args.freeze_embeddings},
-                "targets": {"tasks": [name], "training": xstilts_training(args, LENGTHS[name])},
+                "targets": {"tasks": [name], "training": xstilts_training(args, lengths[name])},
                 "tasks": {name: declaration}})
             task = resolve_tasks(config)[name]
             texts = strings_of([load_split(task, "train")]) if encoder == "tiny-random" else []
@@ -317,7 +340,7 @@ def main() -> None:
             print(f"{name} xstilts: {row['wall']:.1f} s", file=sys.stderr, flush=True)
             for system in [s for s in args.systems if s != "xstilts"]:
                 row = run_trainer(name, system, task, features, tokenizer, location,
-                                  LENGTHS[name], args, device, fused,
+                                  lengths[name], args, device, fused,
                                   Path(tmp) / f"{name}-{system}")
                 rows.append(row)
                 print(f"{name} {system}: {row['wall']:.1f} s", file=sys.stderr, flush=True)
@@ -327,12 +350,15 @@ def main() -> None:
             for r in rows:
                 if r["task"] == name:
                     r["ratio"] = r["wall"] / base
-    title = (f"Training throughput: {encoder}, batch {args.batch_size}, {args.steps} steps, "
+    shown = SHAPED if args.encoder == SHAPED else encoder
+    title = (f"Training throughput: {shown}, batch {args.batch_size}, {args.steps} steps, "
              f"lr {args.lr}, seed {args.seed}, {device.type}"
+             + (f", length {args.length}" if args.length else "")
              + (", word embeddings frozen" if args.freeze_embeddings else ""))
     print_table(title, COLUMNS, [
         [r["task"], r["system"], r["steps"], r["wall"], r["steps_per_s"], r["real_tok_s"],
-         f"{r['real_share']:.1%}", f"x{r['ratio']:.2f}", f"{r['loss']:.4f}"] for r in rows])
+         f"{r['real_share']:.1%}", f"x{r['ratio']:.2f}", f"{r['loss']:.4f}",
+         "-" if r["mfu"] is None else f"{r['mfu']:.1%}"] for r in rows])
 
 
 if __name__ == "__main__":

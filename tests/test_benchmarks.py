@@ -106,7 +106,8 @@ def test_train_throughput_quick(mini_data):
     header, rows, machine = table(run_quick("train_throughput.py", "--data", str(mini_data)))
     check_machine(machine)
     assert header == ["task", "system", "steps", "wall s", "steps/s", "real tok/s",
-                      "real share", "wall vs xstilts", "final loss"]
+                      "real share", "wall vs xstilts", "final loss", "MFU"]
+    assert all(r[9] == "-" for r in rows)  # MFU: a bf16 figure, on a GPU of known peak
     systems = {(r[0], r[1].split(" ")[0]): r for r in rows}
     assert set(systems) == {(t, s) for t in ("xquad", "udpos")
                             for s in ("xstilts", "hf-padded", "hf-grouped")}
@@ -175,3 +176,23 @@ def test_study_overhead_quick():
     assert abs(parts_sum - seconds["total"]) < 0.05 * seconds["total"] + 0.1
     rerun = next(p for p in parts if p.startswith("rerun"))
     assert "8 reused, 0 ran" in rerun
+
+
+def test_the_xlmr_base_shaped_encoder_is_xlmr_base_less_its_pooler(monkeypatch):
+    import torch
+    from transformers import XLMRobertaModel
+
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    from bench_common import shaped_config
+
+    class XlmrTokenizer:  # XLM-R's vocabulary size and special ids
+        pad_token_id, bos_token_id, eos_token_id = 1, 0, 2
+
+        def __len__(self):
+            return 250_002
+
+    with torch.device("meta"):
+        model = XLMRobertaModel(shaped_config(XlmrTokenizer()), add_pooling_layer=False)
+    # xlm-roberta-base: 278,043,648 parameters, of which the pooler is 768 x 768 + 768.
+    assert sum(p.numel() for p in model.parameters()) == 278_043_648 - (768 * 768 + 768)
+    assert model.config.num_attention_heads == 12
