@@ -78,7 +78,8 @@ SHAPED = "xlmr-base-shaped"  # XLM-R base's architecture with random weights (se
 def xlmr_base_shaped(quick: bool = False) -> Path:
     """A local model folder of XLM-R base's shape (12 layers, width 768, 12 heads, FFN 3072,
     514 positions) with random weights and e5-small's tokenizer (XLM-R's 250k-piece
-    SentencePiece vocabulary), made once in the xstilts cache. Throughput and MFU depend on
+    SentencePiece vocabulary; or the tokenizer in the folder $BENCH_TOKENIZER), made once in
+    the xstilts cache. Throughput and MFU depend on
     the shapes, not on the weights, and it needs no download (the hub is unreachable on the
     project's machines, the GPU machine included). `quick`: 2 layers of width 64."""
     import torch
@@ -90,7 +91,9 @@ def xlmr_base_shaped(quick: bool = False) -> Path:
     folder = cache_root() / "encoders" / (SHAPED + ("-quick" if quick else "") + "-v1")
     if (folder / "config.json").exists():
         return folder
-    tokenizer = AutoTokenizer.from_pretrained(resolve_encoder("e5-small"))
+    # BENCH_TOKENIZER: a folder with XLM-R's tokenizer (the GPU machine: benchmarks/gpu_kit.sh).
+    tokenizer = AutoTokenizer.from_pretrained(os.environ.get("BENCH_TOKENIZER")
+                                              or resolve_encoder("e5-small"))
     torch.manual_seed(0)
     with AtomicDir(folder) as tmp:
         XLMRobertaModel(shaped_config(tokenizer, quick), add_pooling_layer=False
