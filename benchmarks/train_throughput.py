@@ -137,9 +137,10 @@ class CountingCollator:
 
 # ---------------------------------------------------------------- adapters (switch-on points)
 
-def xstilts_training(args, length: int) -> dict:
+def xstilts_training(args, length: int, width: int | None = None) -> dict:
     """The xstilts phase settings: the benchmark's optimiser, and length-grouped batches when
-    this xstilts has them (`training.group_by_length`, branch perf-batch)."""
+    this xstilts has them (`training.group_by_length`), in buckets of `width` tokens (None:
+    the default)."""
     from xstilts.config import TrainingConfig
 
     training = {"max_steps": args.steps, "batch_size": args.batch_size,
@@ -148,6 +149,8 @@ def xstilts_training(args, length: int) -> dict:
                 "evaluations": 1, "dev_limit": 1}
     if "group_by_length" in TrainingConfig.model_fields:
         training["group_by_length"] = True
+    if width is not None:
+        training["length_bucket_width"] = width
     return training
 
 
@@ -228,6 +231,8 @@ def run_xstilts(name: str, config, location: str, args, device, out: Path):
               if "loss" in r]
     grouped = "group_by_length" in phase.training.model_fields_set
     label = "xstilts" + (" (length-grouped)" if grouped else "")
+    if grouped and "length_bucket_width" in phase.training.model_fields_set:
+        label = f"xstilts (buckets of {phase.training.length_bucket_width})"
     if len(off) < 2:
         label += " (+dev eval/ckpt)"
     row = with_mfu(meter.row(name, label, args.steps, wall, losses),
@@ -296,6 +301,9 @@ def main() -> None:
     parser.add_argument("--length", type=int, default=0,
                         help="tokens per sequence for every task (0: XQuAD 384, UD POS 128); "
                              "the issue's MFU figure is at 256")
+    parser.add_argument("--bucket-widths", type=int, nargs="*", default=[],
+                        help="also run xstilts with these training.length_bucket_width values "
+                             "(1: sorted exactly, as Trainer's grouping)")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--lr", type=float, default=5e-5)
     parser.add_argument("--warmup-ratio", type=float, default=0.1)
@@ -321,14 +329,19 @@ def main() -> None:
     encoder = pick_encoder(args.encoder, args.quick)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     lengths = {name: args.length or length for name, length in LENGTHS.items()}
+
+    def run_config(name: str, declaration: dict, width: int | None = None) -> RunConfig:
+        return RunConfig.model_validate({
+            "seed": args.seed,
+            "encoder": {"name": encoder, "freeze_embeddings": args.freeze_embeddings},
+            "targets": {"tasks": [name],
+                        "training": xstilts_training(args, lengths[name], width)},
+            "tasks": {name: declaration}})
+
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for name, declaration in declarations(args).items():
-            config = RunConfig.model_validate({
-                "seed": args.seed,
-                "encoder": {"name": encoder, "freeze_embeddings": args.freeze_embeddings},
-                "targets": {"tasks": [name], "training": xstilts_training(args, lengths[name])},
-                "tasks": {name: declaration}})
+            config = run_config(name, declaration)
             task = resolve_tasks(config)[name]
             texts = strings_of([load_split(task, "train")]) if encoder == "tiny-random" else []
             location = resolve_encoder(encoder, texts, args.seed)
@@ -338,6 +351,13 @@ def main() -> None:
             base = row["wall"]
             gc.collect()
             print(f"{name} xstilts: {row['wall']:.1f} s", file=sys.stderr, flush=True)
+            for width in args.bucket_widths:  # the same run with other length buckets
+                other = run_config(name, declaration, width)
+                rows.append(run_xstilts(name, other, location, args, device,
+                                        Path(tmp) / f"{name}-xstilts-{width}")[0])
+                print(f"{name} xstilts, buckets of {width}: {rows[-1]['wall']:.1f} s",
+                      file=sys.stderr, flush=True)
+                gc.collect()
             for system in [s for s in args.systems if s != "xstilts"]:
                 row = run_trainer(name, system, task, features, tokenizer, location,
                                   lengths[name], args, device, fused,

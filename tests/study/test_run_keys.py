@@ -115,3 +115,20 @@ def test_a_failed_job_is_recorded_and_the_others_go_on(tmp_path, monkeypatch):
     results = run(config, out)  # the same command continues: only the two failed jobs
     assert ran(out, n) == {"evaluation": 2}
     assert set(results["targets"]["colour"]["languages"]) == {"en", "de", "ru"}
+
+
+def test_the_bucket_width_keys_training_only_where_it_changes_the_batches():
+    from xstilts.config import PhaseConfig
+    from xstilts.study.plan import training_settings
+
+    def settings(**training):
+        return training_settings(PhaseConfig(tasks=["colour"], training=training))
+
+    # The default gives the batches of stores made before the setting existed: same keys.
+    before = PhaseConfig(tasks=["colour"]).training.model_dump(
+        exclude={"eval_batch_size", "save_every", "length_bucket_width"})
+    assert settings() == before == settings(length_bucket_width=16)
+    assert settings(length_bucket_width=1) == {**before, "length_bucket_width": 1}
+    # Ungrouped batches are a plain shuffle: the width changes nothing.
+    assert settings(group_by_length=False, length_bucket_width=1) == settings(
+        group_by_length=False)

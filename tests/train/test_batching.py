@@ -116,3 +116,25 @@ def test_ranks_share_the_order_and_split_it():
 
 def test_group_by_length_is_on_by_default():
     assert TrainingConfig().group_by_length is True
+
+
+def test_the_bucket_width_sets_how_alike_a_batchs_lengths_are():
+    assert TrainingConfig().length_bucket_width == 16
+    lengths = [1, 20, 2, 19, 3, 18, 4, 17]  # one mega-chunk of 4 batches of 2
+
+    def pairs(width, seed):
+        batches = epoch_batches(stream(lengths, batch_size=2, seed=seed, bucket_width=width))[0]
+        return {tuple(sorted(lengths[i] for i in ids(b))) for b in batches}
+
+    # Width 1 sorts exactly: the nearest lengths pair up, whatever the seed.
+    assert all(pairs(1, seed) == {(1, 2), (3, 4), (17, 18), (19, 20)} for seed in range(5))
+    # Width 16: buckets 1-4 and 17-20, random pairs within each.
+    wide = [pairs(16, seed) for seed in range(5)]
+    assert all(a < 16 and b < 16 or a >= 16 and b >= 16 for p in wide for a, b in p)
+    assert any(p != {(1, 2), (3, 4), (17, 18), (19, 20)} for p in wide)
+    skewed = skewed_lengths()
+    padding = {w: padding_fraction(epoch_batches(stream(skewed, bucket_width=w))[0])
+               for w in (16, 4, 1)}
+    assert padding[1] < padding[4] < padding[16]
+    with pytest.raises(ValueError):
+        TrainingConfig(length_bucket_width=0)

@@ -23,6 +23,7 @@ from xstilts.formats import get_format
 from xstilts.pipeline import eval_split
 from xstilts.study.fingerprint import data_fingerprint, training_view
 from xstilts.tasks.task import Task
+from xstilts.train.batching import BUCKET_WIDTH
 
 # Bump when a job's outputs change for the same inputs (a format's features, the loop, ...).
 JOBS_VERSION = 2  # 2: encoder loads draw no random numbers; retrieval sides embedded apart
@@ -160,10 +161,21 @@ class Plan:
         return out
 
 
+# Settings added after stores existed, at the value that gives the earlier behaviour: left
+# out of the key there, so the jobs of those stores keep their keys (and are not re-run).
+ADDED_SETTINGS = {"length_bucket_width": BUCKET_WIDTH}
+
+
 def training_settings(phase: PhaseConfig) -> dict:
     """The training settings that change a trained model (the eval batch size and how often
-    the resume state is saved do not)."""
-    return phase.training.model_dump(exclude={"eval_batch_size", "save_every"})
+    the resume state is saved do not, nor the bucket width of ungrouped batches)."""
+    settings = phase.training.model_dump(exclude={"eval_batch_size", "save_every"})
+    if not settings["group_by_length"]:
+        settings["length_bucket_width"] = BUCKET_WIDTH
+    for name, earlier in ADDED_SETTINGS.items():
+        if settings[name] == earlier:
+            del settings[name]
+    return settings
 
 
 def _encoder_settings(encoder: EncoderConfig) -> dict:

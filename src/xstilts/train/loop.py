@@ -30,7 +30,7 @@ from xstilts.errors import XstiltsError
 from xstilts.evaluate.predict import autocast, feature_lengths, predict_and_score, to_device
 from xstilts.formats.base import TaskFormat
 from xstilts.progress import progress
-from xstilts.train.batching import batch_slice, epoch_order
+from xstilts.train.batching import BUCKET_WIDTH, batch_slice, epoch_order
 from xstilts.train.distributed import DataParallel
 from xstilts.train.optim import build_optimizer
 from xstilts.train.samplers import TaskSampler, task_probabilities
@@ -83,9 +83,11 @@ class BatchStream:
     `world_size` consecutive ones, so the state is the same on every rank."""
 
     def __init__(self, data: TaskData, batch_size: int, pad_id: int, seed: int, *,
-                 group_by_length: bool = False, rank: int = 0, world_size: int = 1):
+                 group_by_length: bool = False, bucket_width: int = BUCKET_WIDTH, rank: int = 0,
+                 world_size: int = 1):
         self.data, self.batch_size, self.pad_id, self.seed = data, batch_size, pad_id, seed
         self.group_by_length, self.rank, self.world_size = group_by_length, rank, world_size
+        self.bucket_width = bucket_width
         self.epoch, self.position = 0, 0
         self._lengths: list[int] | None = None
         self._cached: tuple[int, np.ndarray] | None = None  # (epoch, its order)
@@ -95,7 +97,8 @@ class BatchStream:
             if self._lengths is None:
                 self._lengths = feature_lengths(self.data.train_features)
             self._cached = (self.epoch, epoch_order(self._lengths, self.batch_size, self.seed,
-                                                    self.epoch, self.group_by_length))
+                                                    self.epoch, self.group_by_length,
+                                                    bucket_width=self.bucket_width))
         return self._cached[1]
 
     def next(self) -> dict:
@@ -176,7 +179,8 @@ def train_phase(model, tokenizer, data: list[TaskData], cfg: TrainingConfig, out
     probs = task_probabilities(cfg.sampler, sizes, cfg.sampler_cap, cfg.temperature, cfg.weights)
     sampler = TaskSampler(probs, seed)
     streams = {d.task.name: BatchStream(d, cfg.batch_size, tokenizer.pad_token_id, seed + i,
-                                        group_by_length=cfg.group_by_length, rank=par.rank,
+                                        group_by_length=cfg.group_by_length,
+                                        bucket_width=cfg.length_bucket_width, rank=par.rank,
                                         world_size=par.world_size)
                for i, d in enumerate(data)}
     # On the device before the optimiser exists: its state (a resumed one too) lives there,
