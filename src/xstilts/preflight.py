@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
+from xstilts.artifacts import content_key
 from xstilts.config import PhaseConfig, RunConfig
 from xstilts.errors import XstiltsError
 from xstilts.formats import get_format
@@ -105,7 +106,10 @@ def check_split(task: Task, split: str, lang: str | None, examples: list[dict]) 
     split is scored (predictions are keyed by id: a repeat would merge two examples). Files
     that passed these checks before (unchanged, as the code) are not read again."""
     known = isinstance(examples, LazyExamples)
-    if known and examples.known("checked"):
+    # What passed is recorded with the declaration it was checked against (another label
+    # list, in the same process over the same files, is checked again).
+    checked_as = content_key({"task": task.describe(), "split": split, "lang": lang})
+    if known and examples.known("checked") == checked_as:
         return
     if not examples:
         raise XstiltsError(f"{split_label(task, split, lang)}: no examples.\n  fix: check the "
@@ -124,7 +128,7 @@ def check_split(task: Task, split: str, lang: str | None, examples: list[dict]) 
     if split != "train":
         check_unique_ids(task, split, lang, examples)
     if known:
-        examples.remember(checked=True)
+        examples.remember(checked=checked_as)
 
 
 def check_unique_ids(task: Task, split: str, lang: str | None, examples) -> None:

@@ -148,3 +148,12 @@ def test_readers_of_sibling_files_are_not_covered(tmp_path, monkeypatch):
     task = Task("tatoeba", "retrieval", ("de",), FileSource(
         "tatoeba", {"test": "tatoeba.deu-eng.deu"}, base_dir=str(tmp_path)))
     assert not isinstance(pipeline.load_split(task, "test", "de"), LazyExamples)
+
+
+def test_other_labels_over_the_same_files_in_one_process_are_checked_again(colour_files):
+    first_run(colour_task(colour_files))  # passes with labels pos, neg
+    # The same files (the process's split memo returns the same examples), another label
+    # list that one of them lacks: refused, not waved through by the earlier pass.
+    narrower = colour_task(colour_files, labels=("pos", "other"))
+    with pytest.raises(XstiltsError, match="examples cannot be used"):
+        preflight.check_split(narrower, "train", None, pipeline.load_split(narrower, "train"))

@@ -113,7 +113,7 @@ class LazyExamples(Sequence):
         return self.facts.get(fact)
 
     def remember(self, **facts) -> None:
-        """Record facts of these files (e.g. checked=True) for the next run."""
+        """Record facts of these files (e.g. checked=<what it was checked as>) for the next run."""
         if "count" not in self.facts:
             self.examples()
         if any(self.facts.get(k) != v for k, v in facts.items()):
