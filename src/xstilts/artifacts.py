@@ -19,6 +19,22 @@ def content_key(obj) -> str:
     return hashlib.sha256(blob).hexdigest()[:16]
 
 
+_FILE_HASHES: dict[tuple[str, int, int], str] = {}  # (path, size, mtime_ns) -> sha256
+
+
+def file_hash(path: Path) -> str:
+    """sha256 of a file's bytes (memoised per process by path, size and mtime)."""
+    stat = path.stat()
+    memo = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    if memo not in _FILE_HASHES:
+        digest = hashlib.sha256()
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 22), b""):
+                digest.update(block)
+        _FILE_HASHES[memo] = digest.hexdigest()
+    return _FILE_HASHES[memo]
+
+
 @contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """A temp path beside `path` for a library writer (savefig, to_csv, torch.save, ...);

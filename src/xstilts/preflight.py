@@ -105,12 +105,13 @@ def check_split(task: Task, split: str, lang: str | None, examples: list[dict]) 
     """Refuse an empty split, examples its format cannot use, and repeated ids where the
     split is scored (predictions are keyed by id: a repeat would merge two examples). Files
     that passed these checks before (unchanged, as the code) are not read again."""
-    known = isinstance(examples, LazyExamples)
     # What passed is recorded with the declaration it was checked against (another label
     # list, in the same process over the same files, is checked again).
-    checked_as = content_key({"task": task.describe(), "split": split, "lang": lang})
-    if known and examples.known("checked") == checked_as:
-        return
+    checked_as = None
+    if isinstance(examples, LazyExamples):
+        checked_as = content_key({"task": task.describe(), "split": split, "lang": lang})
+        if examples.known("checked") == checked_as:
+            return
     if not examples:
         raise XstiltsError(f"{split_label(task, split, lang)}: no examples.\n  fix: check the "
                            "file and the task's reader (and a converter that drops rows).")
@@ -127,7 +128,7 @@ def check_split(task: Task, split: str, lang: str | None, examples: list[dict]) 
             "(`labels:`, `fields:` mapping the file's keys to the format's).")
     if split != "train":
         check_unique_ids(task, split, lang, examples)
-    if known:
+    if checked_as:
         examples.remember(checked=checked_as)
 
 

@@ -126,7 +126,7 @@ def test_rows_left_out_are_reported_without_reading(tmp_path, monkeypatch, caplo
     reads = reads_of(monkeypatch)
     examples = pipeline.load_split(task, "train")
     assert reads == [] and len(examples) == 2 and examples.dropped == {"bad rows skipped": 1}
-    assert "1 rows were left out" in caplog.text
+    assert "task colour train (en): dropped 1 of 3 rows (1 bad rows skipped)" in caplog.text
 
 
 def test_an_unreadable_record_is_as_none(colour_files, monkeypatch):

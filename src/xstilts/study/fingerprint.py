@@ -6,25 +6,10 @@ another output folder) is recognised, and changed data is never mistaken for the
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
+from xstilts.artifacts import file_hash
 from xstilts.tasks.task import Task
-
-_HASHES: dict[tuple[str, int, int], str] = {}  # (path, size, mtime_ns) -> sha256, per process
-
-
-def file_hash(path: Path) -> str:
-    """sha256 of a file's bytes (memoised per process by path, size and mtime)."""
-    stat = path.stat()
-    memo = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
-    if memo not in _HASHES:
-        digest = hashlib.sha256()
-        with open(path, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 22), b""):
-                digest.update(block)
-        _HASHES[memo] = digest.hexdigest()
-    return _HASHES[memo]
 
 
 def encoder_identity(location: str, revision: str | None = None) -> dict:

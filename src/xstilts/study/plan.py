@@ -161,20 +161,14 @@ class Plan:
         return out
 
 
-# Settings added after stores existed, at the value that gives the earlier behaviour: left
-# out of the key there, so the jobs of those stores keep their keys (and are not re-run).
-ADDED_SETTINGS = {"length_bucket_width": BUCKET_WIDTH}
-
-
 def training_settings(phase: PhaseConfig) -> dict:
     """The training settings that change a trained model (the eval batch size and how often
     the resume state is saved do not, nor the bucket width of ungrouped batches)."""
     settings = phase.training.model_dump(exclude={"eval_batch_size", "save_every"})
-    if not settings["group_by_length"]:
-        settings["length_bucket_width"] = BUCKET_WIDTH
-    for name, earlier in ADDED_SETTINGS.items():
-        if settings[name] == earlier:
-            del settings[name]
+    # Left out at its default (the batches of stores made before the setting existed, whose
+    # jobs keep their keys) and where batches are not grouped.
+    if settings["length_bucket_width"] == BUCKET_WIDTH or not settings["group_by_length"]:
+        del settings["length_bucket_width"]
     return settings
 
 

@@ -29,16 +29,15 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import xstilts
-from xstilts.artifacts import cache_root, content_key, write_json_atomic
-from xstilts.tasks.reader_io import BAD_ROWS, Examples
-from xstilts.tasks.task import FileSource, Task
+from xstilts.artifacts import cache_root, content_key, file_hash, write_json_atomic
+from xstilts.tasks.reader_io import Examples
+from xstilts.tasks.task import FileSource, Task, log_dropped
 
 log = logging.getLogger(__name__)
 
 # Readers whose examples depend on the one file they are given (and the declaration).
 SINGLE_FILE_READERS = frozenset({"jsonl", "tsv", "csv", "text", "squad_json", "conllu",
                                  "conll", "ccg"})
-HASH_BLOCK = 1 << 22  # bytes read at a time while hashing a file
 
 
 @functools.cache
@@ -50,15 +49,6 @@ def code_digest() -> str:
         for path in sorted((package / layer).rglob("*.py")):
             digest.update(str(path.relative_to(package)).encode("utf-8"))
             digest.update(path.read_bytes())
-    return digest.hexdigest()
-
-
-def file_digest(path: Path) -> str:
-    """sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while block := f.read(HASH_BLOCK):
-            digest.update(block)
     return digest.hexdigest()
 
 
@@ -80,7 +70,7 @@ def covered_files(task: Task, split: str, languages: Sequence[str]) -> list[Path
 def split_key(task: Task, split: str, languages: Sequence[str], files: Sequence[Path]) -> str:
     """The record's key: the files' content, the task's declaration, the split and code."""
     return content_key({"task": task.describe(), "split": split, "languages": list(languages),
-                        "files": [[str(f), file_digest(f)] for f in files],
+                        "files": [[str(f), file_hash(f)] for f in files],
                         "code": code_digest()})
 
 
@@ -170,9 +160,6 @@ def known_split(task: Task, split: str, languages: Sequence[str],
     lazy = LazyExamples(read, key, read_record(key))
     if not lazy.facts:
         lazy.examples()  # read now: a bad file is refused here, as without a record
-    elif lazy.facts["dropped"]:  # as Task.load says when it reads them
-        log.log(logging.WARNING if BAD_ROWS in lazy.facts["dropped"] else logging.INFO,
-                "task %s %s (%s): %d rows were left out while reading these files (%s)",
-                 task.name, split, ",".join(languages), lazy.n_dropped,
-                 "; ".join(f"{n} {why}" for why, n in lazy.facts["dropped"].items()))
+    else:  # what Task.load says when it reads them
+        log_dropped(task.name, split, ",".join(languages), lazy.dropped, len(lazy))
     return lazy

@@ -78,6 +78,16 @@ class FileSource:
         return out
 
 
+def log_dropped(task: str, split: str, lang: str, dropped: dict[str, int], kept: int) -> None:
+    """Say which rows reading a split left out, if any: skipped bad rows are a warning, a
+    converter's filter may be by design."""
+    if dropped:
+        log.log(logging.WARNING if BAD_ROWS in dropped else logging.INFO,
+                "task %s %s (%s): dropped %d of %d rows (%s)", task, split, lang,
+                sum(dropped.values()), kept + sum(dropped.values()),
+                "; ".join(f"{n} {why}" for why, n in dropped.items()))
+
+
 def converted(records, convert: Callable[[dict, str], Example | None], lang: str) -> list[Example]:
     """`convert` applied to every record; the records it drops (None) are counted."""
     out = [ex for ex in (convert(r, lang) for r in records) if ex is not None]
@@ -202,11 +212,7 @@ class Task:
         lang = lang or self.train_language
         with counting_drops() as dropped:
             examples = Examples(self.source.load(split, lang), dropped)
-        if dropped:  # skipped bad rows are a warning; a converter's filter may be by design
-            log.log(logging.WARNING if BAD_ROWS in dropped else logging.INFO,
-                    "task %s %s (%s): dropped %d of %d rows (%s)", self.name, split, lang,
-                    examples.n_dropped, len(examples) + examples.n_dropped,
-                    "; ".join(f"{n} {why}" for why, n in dropped.items()))
+        log_dropped(self.name, split, lang, dict(dropped), len(examples))
         return examples
 
     def load_training(self, split: str) -> Examples:
