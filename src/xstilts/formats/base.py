@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from xstilts.errors import XstiltsError
+from xstilts.models.unpadded import encode
 from xstilts.progress import progress
 
 Feature = dict[str, Any]
@@ -41,9 +42,9 @@ def padded_inputs(rows: list[list[int]], pad: int) -> dict[str, torch.Tensor]:
 
 def encode_inputs(encoder: nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor,
                   output_hidden_states: bool = False):
-    """Run the encoder; token_type_ids left to the model (XLM-R has one type, BERT defaults 0)."""
-    return encoder(input_ids=input_ids, attention_mask=attention_mask,
-                   output_hidden_states=output_hidden_states, return_dict=True)
+    """Run the encoder over the real tokens only where it can (models/unpadded.py);
+    token_type_ids left to the model (XLM-R has one type, BERT defaults 0)."""
+    return encode(encoder, input_ids, attention_mask, output_hidden_states)
 
 
 def example_error(task, example: dict, problem: str) -> XstiltsError:

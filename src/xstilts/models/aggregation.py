@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from xstilts.errors import XstiltsError
+from xstilts.models.unpadded import encode
 
 KINDS = ("last", "scalar_mix", "attention")
 
@@ -134,8 +135,11 @@ class LayerAggregatingEncoder(nn.Module):
 
     def forward(self, input_ids=None, attention_mask=None, output_hidden_states: bool = False,
                 return_dict: bool = True, **kwargs):
-        out = self.backbone(input_ids=input_ids, attention_mask=attention_mask,
-                            output_hidden_states=True, return_dict=True, **kwargs)
+        if kwargs:  # what encode() does not pass: Hugging Face's forward takes it
+            out = self.backbone(input_ids=input_ids, attention_mask=attention_mask,
+                                output_hidden_states=True, return_dict=True, **kwargs)
+        else:
+            out = encode(self.backbone, input_ids, attention_mask, output_hidden_states=True)
         fields = dict(out)
         fields["last_hidden_state"] = self.aggregation(out.hidden_states)
         if not output_hidden_states:  # the same fields a plain call would return

@@ -1,0 +1,208 @@
+"""The encoder's forward over its real tokens only: Hugging Face's math, minus the padding.
+
+Why: a batch is padded to its longest sequence, and Hugging Face's forward computes every
+padding position through every layer. The projections, feed-forward layers and LayerNorms
+act on each token alone, so they can run on the real tokens packed into one matrix; only
+attention needs sequences, and it gets them in groups padded to the group's own longest. On a
+CPU the groups are also kept small enough for the cache: one attention over a whole batch of
+384-token windows is a (batch, heads, 384, 384) tensor per layer (113 MB for e5-small at batch
+16) that the softmax, the dropout mask and their backward each stream through memory, while
+one sequence's fits in the core's cache (benchmarks/train_throughput.py measures the gain).
+
+What runs here: BERT-shaped encoders (BERT, RoBERTa, XLM-R, CamemBERT: absolute positions,
+not a decoder), with Hugging Face's own modules and weights:
+1. the embeddings exactly as Hugging Face computes them (positions, token types, LayerNorm,
+   dropout) over the padded batch;
+2. the real tokens packed into a (tokens, width) matrix, on which every layer's
+   projections, residuals, LayerNorms, feed-forward and hidden dropout run;
+3. attention (PyTorch's scaled_dot_product_attention, with the layer's dropout when training)
+   per group of consecutive sequences, masked within the group;
+4. the outputs scattered back to (batch, length, width), zeros at padding positions (no
+   head reads them: each masks or ignores padding). `hidden_states`, when asked for, are the
+   embeddings and every layer's output, as Hugging Face returns them.
+Anything else (another architecture, gradient checkpointing, a compiled encoder) runs
+Hugging Face's forward: `supports_unpadded` decides, once per encoder.
+"""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+# Architectures whose layers are BERT's (query/key/value, attention output, intermediate,
+# output), checked module by module in `supports_unpadded` as well.
+BERT_SHAPED = ("bert", "roberta", "xlm-roberta", "camembert")
+# Attention scores per group on a CPU (heads x sequences x length^2 floats, 2 MiB): a
+# group's scores, softmax and dropout mask stay in a core's cache. Measured on the project's
+# 2-core machine (2 MiB of L2 per core), e5-small at batch 16: per-sequence attention at 384
+# tokens 1.67x HF's whole-batch step; at 32 tokens the whole batch fits and is one group.
+CPU_GROUP_SCORES = 1 << 19
+
+
+def supports_unpadded(encoder: nn.Module) -> bool:
+    """Whether `encoder` is a Hugging Face model this module can run (see the module doc)."""
+    # A compiled encoder (training.compile) or one that checkpoints activations keeps its own
+    # forward: bypassing it would drop the compilation or the memory saving.
+    if getattr(encoder, "_compiled_call_impl", None) is not None or _checkpointing(encoder):
+        return False
+    known = _BERT_SHAPED_MODULES.get(encoder)
+    if known is None:
+        known = _BERT_SHAPED_MODULES[encoder] = _bert_shaped(encoder)
+    return known
+
+
+def _checkpointing(encoder: nn.Module) -> bool:
+    # transformers 5 renamed is_gradient_checkpointing (which now warns) to
+    # is_activation_checkpointing.
+    for name in ("is_activation_checkpointing", "is_gradient_checkpointing"):
+        if hasattr(type(encoder), name):
+            return bool(getattr(encoder, name))
+    return False
+
+
+# Encoders already looked at (the answer depends on their modules, which do not change).
+_BERT_SHAPED_MODULES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _bert_shaped(encoder: nn.Module) -> bool:
+    config = getattr(encoder, "config", None)
+    if config is None or getattr(config, "model_type", None) not in BERT_SHAPED:
+        return False
+    if (getattr(config, "is_decoder", False) or getattr(config, "add_cross_attention", False)
+            or getattr(config, "position_embedding_type", "absolute") not in (None, "absolute")
+            or getattr(config, "chunk_size_feed_forward", 0)):
+        return False
+    layers = getattr(getattr(encoder, "encoder", None), "layer", None)
+    if not isinstance(getattr(encoder, "embeddings", None), nn.Module) or not layers:
+        return False
+    return all(_bert_layer(layer) for layer in layers)
+
+
+def _bert_layer(layer: nn.Module) -> bool:
+    names = ("attention.self.query", "attention.self.key", "attention.self.value",
+             "attention.output.dense", "attention.output.LayerNorm", "attention.output.dropout",
+             "intermediate", "output.dense", "output.LayerNorm", "output.dropout")
+    modules = dict(layer.named_modules())
+    return all(name in modules for name in names) and not hasattr(layer, "crossattention")
+
+
+@dataclass(frozen=True)
+class Packing:
+    """Where a padded batch's real tokens sit: rows of the packed matrix, and the groups of
+    sequences that attend together."""
+
+    batch: int
+    length: int
+    rows: torch.Tensor  # (tokens,) flat indices of the real tokens in (batch * length)
+    groups: tuple[tuple[int, int, int, int, torch.Tensor | None, torch.Tensor | None], ...]
+    # each group: (first packed row, its row count, its sequences, its padded length, its
+    # rows' flat indices in (sequences x padded length) or None when it needs no padding,
+    # its key mask)
+
+
+def attention_groups(lengths: list[int], heads: int, budget: int | None) -> list[list[int]]:
+    """Consecutive sequences grouped so that each group's scores (heads x sequences x its
+    longest^2) stay within `budget` (None: one group); a longer sequence is a group alone."""
+    groups: list[list[int]] = []
+    longest = 0
+    for i, n in enumerate(lengths):
+        grown = max(longest, n)
+        if groups and (budget is None or heads * (len(groups[-1]) + 1) * grown ** 2 <= budget):
+            groups[-1].append(i)
+            longest = grown
+        else:
+            groups.append([i])
+            longest = n
+    return groups
+
+
+def pack(attention_mask: torch.Tensor, heads: int, budget: int | None) -> Packing:
+    """The packing of a right-padded batch (every row's real tokens first, then padding)."""
+    batch, length = attention_mask.shape
+    real = attention_mask.bool()
+    lengths = real.sum(1).tolist()
+    rows = real.reshape(-1).nonzero().squeeze(1)
+    groups, start = [], 0
+    for members in attention_groups(lengths, heads, budget):
+        sizes = [lengths[i] for i in members]
+        longest, count = max(sizes), sum(sizes)
+        if min(sizes) == longest:
+            scatter = mask = None
+        else:
+            sub = real[members[0]:members[-1] + 1, :longest]
+            scatter = sub.reshape(-1).nonzero().squeeze(1)
+            mask = sub[:, None, None, :]
+        groups.append((start, count, len(members), longest, scatter, mask))
+        start += count
+    return Packing(batch, length, rows, tuple(groups))
+
+
+def _attention(layer: nn.Module, x: torch.Tensor, packing: Packing, training: bool):
+    attn = layer.attention.self
+    heads = attn.num_attention_heads
+    size = attn.attention_head_size
+    dropout = attn.dropout.p if training else 0.0
+    qkv = torch.cat([attn.query(x), attn.key(x), attn.value(x)], dim=-1)
+    outputs = []
+    for start, count, sequences, longest, scatter, mask in packing.groups:
+        part = qkv.narrow(0, start, count)
+        if scatter is not None:  # pad the group's sequences to its longest
+            part = part.new_zeros(sequences * longest, part.shape[1]).index_copy(0, scatter, part)
+        q, k, v = part.view(-1, longest, 3, heads, size).permute(2, 0, 3, 1, 4).unbind(0)
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout)
+        out = out.transpose(1, 2).reshape(-1, heads * size)
+        outputs.append(out if scatter is None else out.index_select(0, scatter))
+    return outputs[0] if len(outputs) == 1 else torch.cat(outputs)
+
+
+def right_padded(attention_mask: torch.Tensor) -> bool:
+    """Whether every row's real tokens come first (xstilts' collation pads on the right)."""
+    lengths = attention_mask.sum(1, keepdim=True)
+    positions = torch.arange(attention_mask.shape[1], device=attention_mask.device)
+    return bool(torch.equal(positions < lengths, attention_mask.bool()))
+
+
+def encode(encoder: nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+           output_hidden_states: bool = False):
+    """The encoder's output for a padded batch: over the real tokens only where the encoder
+    and the padding allow it, else Hugging Face's forward."""
+    if supports_unpadded(encoder) and right_padded(attention_mask):
+        return unpadded_forward(encoder, input_ids, attention_mask, output_hidden_states)
+    return encoder(input_ids=input_ids, attention_mask=attention_mask,
+                   output_hidden_states=output_hidden_states, return_dict=True)
+
+
+def _unpack(x: torch.Tensor, packing: Packing) -> torch.Tensor:
+    full = x.new_zeros(packing.batch * packing.length, x.shape[-1])
+    return full.index_copy(0, packing.rows, x).view(packing.batch, packing.length, -1)
+
+
+def unpadded_forward(encoder: nn.Module, input_ids: torch.Tensor,
+                     attention_mask: torch.Tensor,
+                     output_hidden_states: bool = False):
+    """`encoder(input_ids, attention_mask)` over the real tokens only (see the module doc);
+    the caller checked `supports_unpadded(encoder)`."""
+    from transformers.modeling_outputs import BaseModelOutput
+
+    embedded = encoder.embeddings(input_ids=input_ids)
+    layers = encoder.encoder.layer
+    heads = layers[0].attention.self.num_attention_heads
+    budget = CPU_GROUP_SCORES if embedded.device.type == "cpu" else None
+    packing = pack(attention_mask, heads, budget)
+    x = embedded.reshape(-1, embedded.shape[-1]).index_select(0, packing.rows)
+    states = [embedded] if output_hidden_states else None
+    for layer in layers:
+        attended = _attention(layer, x, packing, encoder.training)
+        out = layer.attention.output
+        x = out.LayerNorm(out.dropout(out.dense(attended)) + x)
+        out = layer.output
+        x = out.LayerNorm(out.dropout(out.dense(layer.intermediate(x))) + x)
+        if states is not None:
+            states.append(_unpack(x, packing))
+    last = states[-1] if states is not None else _unpack(x, packing)
+    return BaseModelOutput(last_hidden_state=last,
+                           hidden_states=tuple(states) if states is not None else None)
