@@ -158,7 +158,13 @@ def test_compile_option_compiles_the_encoder_and_trains_the_same(tmp_path, monke
     real inductor backend needs minutes of C++ compilation on a CPU): the same losses."""
     from torch._dynamo.utils import counters
 
+    from xstilts.models import unpadded
+
+    # A compiled encoder runs Hugging Face's forward (models/unpadded.py leaves it alone):
+    # compare with that forward uncompiled, so that dropout draws the same masks.
+    monkeypatch.setattr(unpadded, "supports_unpadded", lambda encoder: False)
     train_intermediate_phase(tiny_phase(tmp_path, max_steps=2), tmp_path / "plain")
+    monkeypatch.undo()
     original, compiled = torch.nn.Module.compile, []
 
     def eager_compile(self, *args, **kwargs):
