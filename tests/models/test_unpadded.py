@@ -12,7 +12,13 @@ from transformers import (
 )
 
 from xstilts.models import unpadded
-from xstilts.models.unpadded import attention_groups, encode, supports_unpadded, unpadded_forward
+from xstilts.models.unpadded import (
+    attention_groups,
+    dropout,
+    encode,
+    supports_unpadded,
+    unpadded_forward,
+)
 
 SIZES = dict(vocab_size=120, hidden_size=32, num_hidden_layers=3, num_attention_heads=4,
              intermediate_size=64, max_position_embeddings=80)
@@ -143,3 +149,34 @@ def test_encode_runs_hugging_faces_forward_where_it_cannot_unpad():
     compiled = bert()
     compiled.compile()
     assert not supports_unpadded(compiled)  # keeps its compiled forward
+
+
+def test_cpu_dropout_keeps_each_value_with_probability_1_minus_p_scaled_by_its_inverse():
+    torch.manual_seed(0)
+    x = torch.ones(1_000_000, requires_grad=True)
+    y = dropout(x, 0.1, training=True)
+    kept = y != 0
+    # Binomial(1e6, 0.9): standard deviation 3e-4 of the kept share; 0.002 is over 6 of them.
+    assert abs(kept.float().mean().item() - 0.9) < 0.002
+    assert torch.allclose(y[kept], torch.full_like(y[kept], 1 / 0.9))
+    y.sum().backward()  # the gradient is the same mask and scale
+    assert torch.equal(x.grad, y.detach())
+    assert dropout(x, 0.1, training=False) is x and dropout(x, 0.0, training=True) is x
+    half = dropout(torch.ones(1_000_000), 0.5, training=True)
+    assert abs((half == 0).float().mean().item() - 0.5) < 0.002
+
+
+@pytest.mark.parametrize("build", [bert, xlmr])
+def test_cpu_attention_with_dropout_is_hugging_faces_attention_before_its_dropout(build,
+                                                                                 monkeypatch):
+    # Training with dropout takes the written-out attention on a CPU; with its dropout made
+    # the identity, the whole forward must equal Hugging Face's forward without dropout.
+    monkeypatch.setattr(unpadded, "dropout", lambda x, p, training: x)
+    model = build(dropout=0.3)
+    ids, mask = padded_batch(LENGTHS, width=14)
+    model.embeddings.dropout.p = 0.0  # Hugging Face's own module: not patched above
+    ours = unpadded_forward(model.train(), ids, mask).last_hidden_state
+    with torch.no_grad():
+        theirs = model.eval()(input_ids=ids, attention_mask=mask).last_hidden_state
+    real = mask.bool()
+    assert torch.allclose(ours[real], theirs[real], atol=1e-5)

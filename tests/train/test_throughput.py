@@ -112,19 +112,19 @@ def test_phase_logs_throughput_per_step_and_in_its_summary(tmp_path):
     assert 0 < phase["real_token_fraction"] <= 1 and phase["mfu"] is None
 
 
-def test_fused_adamw_only_when_every_parameter_is_on_a_gpu(monkeypatch):
+def test_fused_adamw_on_a_cpu_from_torch_2_4_and_it_matches_the_default(monkeypatch):
     torch.manual_seed(0)
     plain_model, fused_model = nn.Linear(4, 4), nn.Linear(4, 4)
     fused_model.load_state_dict(plain_model.state_dict())
     start = plain_model.weight.detach().clone()
     cfg = TrainingConfig()
-    plain, _ = optim.build_optimizer(plain_model, cfg, 10)
-    assert not plain.defaults["fused"]  # CPU parameters: the default implementation
-    # The fused path itself, exercised on the CPU (torch has a fused CPU kernel too): it
-    # builds, steps, and matches the default implementation.
-    monkeypatch.setattr(optim, "FUSED_DEVICES", ("cpu",))
     fused, _ = optim.build_optimizer(fused_model, cfg, 10)
-    assert fused.defaults["fused"] is True
+    assert fused.defaults["fused"] is True  # CPU parameters, torch >= 2.4
+    monkeypatch.setattr(optim, "_torch_version", lambda: (2, 3))  # before torch had it on CPUs
+    assert not optim.build_optimizer(nn.Linear(4, 4), cfg, 10)[0].defaults["fused"]
+    monkeypatch.setattr(optim, "FUSED_DEVICES", ("cuda",))  # the default implementation
+    plain, _ = optim.build_optimizer(plain_model, cfg, 10)
+    assert not plain.defaults["fused"]
     for model, opt in ((plain_model, plain), (fused_model, fused)):
         for _ in range(3):
             model(torch.arange(8.0).view(2, 4)).pow(2).sum().backward()

@@ -4,10 +4,10 @@ Why: a batch is padded to its longest sequence, and Hugging Face's forward compu
 padding position through every layer. The projections, feed-forward layers and LayerNorms
 act on each token alone, so they can run on the real tokens packed into one matrix; only
 attention needs sequences, and it gets them in groups padded to the group's own longest. On a
-CPU the groups are also kept small enough for the cache: one attention over a whole batch of
-384-token windows is a (batch, heads, 384, 384) tensor per layer (113 MB for e5-small at batch
-16) that the softmax, the dropout mask and their backward each stream through memory, while
-one sequence's fits in the core's cache (benchmarks/train_throughput.py measures the gain).
+CPU the groups are also kept small: one attention over a whole batch of 384-token windows is a
+(batch, heads, 384, 384) tensor per layer (113 MiB for e5-small at batch 16) for the scores,
+the softmax, the dropout mask and each of their gradients, and a training step at that
+length took 1.7x longer than in groups of 32 MiB (`CPU_GROUP_SCORES`).
 
 What runs here: BERT-shaped encoders (BERT, RoBERTa, XLM-R, CamemBERT: absolute positions,
 not a decoder), with Hugging Face's own modules and weights:
@@ -36,11 +36,14 @@ from torch import nn
 # Architectures whose layers are BERT's (query/key/value, attention output, intermediate,
 # output), checked module by module in `supports_unpadded` as well.
 BERT_SHAPED = ("bert", "roberta", "xlm-roberta", "camembert")
-# Attention scores per group on a CPU (heads x sequences x length^2 floats, 2 MiB): a
-# group's scores, softmax and dropout mask stay in a core's cache. Measured on the project's
-# 2-core machine (2 MiB of L2 per core), e5-small at batch 16: per-sequence attention at 384
-# tokens 1.67x HF's whole-batch step; at 32 tokens the whole batch fits and is one group.
-CPU_GROUP_SCORES = 1 << 19
+# Attention scores per group on a CPU (heads x sequences x longest^2 floats: 32 MiB).
+# Measured on the project's 2-core machine, e5-small, batch 16, a training step: at 384
+# tokens the whole batch as one group (113 MiB of scores per tensor) took 12.6 s, groups
+# within this budget (2 sequences) 7.4 s, groups of one sequence 8.4 s; at 205 tokens the
+# whole batch (32 MiB) is one group, and smaller groups were slower (3.2 s against 3.1 s).
+# Likely cause of the cliff: glibc's malloc serves blocks over 32 MiB from fresh pages
+# (mmap) at every allocation, and the softmax, dropout mask and their gradients each take one.
+CPU_GROUP_SCORES = 1 << 23
 
 
 def supports_unpadded(encoder: nn.Module) -> bool:
@@ -145,18 +148,48 @@ def _attention(layer: nn.Module, x: torch.Tensor, packing: Packing, training: bo
     attn = layer.attention.self
     heads = attn.num_attention_heads
     size = attn.attention_head_size
-    dropout = attn.dropout.p if training else 0.0
-    qkv = torch.cat([attn.query(x), attn.key(x), attn.value(x)], dim=-1)
+    rate = attn.dropout.p if training else 0.0
+    # One GEMM for the three projections (their weights side by side): one pass over x
+    # and no copy of the three outputs into one.
+    weight = torch.cat([attn.query.weight, attn.key.weight, attn.value.weight])
+    bias = torch.cat([attn.query.bias, attn.key.bias, attn.value.bias])
+    qkv = F.linear(x, weight, bias)
     outputs = []
     for start, count, sequences, longest, scatter, mask in packing.groups:
         part = qkv.narrow(0, start, count)
         if scatter is not None:  # pad the group's sequences to its longest
             part = part.new_zeros(sequences * longest, part.shape[1]).index_copy(0, scatter, part)
         q, k, v = part.view(-1, longest, 3, heads, size).permute(2, 0, 3, 1, 4).unbind(0)
-        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout)
+        if rate and q.device.type == "cpu":
+            out = _attention_with_dropout(q, k, v, mask, rate)
+        else:
+            out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=rate)
         out = out.transpose(1, 2).reshape(-1, heads * size)
         outputs.append(out if scatter is None else out.index_select(0, scatter))
     return outputs[0] if len(outputs) == 1 else torch.cat(outputs)
+
+
+def dropout(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
+    """Inverted dropout, as `nn.Dropout`: each value kept with probability 1 - p and scaled
+    by 1 / (1 - p). On a CPU the mask comes from one uniform draw compared in place, 0.56x
+    the time of torch's (`bernoulli_`, then a division), which was a quarter of e5-small's
+    forward at UD POS lengths on the project's machine; elsewhere torch's own dropout."""
+    if not training or p == 0:
+        return x
+    if x.device.type != "cpu" or x.dtype != torch.float32:  # bf16 draws would round p
+        return F.dropout(x, p, training=True)
+    keep = torch.empty_like(x).uniform_().ge_(p).mul_(1.0 / (1.0 - p))
+    return x * keep
+
+
+def _attention_with_dropout(q, k, v, mask, p: float) -> torch.Tensor:
+    # PyTorch's CPU attention with dropout is its unfused "math" path anyway; written out
+    # here it takes the cheaper dropout above and skips the math path's checks for rows
+    # with no key (a key mask from real lengths always leaves one).
+    scores = (q * q.shape[-1] ** -0.5) @ k.transpose(-1, -2)
+    if mask is not None:
+        scores = scores.masked_fill_(~mask, float("-inf"))
+    return dropout(scores.softmax(-1), p, training=True) @ v
 
 
 def right_padded(attention_mask: torch.Tensor) -> bool:
@@ -198,9 +231,10 @@ def unpadded_forward(encoder: nn.Module, input_ids: torch.Tensor,
     for layer in layers:
         attended = _attention(layer, x, packing, encoder.training)
         out = layer.attention.output
-        x = out.LayerNorm(out.dropout(out.dense(attended)) + x)
+        x = out.LayerNorm(dropout(out.dense(attended), out.dropout.p, encoder.training) + x)
         out = layer.output
-        x = out.LayerNorm(out.dropout(out.dense(layer.intermediate(x))) + x)
+        hidden = out.dense(layer.intermediate(x))
+        x = out.LayerNorm(dropout(hidden, out.dropout.p, encoder.training) + x)
         if states is not None:
             states.append(_unpack(x, packing))
     last = states[-1] if states is not None else _unpack(x, packing)
