@@ -200,3 +200,14 @@ def test_the_xlmr_base_shaped_encoder_is_xlmr_base_less_its_pooler(monkeypatch):
     # xlm-roberta-base: 278,043,648 parameters, of which the pooler is 768 x 768 + 768.
     assert sum(p.numel() for p in model.parameters()) == 278_043_648 - (768 * 768 + 768)
     assert model.config.num_attention_heads == 12
+
+
+def test_encoder_step_quick():
+    header, rows, machine = table(run_quick("encoder_step.py"))
+    check_machine(machine)
+    assert header == ["length", "real share", "forward", "ms/step", "vs hf"]
+    assert [(r[0], r[2]) for r in rows] == [("12", "hf"), ("12", "unpadded"),
+                                            ("24", "hf"), ("24", "unpadded")]
+    for row in rows:
+        assert number(row[3]) > 0 and 0 < number(row[1]) <= 100
+    assert all(number(r[4]) == 1.0 for r in rows if r[2] == "hf")

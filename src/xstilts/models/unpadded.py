@@ -15,13 +15,14 @@ not a decoder), with Hugging Face's own modules and weights:
    dropout) over the padded batch;
 2. the real tokens packed into a (tokens, width) matrix, on which every layer's
    projections, residuals, LayerNorms, feed-forward and hidden dropout run;
-3. attention (PyTorch's scaled_dot_product_attention, with the layer's dropout when training)
-   per group of consecutive sequences, masked within the group;
+3. attention per group of consecutive sequences, masked within the group: PyTorch's
+   scaled_dot_product_attention with the layer's dropout when training, except on a CPU
+   when training with dropout, where it is written out with `dropout` below (a cheaper mask);
 4. the outputs scattered back to (batch, length, width), zeros at padding positions (no
    head reads them: each masks or ignores padding). `hidden_states`, when asked for, are the
    embeddings and every layer's output, as Hugging Face returns them.
 Anything else (another architecture, gradient checkpointing, a compiled encoder) runs
-Hugging Face's forward: `supports_unpadded` decides, once per encoder.
+Hugging Face's forward: `supports_unpadded` decides (the architecture once per encoder).
 """
 
 from __future__ import annotations
