@@ -132,6 +132,10 @@ def test_encode_runs_hugging_faces_forward_where_it_cannot_unpad():
     with torch.no_grad():
         assert torch.equal(encode(model, ids.flip(1), left).last_hidden_state,
                            model(input_ids=ids.flip(1), attention_mask=left).last_hidden_state)
+        empty = mask.clone()
+        empty[1] = 0  # a row without real tokens: Hugging Face's forward as well
+        assert torch.equal(encode(model, ids, empty).last_hidden_state,
+                           model(input_ids=ids, attention_mask=empty).last_hidden_state)
         # right padding: the unpadded forward (zeros at padding, HF has values there)
         assert not encode(model, ids, mask).last_hidden_state[~mask.bool()].any()
     assert supports_unpadded(model)

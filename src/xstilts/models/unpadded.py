@@ -194,10 +194,12 @@ def _attention_with_dropout(q, k, v, mask, p: float) -> torch.Tensor:
 
 
 def right_padded(attention_mask: torch.Tensor) -> bool:
-    """Whether every row's real tokens come first (xstilts' collation pads on the right)."""
+    """Whether every row has real tokens and they come first (xstilts' collation pads on the
+    right)."""
     lengths = attention_mask.sum(1, keepdim=True)
     positions = torch.arange(attention_mask.shape[1], device=attention_mask.device)
-    return bool(torch.equal(positions < lengths, attention_mask.bool()))
+    return bool(torch.equal(positions < lengths, attention_mask.bool())
+                and attention_mask[:, :1].all())
 
 
 def encode(encoder: nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor,
