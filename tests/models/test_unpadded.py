@@ -153,6 +153,15 @@ def test_encode_runs_hugging_faces_forward_where_it_cannot_unpad():
     compiled = bert()
     compiled.compile()
     assert not supports_unpadded(compiled)  # keeps its compiled forward
+    assert not supports_unpadded(torch.compile(bert()))  # the wrapper torch.compile returns
+
+    class RemoteBert(BertModel):  # as trust_remote_code's classes: BERT's names, own forward
+        pass
+
+    assert not supports_unpadded(RemoteBert(BertConfig(**SIZES)))
+    with torch.no_grad():  # no mask: Hugging Face's forward (every position real)
+        assert torch.equal(encode(model, ids, None).last_hidden_state,
+                           model(input_ids=ids).last_hidden_state)
 
 
 def test_cpu_dropout_keeps_each_value_with_probability_1_minus_p_scaled_by_its_inverse():
@@ -166,6 +175,7 @@ def test_cpu_dropout_keeps_each_value_with_probability_1_minus_p_scaled_by_its_i
     y.sum().backward()  # the gradient is the same mask and scale
     assert torch.equal(x.grad, y.detach())
     assert dropout(x, 0.1, training=False) is x and dropout(x, 0.0, training=True) is x
+    assert not dropout(x, 1.0, training=True).any()  # nn.Dropout(1.0): everything dropped
     half = dropout(torch.ones(1_000_000), 0.5, training=True)
     assert abs((half == 0).float().mean().item() - 0.5) < 0.002
 

@@ -51,12 +51,20 @@ def supports_unpadded(encoder: nn.Module) -> bool:
     """Whether `encoder` is a Hugging Face model this module can run (see the module doc)."""
     # A compiled encoder (training.compile) or one that checkpoints activations keeps its own
     # forward: bypassing it would drop the compilation or the memory saving.
-    if getattr(encoder, "_compiled_call_impl", None) is not None or _checkpointing(encoder):
+    if (getattr(encoder, "_compiled_call_impl", None) is not None
+            or isinstance(encoder, _compiled_module()) or _checkpointing(encoder)):
         return False
     known = _BERT_SHAPED_MODULES.get(encoder)
     if known is None:
         known = _BERT_SHAPED_MODULES[encoder] = _bert_shaped(encoder)
     return known
+
+
+def _compiled_module() -> type:
+    # torch.compile(module) returns a wrapper whose attributes are the module's own.
+    from torch._dynamo.eval_frame import OptimizedModule
+
+    return OptimizedModule
 
 
 def _checkpointing(encoder: nn.Module) -> bool:
@@ -75,6 +83,10 @@ _BERT_SHAPED_MODULES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 def _bert_shaped(encoder: nn.Module) -> bool:
     config = getattr(encoder, "config", None)
     if config is None or getattr(config, "model_type", None) not in BERT_SHAPED:
+        return False
+    # transformers' own classes only: remote code (trust_remote_code) may keep BERT's module
+    # names and config type and change what its forward does.
+    if not type(encoder).__module__.startswith("transformers.models."):
         return False
     if (getattr(config, "is_decoder", False) or getattr(config, "add_cross_attention", False)
             or getattr(config, "position_embedding_type", "absolute") not in (None, "absolute")
@@ -124,10 +136,12 @@ def attention_groups(lengths: list[int], heads: int, budget: int | None) -> list
     return groups
 
 
-def pack(attention_mask: torch.Tensor, heads: int, budget: int | None) -> Packing:
-    """The packing of a right-padded batch (every row's real tokens first, then padding)."""
+def pack(attention_mask: torch.Tensor, heads: int, budget: int | None,
+         device: torch.device | None = None) -> Packing:
+    """The packing of a right-padded batch (every row's real tokens first, then padding),
+    worked out on the CPU (no GPU sync per group), its index tensors put on `device`."""
     batch, length = attention_mask.shape
-    real = attention_mask.bool()
+    real = attention_mask.cpu().bool()
     lengths = real.sum(1).tolist()
     rows = real.reshape(-1).nonzero().squeeze(1)
     groups, start = [], 0
@@ -140,9 +154,11 @@ def pack(attention_mask: torch.Tensor, heads: int, budget: int | None) -> Packin
             sub = real[members[0]:members[-1] + 1, :longest]
             scatter = sub.reshape(-1).nonzero().squeeze(1)
             mask = sub[:, None, None, :]
+        if device is not None and scatter is not None:
+            scatter, mask = scatter.to(device), mask.to(device)
         groups.append((start, count, len(members), longest, scatter, mask))
         start += count
-    return Packing(batch, length, rows, tuple(groups))
+    return Packing(batch, length, rows if device is None else rows.to(device), tuple(groups))
 
 
 def _attention(layer: nn.Module, x: torch.Tensor, packing: Packing, training: bool):
@@ -177,6 +193,8 @@ def dropout(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
     forward at UD POS lengths on the project's machine; elsewhere torch's own dropout."""
     if not training or p == 0:
         return x
+    if p >= 1:
+        return x * 0.0  # every value dropped (as nn.Dropout), still part of the graph
     if x.device.type != "cpu" or x.dtype != torch.float32:  # bf16 draws would round p
         return F.dropout(x, p, training=True)
     keep = torch.empty_like(x).uniform_().ge_(p).mul_(1.0 / (1.0 - p))
@@ -206,8 +224,10 @@ def encode(encoder: nn.Module, input_ids: torch.Tensor, attention_mask: torch.Te
            output_hidden_states: bool = False):
     """The encoder's output for a padded batch: over the real tokens only where the encoder
     and the padding allow it, else Hugging Face's forward."""
-    if supports_unpadded(encoder) and right_padded(attention_mask):
-        return unpadded_forward(encoder, input_ids, attention_mask, output_hidden_states)
+    if attention_mask is not None and supports_unpadded(encoder):
+        on_cpu = attention_mask.cpu()  # one GPU sync; the packing is worked out from it
+        if right_padded(on_cpu):
+            return unpadded_forward(encoder, input_ids, on_cpu, output_hidden_states)
     return encoder(input_ids=input_ids, attention_mask=attention_mask,
                    output_hidden_states=output_hidden_states, return_dict=True)
 
@@ -228,7 +248,7 @@ def unpadded_forward(encoder: nn.Module, input_ids: torch.Tensor,
     layers = encoder.encoder.layer
     heads = layers[0].attention.self.num_attention_heads
     budget = CPU_GROUP_SCORES if embedded.device.type == "cpu" else None
-    packing = pack(attention_mask, heads, budget)
+    packing = pack(attention_mask, heads, budget, embedded.device)
     x = embedded.reshape(-1, embedded.shape[-1]).index_select(0, packing.rows)
     states = [embedded] if output_hidden_states else None
     for layer in layers:
