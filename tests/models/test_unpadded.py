@@ -164,6 +164,23 @@ def test_encode_runs_hugging_faces_forward_where_it_cannot_unpad():
                            model(input_ids=ids).last_hidden_state)
 
 
+def test_scattered_puts_rows_in_place_and_zeros_at_padding_even_over_reused_memory():
+    # Its buffer is uninitialised memory: padding must still come out exactly zero (a nan
+    # there would reach the softmax's gradient), and the gradient must reach x's rows only.
+    rows, padding = torch.tensor([0, 2, 3]), torch.tensor([1, 4])
+    x = torch.arange(12.0).view(3, 4).requires_grad_()
+    for _ in range(20):  # a freed nan block of the same size: the allocator may hand it back
+        garbage = torch.full((5, 4), float("nan"))
+        del garbage
+        x.grad = None
+        out = unpadded._scattered(x, rows, padding, 5)
+        expected = torch.zeros(5, 4)
+        expected[rows] = x.detach()
+        assert torch.equal(out, expected)
+        (out * torch.arange(5.0)[:, None]).sum().backward()
+        assert torch.equal(x.grad, rows.float()[:, None].expand(3, 4))
+
+
 def test_cpu_dropout_keeps_each_value_with_probability_1_minus_p_scaled_by_its_inverse():
     torch.manual_seed(0)
     x = torch.ones(1_000_000, requires_grad=True)

@@ -114,10 +114,23 @@ class Packing:
     batch: int
     length: int
     rows: torch.Tensor  # (tokens,) flat indices of the real tokens in (batch * length)
-    groups: tuple[tuple[int, int, int, int, torch.Tensor | None, torch.Tensor | None], ...]
-    # each group: (first packed row, its row count, its sequences, its padded length, its
-    # rows' flat indices in (sequences x padded length) or None when it needs no padding,
-    # its key mask)
+    padding: torch.Tensor  # flat indices of the padding positions in (batch * length)
+    groups: tuple[Group, ...]
+
+
+@dataclass(frozen=True)
+class Group:
+    """Consecutive sequences that attend together, padded to the longest of them."""
+
+    start: int  # its first row in the packed matrix
+    count: int  # its real tokens
+    sequences: int
+    longest: int
+    # Flat indices in (sequences x longest) of its real tokens and of its padding; None when
+    # its sequences are all as long (no padding).
+    scatter: torch.Tensor | None
+    padding: torch.Tensor | None
+    mask: torch.Tensor | None  # (sequences, 1, 1, longest): which keys are real
 
 
 def attention_groups(lengths: list[int], heads: int, budget: int | None) -> list[list[int]]:
@@ -143,22 +156,34 @@ def pack(attention_mask: torch.Tensor, heads: int, budget: int | None,
     batch, length = attention_mask.shape
     real = attention_mask.cpu().bool()
     lengths = real.sum(1).tolist()
-    rows = real.reshape(-1).nonzero().squeeze(1)
+
+    def where(flags: torch.Tensor, value: bool) -> torch.Tensor:
+        found = (flags.reshape(-1) == value).nonzero().squeeze(1)
+        return found if device is None else found.to(device)
+
     groups, start = [], 0
     for members in attention_groups(lengths, heads, budget):
         sizes = [lengths[i] for i in members]
         longest, count = max(sizes), sum(sizes)
-        if min(sizes) == longest:
-            scatter = mask = None
-        else:
+        scatter = padding = mask = None
+        if min(sizes) < longest:
             sub = real[members[0]:members[-1] + 1, :longest]
-            scatter = sub.reshape(-1).nonzero().squeeze(1)
-            mask = sub[:, None, None, :]
-        if device is not None and scatter is not None:
-            scatter, mask = scatter.to(device), mask.to(device)
-        groups.append((start, count, len(members), longest, scatter, mask))
+            scatter, padding = where(sub, True), where(sub, False)
+            mask = sub[:, None, None, :] if device is None else sub[:, None, None, :].to(device)
+        groups.append(Group(start, count, len(members), longest, scatter, padding, mask))
         start += count
-    return Packing(batch, length, rows if device is None else rows.to(device), tuple(groups))
+    return Packing(batch, length, where(real, True), where(real, False), tuple(groups))
+
+
+def _scattered(x: torch.Tensor, rows: torch.Tensor, padding: torch.Tensor,
+               total: int) -> torch.Tensor:
+    # (total, width) with x's rows at `rows` and zeros at `padding` (the two cover every
+    # row): each row written once, where zeros then a copy would write the real ones twice.
+    # Padding must be finite, not left as it was: a masked key's value still meets a zero
+    # probability (0 * nan is nan), and a padded query's row enters the softmax's gradient.
+    out = x.new_empty(total, x.shape[-1])
+    out.index_fill_(0, padding, 0.0)
+    return out.index_copy_(0, rows, x)
 
 
 def _attention(layer: nn.Module, x: torch.Tensor, packing: Packing):
@@ -172,17 +197,18 @@ def _attention(layer: nn.Module, x: torch.Tensor, packing: Packing):
     bias = torch.cat([attn.query.bias, attn.key.bias, attn.value.bias])
     qkv = F.linear(x, weight, bias)
     outputs = []
-    for start, count, sequences, longest, scatter, mask in packing.groups:
-        part = qkv.narrow(0, start, count)
-        if scatter is not None:  # pad the group's sequences to its longest
-            part = part.new_zeros(sequences * longest, part.shape[1]).index_copy(0, scatter, part)
-        q, k, v = part.view(-1, longest, 3, heads, size).permute(2, 0, 3, 1, 4).unbind(0)
+    for group in packing.groups:
+        part = qkv.narrow(0, group.start, group.count)
+        if group.scatter is not None:  # pad the group's sequences to its longest
+            part = _scattered(part, group.scatter, group.padding,
+                              group.sequences * group.longest)
+        q, k, v = part.view(-1, group.longest, 3, heads, size).permute(2, 0, 3, 1, 4).unbind(0)
         if rate and q.device.type == "cpu":
-            out = _attention_with_dropout(q, k, v, mask, rate)
+            out = _attention_with_dropout(q, k, v, group.mask, rate)
         else:
-            out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=rate)
+            out = F.scaled_dot_product_attention(q, k, v, attn_mask=group.mask, dropout_p=rate)
         out = out.transpose(1, 2).reshape(-1, heads * size)
-        outputs.append(out if scatter is None else out.index_select(0, scatter))
+        outputs.append(out if group.scatter is None else out.index_select(0, group.scatter))
     return outputs[0] if len(outputs) == 1 else torch.cat(outputs)
 
 
@@ -235,8 +261,8 @@ def encode(encoder: nn.Module, input_ids: torch.Tensor, attention_mask: torch.Te
 
 
 def _unpack(x: torch.Tensor, packing: Packing) -> torch.Tensor:
-    full = x.new_zeros(packing.batch * packing.length, x.shape[-1])
-    return full.index_copy(0, packing.rows, x).view(packing.batch, packing.length, -1)
+    full = _scattered(x, packing.rows, packing.padding, packing.batch * packing.length)
+    return full.view(packing.batch, packing.length, -1)
 
 
 def unpadded_forward(encoder: nn.Module, input_ids: torch.Tensor,
