@@ -211,3 +211,17 @@ def test_encoder_step_quick():
     for row in rows:
         assert number(row[3]) > 0 and 0 < number(row[1]) <= 100
     assert all(number(r[4]) == 1.0 for r in rows if r[2] == "hf")
+
+
+def test_bucket_width_quick(mini_data):
+    header, rows, machine = table(run_quick("bucket_width.py", "--data", str(mini_data)))
+    check_machine(machine)
+    assert header == ["width", "seed", "acc en", "acc de", "acc mean", "F1 mean"]
+    # --quick: the first two widths (16, 4) at seed 0, then each width's mean over seeds.
+    assert [(r[0], r[1]) for r in rows] == [("16", "0"), ("4", "0"), ("16", "mean"),
+                                            ("4", "mean")]
+    for row in rows:
+        en, de, mean, f1 = (number(c) for c in row[2:])
+        assert 0 <= en <= 100 and 0 <= de <= 100 and 0 <= f1 <= 100
+        assert abs(mean - (en + de) / 2) <= 0.011  # the languages' mean, to the printed 2 dp
+    assert rows[2][2:] == rows[0][2:] and rows[3][2:] == rows[1][2:]  # one seed
