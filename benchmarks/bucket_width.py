@@ -45,8 +45,8 @@ def run_one(declaration: dict, encoder: str, width: int, seed: int, args, out: P
         "targets": {"tasks": ["udpos"], "training": training},
         "tasks": {"udpos": declaration}})
     target = run(config, out / f"width{width}-seed{seed}", store=store)["targets"]["udpos"]
-    return {"width": width, "seed": seed, "accuracy": {lang: m["accuracy"] for lang, m in target["languages"].items()},
-            "f1": target["average"]["f1"]}
+    accuracy = {lang: metrics["accuracy"] for lang, metrics in target["languages"].items()}
+    return {"width": width, "seed": seed, "accuracy": accuracy, "f1": target["average"]["f1"]}
 
 
 def main() -> None:

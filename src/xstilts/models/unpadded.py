@@ -157,9 +157,11 @@ def pack(attention_mask: torch.Tensor, heads: int, budget: int | None,
     real = attention_mask.cpu().bool()
     lengths = real.sum(1).tolist()
 
+    def on_device(t: torch.Tensor) -> torch.Tensor:
+        return t if device is None else t.to(device)
+
     def where(flags: torch.Tensor, value: bool) -> torch.Tensor:
-        found = (flags.reshape(-1) == value).nonzero().squeeze(1)
-        return found if device is None else found.to(device)
+        return on_device((flags.reshape(-1) == value).nonzero().squeeze(1))
 
     groups, start = [], 0
     for members in attention_groups(lengths, heads, budget):
@@ -169,7 +171,7 @@ def pack(attention_mask: torch.Tensor, heads: int, budget: int | None,
         if min(sizes) < longest:
             sub = real[members[0]:members[-1] + 1, :longest]
             scatter, padding = where(sub, True), where(sub, False)
-            mask = sub[:, None, None, :] if device is None else sub[:, None, None, :].to(device)
+            mask = on_device(sub[:, None, None, :])
         groups.append(Group(start, count, len(members), longest, scatter, padding, mask))
         start += count
     return Packing(batch, length, where(real, True), where(real, False), tuple(groups))

@@ -24,9 +24,10 @@ def fused_supported(params: list[torch.Tensor]) -> bool:
                                 for p in params)
 
 
-def _torch_version() -> tuple[int, int]:
-    major, minor = torch.__version__.split(".")[:2]
-    return int(major), int("".join(c for c in minor if c.isdigit()) or 0)
+def _torch_version():
+    # torch's own version object: compares with tuples, local builds (+cpu) and
+    # pre-releases as packaging does.
+    return torch.__version__
 
 
 def build_optimizer(model, cfg: TrainingConfig, total_steps: int):
