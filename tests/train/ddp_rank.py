@@ -13,6 +13,7 @@ from tests.fixtures import train_intermediate_phase
 from tests.train.test_throughput import tiny_phase
 
 from xstilts.train import loop
+from xstilts.train.distributed import DataParallel
 
 folder = Path(sys.argv[1])
 drawn: list[list[int]] = []
@@ -42,3 +43,4 @@ rank = int(torch.distributed.get_rank())
 params = {k: v.detach().contiguous() for k, v in captured["model"].state_dict().items()}
 save_file(params, str(folder / f"params-{rank}.safetensors"))
 (folder / f"batches-{rank}.json").write_text(json.dumps(drawn))
+DataParallel().close()  # as the product does: a gloo group left to exit can abort

@@ -4,9 +4,10 @@
 Every rank runs each training job of the plan together (in plan order: dependencies first;
 train/distributed.py splits the batches and averages the gradients inside the phase); rank 0
 alone writes the store's records, and a job is done only when it finished on every rank
-(the ranks agree on each outcome, so none goes on into the next job alone). Then the other ranks stop and rank 0 evaluates, as a
-single process would: evaluations are short next to training, and a rank waiting for them
-at a barrier would only hold its GPU (and risk the process group's timeout). A study still
+(the ranks agree on each outcome, so none goes on into the next job alone). Then every rank
+leaves the process group, the other ranks stop and rank 0 evaluates, as a single process
+would: evaluations are short next to training, and a rank waiting for them at a barrier
+would only hold its GPU (and risk the process group's timeout). A study still
 runs one job per GPU (`--workers`), which keeps every GPU busy without any of this.
 """
 
@@ -78,6 +79,7 @@ def execute_data_parallel(plan: Plan, store: Store, device: torch.device,
         else:
             rank, error = failure
             errors[job.key] = error if rank == par.rank else f"process {rank}: {error}"
+    par.close()  # every rank agreed on the last outcome; no collective follows
     if not par.is_main:
         return None
     # The evaluations (and the record of any training job that failed), in one process.

@@ -104,6 +104,14 @@ class DataParallel:
         if self.accelerator is not None:
             self.accelerator.wait_for_everyone()
 
+    def close(self) -> None:
+        """Leave the process group: every rank at the same point, after its last collective.
+        A gloo group left to the interpreter's exit can abort the process (SIGABRT, "terminate
+        called without an active exception": its worker threads outlive Python), and the
+        launcher then kills the other ranks. The process's last data-parallel step."""
+        if self.accelerator is not None:
+            self.accelerator.end_training()  # no trackers of its own: destroys the group
+
     def first_failure(self, error: str | None) -> tuple[int, str] | None:
         """Every rank's verdict on work they did side by side (`error`: this rank's, None
         when it succeeded): None when all succeeded, else (rank, error) of the first rank
