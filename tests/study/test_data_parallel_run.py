@@ -12,8 +12,10 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from tests.bad_input_projects import study
 from tests.fixtures import log_records
 
+from xstilts.cli import main
 from xstilts.study.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -128,3 +130,16 @@ def test_a_save_failing_on_rank_0_alone_stops_both_processes(tmp_path):
                       "evaluation": "blocked"}, events
     assert not (out / "results.json").exists() or "demo-nli" not in json.loads(
         (out / "results.json").read_text())["targets"]
+
+
+def test_a_study_under_a_data_parallel_launch_is_refused_before_any_work(tmp_path, monkeypatch,
+                                                                         capsys):
+    # Each rank would run the whole study into one store; a study trains one job per GPU.
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "0")
+    out = tmp_path / "out"
+    args = [a.replace("{out}", str(out)) for a in study(tmp_path)]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "WORLD_SIZE=2" in err and "--workers N" in err and "fix:" in err, err
+    assert not out.exists()

@@ -25,6 +25,7 @@ from xstilts.study.run import failure_report, prepare
 from xstilts.study.spec import Study
 from xstilts.study.store import Store
 from xstilts.study.tracked import resolve_tracking, track_results, with_tracking
+from xstilts.train.distributed import world_size
 
 PLAN_FILE = "plan.json"
 logger = logging.getLogger(__name__)
@@ -45,6 +46,12 @@ def run_study(study: Study, out: Path, store_dir: Path | None = None, backend: s
     """Plan, then (unless dry_run) execute; returns the plan's counts and what happened
     (a dry run: the counts and `dry_run`, the text of what would run). Progress lines go to
     the `xstilts` logger, or `log`."""
+    if world_size() > 1:  # every rank would run the whole study and write the same store
+        raise XstiltsError(
+            "xstilts study does not run under a data-parallel launch (accelerate launch / "
+            f"torchrun set WORLD_SIZE={world_size()}): it trains one job per GPU instead.\n"
+            "  fix: run it as one process, `xstilts study STUDY.yaml --out DIR --workers N` "
+            "(N: your GPUs); `accelerate launch` is for one large `xstilts run`.")
     out = Path(out)
     plan = plan_study(study)
     plan = with_tracking(plan, resolve_tracking(study.base.tracking, out, study.spec.name))
