@@ -28,7 +28,8 @@ from xstilts.train.batching import BUCKET_WIDTH
 # Bump when a job's outputs change for the same inputs (a format's features, the loop, ...).
 # 2: encoder loads draw no random numbers; retrieval sides embedded apart. 3: the unpadded
 # forward (models/unpadded.py: other dropout draws on a CPU) and fused AdamW on a CPU.
-# 4: attention dropout's mask on a CPU drawn 15 bits a value (other draws).
+# 4: attention dropout's mask on a CPU drawn 15 bits a value (other draws); gradient
+# clipping's scale applied inside fused AdamW (a division by its inverse: other roundings).
 JOBS_VERSION = 4
 CODE_VERSION = f"xstilts {__version__} / jobs {JOBS_VERSION}"
 # Encoder settings that change what training produces (not where the model is read from).

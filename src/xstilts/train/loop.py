@@ -32,7 +32,7 @@ from xstilts.formats.base import TaskFormat
 from xstilts.progress import progress
 from xstilts.train.batching import BUCKET_WIDTH, batch_slice, epoch_order
 from xstilts.train.distributed import DataParallel
-from xstilts.train.optim import build_optimizer
+from xstilts.train.optim import build_optimizer, clipped_step, gradient_norm
 from xstilts.train.samplers import TaskSampler, task_probabilities
 from xstilts.train.state import (
     SavePolicy,
@@ -227,9 +227,9 @@ def train_phase(model, tokenizer, data: list[TaskData], cfg: TrainingConfig, out
                     loss.backward()
                 loss_sum += float(loss.detach())
                 seen += int(batch["input_ids"].shape[0])
-            norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
+            norm = gradient_norm(optimizer)  # clipped to cfg.max_grad_norm by the step
             check_finite(loss_sum, float(norm), name, state["step"] + 1, steps, last_dir)
-            optimizer.step()
+            clipped_step(optimizer, norm, cfg.max_grad_norm)
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
             state["step"] += 1

@@ -1,0 +1,46 @@
+"""Gradient clipping folded into the optimiser step (train/optim.py) against torch's own
+clip_grad_norm_ followed by a plain step."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from xstilts.train.optim import clipped_step, fused_supported, gradient_norm
+
+
+def two_copies(grad_size: float) -> tuple[list, list, list]:
+    """Two identical parameter sets (shapes of a tiny encoder), and gradients for them."""
+    generator = torch.Generator().manual_seed(0)
+    shapes = [(8, 8), (8,), (32, 8), (32,), (1, 8)]
+    values = [torch.randn(s, generator=generator) for s in shapes]
+    grads = [torch.randn(s, generator=generator) * grad_size for s in shapes]
+    copies = [[torch.nn.Parameter(v.clone()) for v in values] for _ in range(2)]
+    return copies[0], copies[1], grads
+
+
+@pytest.mark.parametrize("fused", [True, False])
+@pytest.mark.parametrize("grad_size", [10.0, 0.01])  # clipped (norm ~70), and not (~0.07)
+def test_clipped_step_is_clip_grad_norm_then_a_step(fused, grad_size):
+    if fused and not fused_supported([torch.zeros(1)]):
+        pytest.skip("this torch has no fused AdamW on a CPU")  # torch < 2.4
+    ours, theirs, grads = two_copies(grad_size)
+    optimizers = [torch.optim.AdamW(ps, lr=0.1, weight_decay=0.01, fused=fused or None)
+                  for ps in (ours, theirs)]
+    for step in range(3):  # Adam's moments carry the clipped gradients into later steps
+        for a, b, g in zip(ours, theirs, grads, strict=True):
+            a.grad, b.grad = g * 0.9 ** step, g * 0.9 ** step
+        expected = torch.nn.utils.clip_grad_norm_(theirs, 1.0)
+        optimizers[1].step()
+        norm = gradient_norm(optimizers[0])
+        clipped_step(optimizers[0], norm, 1.0)
+        assert torch.allclose(norm, expected, rtol=1e-6)
+        assert (float(norm) > 1.0) == (grad_size > 1)
+        for a, b in zip(ours, theirs, strict=True):
+            assert torch.allclose(a, b, rtol=1e-6, atol=1e-7)
+    assert not hasattr(optimizers[0], "grad_scale")  # nothing left for a later step
+
+
+def test_no_gradients_have_norm_zero():
+    optimizer = torch.optim.AdamW([torch.nn.Parameter(torch.ones(3))], lr=0.1)
+    assert float(gradient_norm(optimizer)) == 0.0
