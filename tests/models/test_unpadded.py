@@ -14,7 +14,6 @@ from transformers import (
 from xstilts.models import unpadded
 from xstilts.models.unpadded import (
     attention_groups,
-    dropout,
     encode,
     supports_unpadded,
     unpadded_forward,
@@ -179,44 +178,6 @@ def test_scattered_puts_rows_in_place_and_zeros_at_padding_even_over_reused_memo
         assert torch.equal(out, expected)
         (out * torch.arange(5.0)[:, None]).sum().backward()
         assert torch.equal(x.grad, rows.float()[:, None].expand(3, 4))
-
-
-def test_cpu_dropout_keeps_each_value_with_probability_1_minus_p_scaled_by_its_inverse():
-    torch.manual_seed(0)
-    x = torch.ones(1_000_000, requires_grad=True)
-    y = dropout(x, 0.1, training=True)
-    kept = y != 0
-    # Binomial(1e6, 0.9): standard deviation 3e-4 of the kept share; 0.002 is over 6 of them.
-    assert abs(kept.float().mean().item() - 0.9) < 0.002
-    # The rate as drawn: 0.1 rounded to 15 bits (3277 / 32768), scaled by its own inverse.
-    assert torch.allclose(y[kept], torch.full_like(y[kept], 32768 / (32768 - 3277)))
-    assert abs(y.mean().item() - 1.0) < 0.002  # unbiased, as nn.Dropout
-    y.sum().backward()  # the gradient is the same mask and scale
-    assert torch.equal(x.grad, y.detach())
-    assert dropout(x, 0.1, training=False) is x and dropout(x, 0.0, training=True) is x
-    assert not dropout(x, 1.0, training=True).any()  # nn.Dropout(1.0): everything dropped
-    half = dropout(torch.ones(1_000_000), 0.5, training=True)
-    assert abs((half == 0).float().mean().item() - 0.5) < 0.002
-    # A rate the 15-bit draw cannot hold within 0.1% (0.001 would be 33 / 32768, 0.7% more)
-    # takes torch's dropout: the exact rate.
-    rare = dropout(torch.ones(4_000_000), 0.001, training=True)
-    assert abs((rare == 0).float().mean().item() - 0.001) < 0.0001  # 6 standard deviations
-    assert torch.allclose(rare[rare != 0], torch.full((1,), 1 / 0.999))
-
-
-def test_cpu_dropout_draws_follow_the_seed_and_are_independent_across_a_draws_four_values():
-    # Four decisions share one 64-bit draw: each of the four positions must drop at the rate
-    # alone and independently of its neighbours (a pair dropping together: p^2).
-    x = torch.ones(4_000_000)
-    torch.manual_seed(3)
-    first = dropout(x, 0.1, training=True)
-    torch.manual_seed(3)
-    assert torch.equal(first, dropout(x, 0.1, training=True))
-    dropped = (first == 0).view(-1, 4)
-    for lane in range(4):  # sd of a share over 1e6 decisions: 3e-4
-        assert abs(dropped[:, lane].float().mean().item() - 0.1) < 0.002, lane
-    both = (dropped[:, :3] & dropped[:, 1:]).float().mean(0)  # neighbours in one draw
-    assert torch.allclose(both, torch.full((3,), 0.01), atol=0.0006), both
 
 
 @pytest.mark.parametrize("build", [bert, xlmr])

@@ -34,6 +34,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from xstilts.models.dropout import dropout, same_draws_dropout
+
 # Architectures whose layers are BERT's (query/key/value, attention output, intermediate,
 # output), checked module by module in `supports_unpadded` as well.
 BERT_SHAPED = ("bert", "roberta", "xlm-roberta", "camembert")
@@ -214,39 +216,9 @@ def _attention(layer: nn.Module, x: torch.Tensor, packing: Packing):
     return outputs[0] if len(outputs) == 1 else torch.cat(outputs)
 
 
-# Random bits per kept-or-dropped decision in `dropout` on a CPU: 15, four decisions per
-# 64-bit draw (torch's CPU generator makes one 64-bit integer in about the time of one float;
-# `uniform_` spends a draw per value). A rate is rounded to a multiple of 2^-15 (0.1 becomes
-# 0.100006), and then scaled by its own 1 / (1 - p): unbiased, as nn.Dropout.
-_MASK_BITS = 15
-_LANES_15_BITS = 0x7FFF7FFF7FFF7FFF  # each 16-bit lane of an int64 keeps its low 15 bits
-
-
-def dropout(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
-    """Inverted dropout, as `nn.Dropout`: each value kept with probability 1 - p and scaled
-    by 1 / (1 - p). On a CPU the mask is drawn 15 bits a value (four values a 64-bit draw,
-    the rate rounded to a multiple of 2^-15: _MASK_BITS) and compared in place: 3.5x the
-    speed of torch's dropout (`bernoulli_`, a division, a product) on (16, 12, 48, 48)
-    attention probabilities, 1.8x the uniform draw per value used before. Elsewhere, and for
-    rates that rounding would move by over 0.1%, torch's own dropout. Used on attention
-    probabilities, the largest tensors dropped; hidden states keep the layers' nn.Dropout
-    (with these draws there, the e5-small demo's NLI target stayed at chance in one arm,
-    twice, with two versions of this mask: a knife edge the demo also shows with exact
-    length sorting)."""
-    if not training or p == 0:
-        return x
-    if p >= 1:
-        return x * 0.0  # every value dropped (as nn.Dropout), still part of the graph
-    levels = 1 << _MASK_BITS
-    threshold = round(p * levels)
-    if (x.device.type != "cpu" or x.dtype != torch.float32  # bf16 would round the scale
-            or abs(threshold / levels - p) > 1e-3 * p):
-        return F.dropout(x, p, training=True)
-    count = x.numel()
-    draws = torch.empty((count + 3) // 4, dtype=torch.int64).random_()  # [0, 2^63)
-    lanes = draws.bitwise_and_(_LANES_15_BITS).view(torch.int16)[:count].view(x.shape)
-    keep = lanes.ge(threshold).to(x.dtype).mul_(levels / (levels - threshold))
-    return x * keep
+def _hidden_dropout(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    # The layer's own nn.Dropout, its very result (rate, training flag, draws), sooner.
+    return same_draws_dropout(x, module.p, module.training)
 
 
 def _attention_with_dropout(q, k, v, mask, p: float) -> torch.Tensor:
@@ -302,9 +274,9 @@ def unpadded_forward(encoder: nn.Module, input_ids: torch.Tensor,
     for layer in layers:
         attended = _attention(layer, x, packing)
         out = layer.attention.output
-        x = out.LayerNorm(out.dropout(out.dense(attended)) + x)
+        x = out.LayerNorm(_hidden_dropout(out.dropout, out.dense(attended)) + x)
         out = layer.output
-        x = out.LayerNorm(out.dropout(out.dense(layer.intermediate(x))) + x)
+        x = out.LayerNorm(_hidden_dropout(out.dropout, out.dense(layer.intermediate(x))) + x)
         if states is not None:
             states.append(_unpack(x, packing))
     last = states[-1] if states is not None else _unpack(x, packing)
