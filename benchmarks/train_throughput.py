@@ -292,6 +292,15 @@ def run_trainer(name: str, system: str, task, features, tokenizer, location: str
     return row
 
 
+def median_row(rounds: list[dict]) -> dict:
+    """The round with the median real tokens per second (the lower middle of an even count),
+    with every round's figure alongside."""
+    ranked = sorted(rounds, key=lambda r: r["real_tok_s"])
+    row = dict(ranked[(len(ranked) - 1) // 2])
+    row["rounds"] = [r["real_tok_s"] for r in rounds]
+    return row
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -314,6 +323,9 @@ def main() -> None:
                              "e5-small's 96M embedding weights dominates small steps)")
     parser.add_argument("--limit", type=int, default=0,
                         help="train on the first N features only (0: all)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="run every system N times, each round in the other order; the "
+                             "table shows each system's median round (by real tok/s)")
     args = parser.parse_args()
     if args.quick:
         args.steps, args.batch_size, args.limit = min(args.steps, 3), 4, args.limit or 24
@@ -345,40 +357,48 @@ def main() -> None:
             task = resolve_tasks(config)[name]
             texts = strings_of([load_split(task, "train")]) if encoder == "tiny-random" else []
             location = resolve_encoder(encoder, texts, args.seed)
-            row, features, task, tokenizer, fused = run_xstilts(
-                name, config, location, args, device, Path(tmp) / f"{name}-xstilts")
-            rows.append(row)
-            base = row["wall"]
-            gc.collect()
-            print(f"{name} xstilts: {row['wall']:.1f} s", file=sys.stderr, flush=True)
-            for width in args.bucket_widths:  # the same run with other length buckets
-                other = run_config(name, declaration, width)
-                rows.append(run_xstilts(name, other, location, args, device,
-                                        Path(tmp) / f"{name}-xstilts-{width}")[0])
-                print(f"{name} xstilts, buckets of {width}: {rows[-1]['wall']:.1f} s",
-                      file=sys.stderr, flush=True)
-                gc.collect()
-            for system in [s for s in args.systems if s != "xstilts"]:
-                row = run_trainer(name, system, task, features, tokenizer, location,
-                                  lengths[name], args, device, fused,
-                                  Path(tmp) / f"{name}-{system}")
-                rows.append(row)
-                print(f"{name} {system}: {row['wall']:.1f} s", file=sys.stderr, flush=True)
-                gc.collect()
-                if device.type == "cuda":
-                    torch.cuda.empty_cache()
-            for r in rows:
-                if r["task"] == name:
-                    r["ratio"] = r["wall"] / base
+            # xstilts first (it featurises for every system), then the other bucket widths,
+            # then Trainer; later rounds reverse the order, so that a drift of the machine
+            # or a system's place in the process favours none.
+            runs = [("xstilts", None), *(("xstilts", w) for w in args.bucket_widths),
+                    *((s, None) for s in args.systems if s != "xstilts")]
+            measured: dict[tuple, list[dict]] = {run: [] for run in runs}
+            for round_ in range(args.rounds):
+                for system, width in runs if round_ % 2 == 0 else runs[::-1]:
+                    out = Path(tmp) / f"{name}-{system}-{width}-{round_}"
+                    if system == "xstilts":
+                        row, *shared = run_xstilts(name, run_config(name, declaration, width),
+                                                   location, args, device, out)
+                        if width is None and round_ == 0:
+                            features, task, tokenizer, fused = shared
+                    else:
+                        row = run_trainer(name, system, task, features, tokenizer, location,
+                                          lengths[name], args, device, fused, out)
+                    measured[(system, width)].append(row)
+                    print(f"{name} {row['system']} (round {round_ + 1}): {row['wall']:.1f} s, "
+                          f"{row['real_tok_s']:,.1f} real tok/s", file=sys.stderr, flush=True)
+                    gc.collect()
+                    if device.type == "cuda":
+                        torch.cuda.empty_cache()
+            medians = [median_row(measured[run]) for run in runs]
+            for r in medians:
+                r["ratio"] = r["wall"] / medians[0]["wall"]
+            rows.extend(medians)
     shown = SHAPED if args.encoder == SHAPED else encoder
     title = (f"Training throughput: {shown}, batch {args.batch_size}, {args.steps} steps, "
-             f"lr {args.lr}, seed {args.seed}, {device.type}"
+             + (f"median of {args.rounds} rounds, " if args.rounds > 1 else "")
+             + f"lr {args.lr}, seed {args.seed}, {device.type}"
              + (f", length {args.length}" if args.length else "")
              + (", word embeddings frozen" if args.freeze_embeddings else ""))
     print_table(title, COLUMNS, [
         [r["task"], r["system"], r["steps"], r["wall"], r["steps_per_s"], r["real_tok_s"],
          f"{r['real_share']:.1%}", f"x{r['ratio']:.2f}", f"{r['loss']:.4f}",
          "-" if r["mfu"] is None else f"{r['mfu']:.1%}"] for r in rows])
+    if args.rounds > 1:
+        print("\nReal tok/s in each round (rounds alternate the systems' order):")
+        for r in rows:
+            print(f"- {r['task']} {r['system']}: "
+                  + ", ".join(f"{x:,.1f}" for x in r["rounds"]))
 
 
 if __name__ == "__main__":

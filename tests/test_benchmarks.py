@@ -127,6 +127,22 @@ def test_train_throughput_quick(mini_data):
         assert number(systems[(task, "hf-padded")][6]) < number(systems[(task, "hf-grouped")][6])
 
 
+def test_train_throughput_rounds_show_each_systems_median_round(mini_data):
+    stdout = run_quick("train_throughput.py", "--data", str(mini_data), "--tasks", "udpos",
+                       "--systems", "xstilts", "hf-grouped", "--rounds", "3")
+    header, rows, _ = table(stdout)
+    assert "median of 3 rounds" in stdout
+    per_round = {}
+    for line in stdout.split("Real tok/s in each round")[1].splitlines()[1:]:
+        system, figures = line[2:].split(": ")
+        per_round[system] = [number(x) for x in figures.split(", ")]
+    assert len(rows) == 2 and set(per_round) == {f"udpos {r[1]}" for r in rows}
+    for row in rows:
+        figures = per_round[f"udpos {row[1]}"]
+        assert len(figures) == 3
+        assert number(row[5]) == sorted(figures)[1]  # the median round's, not a mean
+
+
 def test_eval_throughput_quick(mini_data):
     header, rows, machine = table(run_quick("eval_throughput.py", "--data", str(mini_data)))
     check_machine(machine)
