@@ -21,16 +21,22 @@ def two_copies(grad_size: float) -> tuple[list, list, list]:
 
 @pytest.mark.parametrize("fused", [True, False])
 @pytest.mark.parametrize("grad_size", [10.0, 0.01])  # clipped (norm ~70), and not (~0.07)
-def test_clipped_step_is_clip_grad_norm_then_a_step(fused, grad_size):
+@pytest.mark.parametrize("torch_before_2_6", [False, True])
+def test_clipped_step_is_clip_grad_norm_then_a_step(fused, grad_size, torch_before_2_6,
+                                                    monkeypatch):
     if fused and not fused_supported([torch.zeros(1)]):
         pytest.skip("this torch has no fused AdamW on a CPU")  # torch < 2.4
+    reference = torch.nn.utils.clip_grad_norm_
+    if torch_before_2_6:  # without torch's norm-then-clip functions: the written-out form
+        monkeypatch.delattr(torch.nn.utils, "get_total_norm", raising=False)
+        monkeypatch.delattr(torch.nn.utils, "clip_grads_with_norm_", raising=False)
     ours, theirs, grads = two_copies(grad_size)
     optimizers = [torch.optim.AdamW(ps, lr=0.1, weight_decay=0.01, fused=fused or None)
                   for ps in (ours, theirs)]
     for step in range(3):  # Adam's moments carry the clipped gradients into later steps
         for a, b, g in zip(ours, theirs, grads, strict=True):
             a.grad, b.grad = g * 0.9 ** step, g * 0.9 ** step
-        expected = torch.nn.utils.clip_grad_norm_(theirs, 1.0)
+        expected = reference(theirs, 1.0)
         optimizers[1].step()
         norm = gradient_norm(optimizers[0])
         clipped_step(optimizers[0], norm, 1.0)
