@@ -90,5 +90,3 @@ def test_cpu_dropout_draws_follow_the_seed_and_are_independent_across_a_draws_fo
         assert abs(dropped[:, lane].float().mean().item() - 0.1) < 0.002, lane
     both = (dropped[:, :3] & dropped[:, 1:]).float().mean(0)  # neighbours in one draw
     assert torch.allclose(both, torch.full((3,), 0.01), atol=0.0006), both
-
-
