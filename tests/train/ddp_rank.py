@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import save_file
 from tests.fixtures import train_intermediate_phase
-from tests.train.test_throughput import tiny_phase
+from tests.train.ddp_common import shared_tiny_phase
 
 from xstilts.train import loop
 from xstilts.train.distributed import DataParallel
@@ -37,7 +37,7 @@ def capturing_train(model, *args, **kwargs):
 
 
 loop.train_phase = capturing_train
-config = tiny_phase(folder / "config", max_steps=4, eval_every=2, grad_accum=2)
+config = shared_tiny_phase(folder / "config", max_steps=4, eval_every=2, grad_accum=2)
 train_intermediate_phase(config, folder / "phase")
 rank = int(torch.distributed.get_rank())
 params = {k: v.detach().contiguous() for k, v in captured["model"].state_dict().items()}

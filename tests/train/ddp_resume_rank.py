@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 from tests.fixtures import train_intermediate_phase
-from tests.train.test_throughput import tiny_phase
+from tests.train.ddp_common import shared_tiny_phase
 
 from xstilts.train import loop
 from xstilts.train.distributed import DataParallel
@@ -44,7 +44,7 @@ def recording_load(*args, **kwargs):
 
 loop.BatchStream.next = recording_next
 loop.load_training_state = recording_load
-config = tiny_phase(folder / "config", max_steps=4, eval_every=4, save_every=2)
+config = shared_tiny_phase(folder / "config", max_steps=4, eval_every=4, save_every=2)
 try:
     train_intermediate_phase(config, folder / "phase")
 except Stop:
