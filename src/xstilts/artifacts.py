@@ -79,10 +79,17 @@ class AtomicDir:
     """Build a folder under a temp name and rename it into place on success.
 
     with AtomicDir(final) as tmp: write files into tmp
+
+    A new version replaces an existing one (a checkpoint). With `first_wins`, for a folder
+    named by its content (a cache entry), a folder already in place is kept and the new copy
+    dropped: processes building the same entry at once (the ranks of a data-parallel launch)
+    each find a whole folder that never leaves its place, where replacing it would pull it
+    from under a process that is reading it.
     """
 
-    def __init__(self, final: str | Path):
+    def __init__(self, final: str | Path, first_wins: bool = False):
         self.final = Path(final)
+        self.first_wins = first_wins
 
     def __enter__(self) -> Path:
         self.final.parent.mkdir(parents=True, exist_ok=True)
@@ -93,6 +100,14 @@ class AtomicDir:
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is not None:
             shutil.rmtree(self.tmp, ignore_errors=True)
+            return
+        if self.first_wins:
+            try:
+                os.rename(self.tmp, self.final)  # fails when a whole folder is in place
+            except OSError:
+                if not self.final.is_dir():
+                    raise
+                shutil.rmtree(self.tmp, ignore_errors=True)
             return
         if self.final.exists():
             # Another process finished first, or we are replacing an old version.

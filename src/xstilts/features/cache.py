@@ -120,7 +120,7 @@ class FeatureCache:
         self.misses += 1
         features = with_progress(fmt, examples, tokenizer, task, max_length, **shown)
         try:
-            with AtomicDir(folder) as tmp:
+            with AtomicDir(folder, first_wins=True) as tmp:
                 meta = write_columns(features, fmt.feature_fields, tmp)
                 (tmp / "meta.json").write_text(json.dumps({**meta, "key": described},
                                                           indent=1, default=str),

@@ -296,7 +296,7 @@ def convert_e5_small(src: Path, out_dir: Path) -> None:
     with stage("e5-small: tokenizer", unit="piece", level=logging.DEBUG) as building:
         tokenizer_json = _tokenizer_json(_pieces(m), m["scores"], m["norm"])
         building.count = len(m["scores"])
-    with AtomicDir(out_dir) as tmp:
+    with AtomicDir(out_dir, first_wins=True) as tmp:
         save_file(state, str(tmp / "model.safetensors"), metadata={"format": "pt"})
         (tmp / "tokenizer.json").write_text(tokenizer_json, encoding="utf-8")
         for fname, obj in (
