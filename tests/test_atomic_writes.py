@@ -26,7 +26,7 @@ from xstilts.artifacts import (
 
 PACKAGE = Path(xstilts.__file__).parent
 # Calls that write a file whatever their arguments.
-WRITERS = {"write_text", "write_bytes", "savefig", "save_pretrained", "save_file", "save",
+WRITERS = {"write_text", "write_bytes", "savefig", "save_pretrained", "save_file", "save_model", "save",
            "copy2", "copyfile", "copytree", "mkstemp"}
 SHUTIL_ONLY = {"copy", "move"}  # as shutil.copy / shutil.move (x.copy() copies an array)
 # Calls that write only when given a file (without one they return a string).
@@ -43,12 +43,14 @@ ALLOWED = {
         "writes into the caller's AtomicDir temp folder (train/loop.py, train/state.py)",
     ("models/multitask.py", "MultiTaskModel.save", "save_file"):
         "writes into the caller's AtomicDir temp folder (train/loop.py, train/state.py)",
-    ("models/trim.py", "trim_encoder", "save_pretrained"):
-        "writes into ensure_trimmed's AtomicDir temp folder",
+    ("models/encoder.py", "write_encoder_folder", "save_pretrained"):
+        "writes into the AtomicDir temp folder of its callers (ensure_trimmed, "
+        "ensure_tiny_random)",
+    ("models/encoder.py", "write_encoder_folder", "save_model"):
+        "writes into the AtomicDir temp folder of its callers (ensure_trimmed, "
+        "ensure_tiny_random)",
     ("models/trim.py", "trim_encoder", "write_text"):
         "writes into ensure_trimmed's AtomicDir temp folder",
-    ("models/tiny_random.py", "build_tiny_random", "save_pretrained"):
-        "writes into ensure_tiny_random's AtomicDir temp folder",
     ("features/codec.py", "write_columns", "save"):
         "writes into FeatureCache.store's AtomicDir temp folder (features/cache.py)",
     ("features/codec.py", "_write.save", "save"):

@@ -37,3 +37,20 @@ def test_trimmed_copy_tokenizes_and_encodes_identically(tmp_path):
     stamp = (trimmed / "model.safetensors").stat().st_mtime_ns
     assert ensure_trimmed(str(full), run_texts, cache_dir=tmp_path) == trimmed
     assert (trimmed / "model.safetensors").stat().st_mtime_ns == stamp
+
+
+def test_the_cache_builders_write_whole_folders_on_any_rank_of_a_launch(tmp_path, monkeypatch):
+    # Rank 1 of a data-parallel launch: a process group exists and this is not rank 0, where
+    # transformers' save_pretrained writes no weights and no config (tokenizer files only).
+    # Every rank builds the cache entries it needs, and any rank's copy may be the one kept.
+    monkeypatch.setattr(torch.distributed, "is_initialized", lambda: True)
+    monkeypatch.setattr(torch.distributed, "get_rank", lambda group=None: 1)
+    full = ensure_tiny_random(TEXTS * 3 + ["words the run never uses"] * 3, cache_dir=tmp_path)
+    trimmed = ensure_trimmed(str(full), TEXTS[:2], cache_dir=tmp_path)
+    monkeypatch.undo()
+    for folder in (full, trimmed):
+        assert {"config.json", "model.safetensors", "tokenizer.json"} <= {
+            p.name for p in folder.iterdir()}, folder
+    model, tokenizer = AutoModel.from_pretrained(trimmed), AutoTokenizer.from_pretrained(trimmed)
+    assert model.config.vocab_size == len(tokenizer)
+    assert model.config.architectures == ["XLMRobertaModel"]

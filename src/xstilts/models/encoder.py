@@ -101,6 +101,19 @@ def resolve_encoder(name: str, texts: list[str] | None = None, seed: int = 0,
     return name  # a hub id
 
 
+def write_encoder_folder(model, tokenizer, folder: Path) -> None:
+    """The folder `save_pretrained` writes (config.json, model.safetensors, tokenizer files),
+    written by this process whatever its rank: once a process group exists (a data-parallel
+    launch), transformers' save_pretrained writes neither weights nor config but on rank 0,
+    and a cache entry another rank built came out as tokenizer files alone."""
+    from safetensors.torch import save_model
+
+    model.config.architectures = [type(model).__name__]  # as save_pretrained records it
+    model.config.save_pretrained(folder)
+    save_model(model, str(Path(folder) / "model.safetensors"), metadata={"format": "pt"})
+    tokenizer.save_pretrained(folder)
+
+
 SAFE_WEIGHTS = ("model.safetensors", "model.safetensors.index.json")
 PICKLE_WEIGHTS = ("pytorch_model.bin", "pytorch_model.bin.index.json", "model.pt", "model.bin")
 

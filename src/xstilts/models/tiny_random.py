@@ -23,6 +23,7 @@ from tokenizers import (
 from transformers import PreTrainedTokenizerFast, XLMRobertaConfig, XLMRobertaModel
 
 from xstilts.artifacts import AtomicDir, cache_root, content_key
+from xstilts.models.encoder import write_encoder_folder
 
 TINY_RANDOM_NAME = "tiny-random"
 SPECIALS = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]  # XLM-R's ids 0..3, mask appended
@@ -87,8 +88,7 @@ def build_tiny_random(texts: list[str], out_dir: Path, seed: int = 0) -> None:
                               eos_token_id=2, type_vocab_size=1, **ARCH)
     torch.manual_seed(seed)
     model = XLMRobertaModel(config, add_pooling_layer=False)
-    model.save_pretrained(out_dir, safe_serialization=True)
-    tokenizer.save_pretrained(out_dir)
+    write_encoder_folder(model, tokenizer, out_dir)
 
 
 def ensure_tiny_random(texts: list[str], seed: int = 0, cache_dir: Path | None = None) -> Path:
@@ -96,6 +96,6 @@ def ensure_tiny_random(texts: list[str], seed: int = 0, cache_dir: Path | None =
     key = content_key({"texts": sorted(set(texts)), "seed": seed, "arch": ARCH, "v": 2})
     folder = Path(cache_dir or cache_root()) / "encoders" / f"tiny-random-{key}"
     if not (folder / "config.json").exists():
-        with AtomicDir(folder) as tmp:
+        with AtomicDir(folder, first_wins=True) as tmp:
             build_tiny_random(texts, tmp, seed)
     return folder

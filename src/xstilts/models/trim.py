@@ -19,6 +19,7 @@ from torch import nn
 
 from xstilts.artifacts import AtomicDir, cache_root, content_key
 from xstilts.errors import XstiltsError
+from xstilts.models.encoder import write_encoder_folder
 from xstilts.progress import progress, stage
 
 logger = logging.getLogger(__name__)
@@ -82,8 +83,7 @@ def trim_encoder(src: str, texts: list[str], out_dir: Path) -> int:
         value = getattr(model.config, attr, None)
         if value is not None and value in new_id:
             setattr(model.config, attr, new_id[value])
-    model.save_pretrained(out_dir, safe_serialization=True)
-    tokenizer.save_pretrained(out_dir)
+    write_encoder_folder(model, tokenizer, out_dir)
     spec_path = Path(out_dir) / "tokenizer.json"
     spec = _remap_tokenizer_json(json.loads(spec_path.read_text(encoding="utf-8")), keep)
     spec_path.write_text(json.dumps(spec, ensure_ascii=False), encoding="utf-8")
@@ -98,7 +98,7 @@ def ensure_trimmed(src: str, texts: list[str], cache_dir: Path | None = None) ->
     folder = Path(cache_dir or cache_root()) / "encoders" / f"trimmed-{key}"
     if not (folder / "config.json").exists():
         with stage("trim vocabulary", unit="", level=None) as trimming, \
-                AtomicDir(folder) as tmp:
+                AtomicDir(folder, first_wins=True) as tmp:
             kept = trim_encoder(src, texts, tmp)
         seconds = time.perf_counter() - trimming.started
         logger.info(f"trimmed vocabulary: {kept} pieces kept (those of the run's texts) in "
