@@ -181,18 +181,30 @@ def test_scattered_puts_rows_in_place_and_zeros_at_padding_even_over_reused_memo
 
 
 @pytest.mark.parametrize("build", [bert, xlmr])
-def test_cpu_attention_with_dropout_is_hugging_faces_attention_before_its_dropout(build,
-                                                                                 monkeypatch):
+@pytest.mark.parametrize("budget", [unpadded.CPU_GROUP_SCORES, 1])
+def test_cpu_attention_with_dropout_is_hugging_faces_attention_before_its_dropout(
+        build, budget, monkeypatch):
     # Training with attention dropout takes the written-out attention on a CPU; with its
-    # dropout made the identity, the forward must equal Hugging Face's without dropout.
+    # dropout made the identity, the forward and the gradients must equal Hugging Face's
+    # without dropout. The default budget: one group with padding (keys masked by the
+    # product's bias); budget 1: each sequence alone, no padding (no bias).
+    monkeypatch.setattr(unpadded, "CPU_GROUP_SCORES", budget)
     monkeypatch.setattr(unpadded, "dropout", lambda x, p, training: x)
-    model = build(dropout=0.3)
     ids, mask = padded_batch(LENGTHS, width=14)
-    for name, module in model.named_modules():  # only the attention probabilities drop
-        if isinstance(module, torch.nn.Dropout) and not name.endswith("attention.self.dropout"):
-            module.p = 0.0
-    ours = unpadded_forward(model.train(), ids, mask).last_hidden_state
-    with torch.no_grad():
-        theirs = model.eval()(input_ids=ids, attention_mask=mask).last_hidden_state
+    weights = torch.randn(14, 32, generator=torch.Generator().manual_seed(2))
+    outputs, grads = [], []
+    for mode in ("ours", "theirs"):
+        model = build(dropout=0.3)
+        for name, module in model.named_modules():  # only the attention probabilities drop
+            if isinstance(module, torch.nn.Dropout) and not name.endswith("attention.self.dropout"):
+                module.p = 0.0
+        hidden = (unpadded_forward(model.train(), ids, mask).last_hidden_state if mode == "ours"
+                  else model.eval()(input_ids=ids, attention_mask=mask).last_hidden_state)
+        (hidden * weights * mask[..., None]).sum().backward()
+        outputs.append(hidden.detach())
+        grads.append({n: p.grad for n, p in model.named_parameters() if p.grad is not None})
     real = mask.bool()
-    assert torch.allclose(ours[real], theirs[real], atol=1e-5)
+    assert torch.allclose(outputs[0][real], outputs[1][real], atol=1e-5)
+    assert grads[0].keys() == grads[1].keys() and len(grads[0]) > 30
+    for name in grads[1]:
+        assert torch.allclose(grads[0][name], grads[1][name], atol=1e-4, rtol=1e-4), name

@@ -79,7 +79,9 @@ def dropout(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
     count = x.numel()
     draws = torch.empty((count + 3) // 4, dtype=torch.int64).random_()  # [0, 2^63)
     lanes = draws.bitwise_and_(_LANES_15_BITS).view(torch.int16)[:count].view(x.shape)
-    keep = lanes.ge(threshold).to(x.dtype).mul_(levels / (levels - threshold))
+    # Through uint8: torch's CPU casts from bool go value by value, from uint8 vectorised
+    # (the mask in 100 us against 170 on (192, 40, 40)).
+    keep = lanes.ge(threshold).view(torch.uint8).to(x.dtype).mul_(levels / (levels - threshold))
     return x * keep
 
 

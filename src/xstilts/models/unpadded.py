@@ -133,6 +133,9 @@ class Group:
     scatter: torch.Tensor | None
     padding: torch.Tensor | None
     mask: torch.Tensor | None  # (sequences, 1, 1, longest): which keys are real
+    # (sequences x heads, 1, longest): 0 at real keys, -inf at padding, added to the scores
+    # by the CPU attention with dropout; None without padding or off the CPU.
+    key_bias: torch.Tensor | None = None
 
 
 def attention_groups(lengths: list[int], heads: int, budget: int | None) -> list[list[int]]:
@@ -169,12 +172,16 @@ def pack(attention_mask: torch.Tensor, heads: int, budget: int | None,
     for members in attention_groups(lengths, heads, budget):
         sizes = [lengths[i] for i in members]
         longest, count = max(sizes), sum(sizes)
-        scatter = padding = mask = None
+        scatter = padding = mask = key_bias = None
         if min(sizes) < longest:
             sub = real[members[0]:members[-1] + 1, :longest]
             scatter, padding = where(sub, True), where(sub, False)
             mask = on_device(sub[:, None, None, :])
-        groups.append(Group(start, count, len(members), longest, scatter, padding, mask))
+            if device is None or device.type == "cpu":
+                key_bias = torch.zeros(sub.shape).masked_fill_(~sub, float("-inf"))
+                key_bias = key_bias.repeat_interleave(heads, 0)[:, None, :]
+        groups.append(Group(start, count, len(members), longest, scatter, padding, mask,
+                            key_bias))
         start += count
     return Packing(batch, length, where(real, True), where(real, False), tuple(groups))
 
@@ -202,14 +209,18 @@ def _attention(layer: nn.Module, x: torch.Tensor, packing: Packing):
     qkv = F.linear(x, weight, bias)
     outputs = []
     for group in packing.groups:
-        part = qkv.narrow(0, group.start, group.count)
+        # The whole matrix when one group has every row: a narrow's backward would write the
+        # whole gradient again into a zero-filled copy.
+        part = (qkv if group.count == qkv.shape[0]
+                else qkv.narrow(0, group.start, group.count))
         if group.scatter is not None:  # pad the group's sequences to its longest
             part = _scattered(part, group.scatter, group.padding,
                               group.sequences * group.longest)
-        q, k, v = part.view(-1, group.longest, 3, heads, size).permute(2, 0, 3, 1, 4).unbind(0)
-        if rate and q.device.type == "cpu":
-            out = _attention_with_dropout(q, k, v, group.mask, rate)
+        layout = part.view(group.sequences, group.longest, 3, heads, size)
+        if rate and part.device.type == "cpu" and part.dtype == torch.float32:
+            out = _attention_with_dropout(layout, group.key_bias, rate)
         else:
+            q, k, v = layout.permute(2, 0, 3, 1, 4).unbind(0)
             out = F.scaled_dot_product_attention(q, k, v, attn_mask=group.mask, dropout_p=rate)
         out = out.transpose(1, 2).reshape(-1, heads * size)
         outputs.append(out if group.scatter is None else out.index_select(0, group.scatter))
@@ -221,14 +232,23 @@ def _hidden_dropout(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
     return same_draws_dropout(x, module.p, module.training)
 
 
-def _attention_with_dropout(q, k, v, mask, p: float) -> torch.Tensor:
+def _attention_with_dropout(layout: torch.Tensor, key_bias: torch.Tensor | None,
+                            p: float) -> torch.Tensor:
     # PyTorch's CPU attention with dropout is its unfused "math" path anyway; written out
-    # here it takes the cheaper dropout above and skips the math path's checks for rows
-    # with no key (a key mask from real lengths always leaves one).
-    scores = (q * q.shape[-1] ** -0.5) @ k.transpose(-1, -2)
-    if mask is not None:
-        scores = scores.masked_fill_(~mask, float("-inf"))
-    return dropout(scores.softmax(-1), p, training=True) @ v
+    # here it takes the cheaper dropout mask (models/dropout.py), skips the math path's
+    # checks for rows with no key (a key mask from real lengths always leaves one), and
+    # has fewer passes over small tensors: q, k and v copied once into the (sequences x
+    # heads, longest, size) layout the batched products read as they are (from the
+    # projections' layout each product copied its operands), the 1/sqrt(size) scale and
+    # the key mask applied by the product itself (baddbmm: alpha, and the bias it adds).
+    sequences, longest, _, heads, size = layout.shape
+    q, k, v = layout.permute(2, 0, 3, 1, 4).reshape(3, sequences * heads, longest, size)
+    if key_bias is None:
+        scores = torch.bmm(q, k.transpose(1, 2)).mul_(size ** -0.5)
+    else:
+        scores = torch.baddbmm(key_bias, q, k.transpose(1, 2), alpha=size ** -0.5)
+    out = torch.bmm(dropout(scores.softmax(-1), p, training=True), v)
+    return out.view(sequences, heads, longest, size)
 
 
 def right_padded(attention_mask: torch.Tensor) -> bool:

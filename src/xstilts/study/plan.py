@@ -30,7 +30,9 @@ from xstilts.train.batching import BUCKET_WIDTH
 # forward (models/unpadded.py: other dropout draws on a CPU) and fused AdamW on a CPU.
 # 4: attention dropout's mask on a CPU drawn 15 bits a value (other draws); gradient
 # clipping's scale applied inside fused AdamW (a division by its inverse: other roundings).
-JOBS_VERSION = 4
+# 5: CPU attention with dropout scales and masks the scores inside the product (baddbmm:
+# other roundings).
+JOBS_VERSION = 5
 CODE_VERSION = f"xstilts {__version__} / jobs {JOBS_VERSION}"
 # Encoder settings that change what training produces (not where the model is read from).
 TRAINING_ENCODER_KEYS = ("freeze_embeddings", "trim_vocab", "freeze_layers",
