@@ -4,6 +4,8 @@ clipping by global norm, folded into that pass."""
 
 from __future__ import annotations
 
+import contextlib
+
 import torch
 
 from xstilts.config import TrainingConfig
@@ -66,6 +68,60 @@ def gradient_norm(optimizer: torch.optim.Optimizer) -> torch.Tensor:
     if hasattr(torch.nn.utils, "get_total_norm"):
         return torch.nn.utils.get_total_norm(grads)
     return torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))
+
+
+class GradientNorms:
+    """`gradient_norm(optimizer)`, its per-gradient norms taken during the backward pass
+    (a hook as each parameter's gradient is complete, while it is still in the CPU's cache)
+    instead of in a pass over every gradient after it: 1% of an e5-small UD POS step on the
+    project's 2-core machine. The same norms in the same order, so the same total. For one
+    process on a CPU: under DDP the gradients are averaged after the hooks; on a GPU one
+    foreach kernel after the backward is cheaper than a kernel per parameter.
+
+        norms = GradientNorms(optimizer)
+        with norms.recording(last_micro_batch): loss.backward()
+        norm = norms.total()        # after the step's last backward
+        norms.close()               # at the end of the phase: the hooks removed
+    """
+
+    def __init__(self, optimizer: torch.optim.Optimizer):
+        self.optimizer = optimizer
+        self.taken: dict[torch.Tensor, torch.Tensor] = {}
+        self.active = False
+        params = [p for group in optimizer.param_groups for p in group["params"]]
+        self.handles = [p.register_post_accumulate_grad_hook(self._take) for p in params]
+
+    def _take(self, param: torch.Tensor) -> None:
+        if self.active:  # the step's last backward: its gradients are the step's
+            self.taken[param] = torch.linalg.vector_norm(param.grad)
+
+    @contextlib.contextmanager
+    def recording(self, last_micro_batch: bool):
+        """Context for one micro-batch's backward; norms are taken on the step's last."""
+        self.active = last_micro_batch
+        try:
+            yield
+        finally:
+            self.active = False
+
+    def total(self) -> torch.Tensor:
+        """The global L2 norm of the step's gradients (`gradient_norm`'s value); a gradient
+        no hook saw this step (none expected) is measured here."""
+        norms = []
+        for group in self.optimizer.param_groups:
+            for param in group["params"]:
+                if param.grad is not None:
+                    norm = self.taken.get(param)
+                    norms.append(norm if norm is not None
+                                 else torch.linalg.vector_norm(param.grad))
+        self.taken.clear()
+        return torch.linalg.vector_norm(torch.stack(norms)) if norms else torch.zeros(())
+
+    def close(self) -> None:
+        """Remove the hooks (a kept encoder's parameters outlive the phase)."""
+        for handle in self.handles:
+            handle.remove()
+        self.handles = []
 
 
 def clipped_step(optimizer: torch.optim.Optimizer, norm: torch.Tensor, max_norm: float) -> None:
