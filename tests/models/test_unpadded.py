@@ -181,15 +181,16 @@ def test_scattered_puts_rows_in_place_and_zeros_at_padding_even_over_reused_memo
 
 
 @pytest.mark.parametrize("build", [bert, xlmr])
-@pytest.mark.parametrize("budget", [unpadded.CPU_GROUP_SCORES, 1])
+@pytest.mark.parametrize("budget", [unpadded.CPU_GROUP_SCORES, 1, 1152])
 def test_cpu_attention_with_dropout_is_hugging_faces_attention_before_its_dropout(
         build, budget, monkeypatch):
-    # Training with attention dropout takes the written-out attention on a CPU; with its
-    # dropout made the identity, the forward and the gradients must equal Hugging Face's
-    # without dropout. The default budget: one group with padding (keys masked by the
-    # product's bias); budget 1: each sequence alone, no padding (no bias).
+    # Training with attention dropout takes the written-out attention on a CPU
+    # (models/packed_attention.py); with its dropout mask all ones, the forward and the
+    # gradients must equal Hugging Face's without dropout. The default budget: one group with
+    # padding (keys masked by the product's bias); budget 1: each sequence alone, no padding
+    # (no bias); 1152 (4 heads x 2 x 12^2): groups [7, 3] and [1, 9] padded, [12, 12] not.
     monkeypatch.setattr(unpadded, "CPU_GROUP_SCORES", budget)
-    monkeypatch.setattr(unpadded, "dropout", lambda x, p, training: x)
+    monkeypatch.setattr(unpadded, "dropout_keep", lambda shape, p: torch.ones(shape))
     ids, mask = padded_batch(LENGTHS, width=14)
     weights = torch.randn(14, 32, generator=torch.Generator().manual_seed(2))
     outputs, grads = [], []

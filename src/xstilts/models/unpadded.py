@@ -17,7 +17,8 @@ not a decoder), with Hugging Face's own modules and weights:
    projections, residuals, LayerNorms, feed-forward and hidden dropout (its own modules) run;
 3. attention per group of consecutive sequences, masked within the group: PyTorch's
    scaled_dot_product_attention with the layer's dropout when training, except on a CPU
-   when training with dropout, where it is written out with `dropout` below (a cheaper mask);
+   when training with dropout, where it is written out, forward and backward, over the
+   packed rows (models/packed_attention.py) with a cheaper mask (models/dropout.py);
 4. the outputs scattered back to (batch, length, width), zeros at padding positions (no
    head reads them: each masks or ignores padding). `hidden_states`, when asked for, are the
    embeddings and every layer's output, as Hugging Face returns them.
@@ -34,7 +35,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from xstilts.models.dropout import dropout, same_draws_dropout
+from xstilts.models.dropout import dropout_keep, same_draws_dropout
+from xstilts.models.packed_attention import packed_attention
 
 # Architectures whose layers are BERT's (query/key/value, attention output, intermediate,
 # output), checked module by module in `supports_unpadded` as well.
@@ -133,8 +135,10 @@ class Group:
     scatter: torch.Tensor | None
     padding: torch.Tensor | None
     mask: torch.Tensor | None  # (sequences, 1, 1, longest): which keys are real
-    # (sequences x heads, 1, longest): 0 at real keys, -inf at padding, added to the scores
-    # by the CPU attention with dropout; None without padding or off the CPU.
+    # For the CPU attention with dropout (models/packed_attention.py), None without padding
+    # or off the CPU: the packed row each padded slot reads (sequences x longest,), and
+    # (heads x sequences, 1, longest): 0 at real keys, -inf at padding.
+    gather: torch.Tensor | None = None
     key_bias: torch.Tensor | None = None
 
 
@@ -172,18 +176,28 @@ def pack(attention_mask: torch.Tensor, heads: int, budget: int | None,
     for members in attention_groups(lengths, heads, budget):
         sizes = [lengths[i] for i in members]
         longest, count = max(sizes), sum(sizes)
-        scatter = padding = mask = key_bias = None
+        scatter = padding = mask = gather = key_bias = None
         if min(sizes) < longest:
             sub = real[members[0]:members[-1] + 1, :longest]
             scatter, padding = where(sub, True), where(sub, False)
             mask = on_device(sub[:, None, None, :])
             if device is None or device.type == "cpu":
+                gather = _slot_rows(sizes, longest, start)
                 key_bias = torch.zeros(sub.shape).masked_fill_(~sub, float("-inf"))
-                key_bias = key_bias.repeat_interleave(heads, 0)[:, None, :]
+                key_bias = key_bias.repeat(heads, 1)[:, None, :]
         groups.append(Group(start, count, len(members), longest, scatter, padding, mask,
-                            key_bias))
+                            gather, key_bias))
         start += count
     return Packing(batch, length, where(real, True), where(real, False), tuple(groups))
+
+
+def _slot_rows(sizes: list[int], longest: int, start: int) -> torch.Tensor:
+    # The packed row each (sequence, position) slot of a padded group reads; a padding slot
+    # reads its sequence's first token (models/packed_attention.py: any finite row serves).
+    sizes_t = torch.tensor(sizes)
+    firsts = start + sizes_t.cumsum(0) - sizes_t
+    positions = torch.arange(longest)[None, :]
+    return (firsts[:, None] + positions.masked_fill(positions >= sizes_t[:, None], 0)).reshape(-1)
 
 
 def _scattered(x: torch.Tensor, rows: torch.Tensor, padding: torch.Tensor,
@@ -207,6 +221,10 @@ def _attention(layer: nn.Module, x: torch.Tensor, packing: Packing):
     weight = torch.cat([attn.query.weight, attn.key.weight, attn.value.weight])
     bias = torch.cat([attn.query.bias, attn.key.bias, attn.value.bias])
     qkv = F.linear(x, weight, bias)
+    if rate and qkv.device.type == "cpu" and qkv.dtype == torch.float32:
+        keeps = [dropout_keep((heads * g.sequences, g.longest, g.longest), rate)
+                 for g in packing.groups]
+        return packed_attention(qkv, packing.groups, heads, keeps)
     outputs = []
     for group in packing.groups:
         # The whole matrix when one group has every row: a narrow's backward would write the
@@ -216,12 +234,9 @@ def _attention(layer: nn.Module, x: torch.Tensor, packing: Packing):
         if group.scatter is not None:  # pad the group's sequences to its longest
             part = _scattered(part, group.scatter, group.padding,
                               group.sequences * group.longest)
-        layout = part.view(group.sequences, group.longest, 3, heads, size)
-        if rate and part.device.type == "cpu" and part.dtype == torch.float32:
-            out = _attention_with_dropout(layout, group.key_bias, rate)
-        else:
-            q, k, v = layout.permute(2, 0, 3, 1, 4).unbind(0)
-            out = F.scaled_dot_product_attention(q, k, v, attn_mask=group.mask, dropout_p=rate)
+        q, k, v = part.view(group.sequences, group.longest, 3, heads, size).permute(
+            2, 0, 3, 1, 4).unbind(0)
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=group.mask, dropout_p=rate)
         out = out.transpose(1, 2).reshape(-1, heads * size)
         outputs.append(out if group.scatter is None else out.index_select(0, group.scatter))
     return outputs[0] if len(outputs) == 1 else torch.cat(outputs)
@@ -230,25 +245,6 @@ def _attention(layer: nn.Module, x: torch.Tensor, packing: Packing):
 def _hidden_dropout(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
     # The layer's own nn.Dropout, its very result (rate, training flag, draws), sooner.
     return same_draws_dropout(x, module.p, module.training)
-
-
-def _attention_with_dropout(layout: torch.Tensor, key_bias: torch.Tensor | None,
-                            p: float) -> torch.Tensor:
-    # PyTorch's CPU attention with dropout is its unfused "math" path anyway; written out
-    # here it takes the cheaper dropout mask (models/dropout.py), skips the math path's
-    # checks for rows with no key (a key mask from real lengths always leaves one), and
-    # has fewer passes over small tensors: q, k and v copied once into the (sequences x
-    # heads, longest, size) layout the batched products read as they are (from the
-    # projections' layout each product copied its operands), the 1/sqrt(size) scale and
-    # the key mask applied by the product itself (baddbmm: alpha, and the bias it adds).
-    sequences, longest, _, heads, size = layout.shape
-    q, k, v = layout.permute(2, 0, 3, 1, 4).reshape(3, sequences * heads, longest, size)
-    if key_bias is None:
-        scores = torch.bmm(q, k.transpose(1, 2)).mul_(size ** -0.5)
-    else:
-        scores = torch.baddbmm(key_bias, q, k.transpose(1, 2), alpha=size ** -0.5)
-    out = torch.bmm(dropout(scores.softmax(-1), p, training=True), v)
-    return out.view(sequences, heads, longest, size)
 
 
 def right_padded(attention_mask: torch.Tensor) -> bool:

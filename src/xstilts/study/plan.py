@@ -31,8 +31,9 @@ from xstilts.train.batching import BUCKET_WIDTH
 # 4: attention dropout's mask on a CPU drawn 15 bits a value (other draws); gradient
 # clipping's scale applied inside fused AdamW (a division by its inverse: other roundings).
 # 5: CPU attention with dropout scales and masks the scores inside the product (baddbmm:
-# other roundings).
-JOBS_VERSION = 5
+# other roundings). 6: CPU attention with dropout over packed rows (models/packed_attention.py:
+# its mask laid out heads first, other draws per position).
+JOBS_VERSION = 6
 CODE_VERSION = f"xstilts {__version__} / jobs {JOBS_VERSION}"
 # Encoder settings that change what training produces (not where the model is read from).
 TRAINING_ENCODER_KEYS = ("freeze_embeddings", "trim_vocab", "freeze_layers",
