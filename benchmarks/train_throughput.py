@@ -38,6 +38,8 @@ import dataclasses
 import gc
 import io
 import json
+import math
+import statistics
 import sys
 import tempfile
 import time
@@ -217,8 +219,9 @@ def run_xstilts(name: str, config, location: str, args, device, out: Path):
     seed_everything(args.seed)
     model, tokenizer = build_model(location, config.encoder)
     data = phase_data(model, tokenizer, {name: task}, phase)[0]
-    if args.limit:
-        data.train_features = data.train_features[:args.limit]
+    limit = args.limit if args.limit >= 0 else same_examples(len(data.train_features), args)
+    if limit:
+        data.train_features = data.train_features[:limit]
     features = data.train_features
     meter = TokenMeter(device)
     data.fmt = CountingFormat(data.fmt, meter)
@@ -240,6 +243,16 @@ def run_xstilts(name: str, config, location: str, args, device, out: Path):
     fused = bool(getattr(meter.optimizer, "defaults", {}).get("fused"))
     del model
     return row, features, task, tokenizer, fused
+
+
+def same_examples(count: int, args) -> int:
+    """How many features to train on so that every system's steps are whole epochs over the
+    same examples (the same real tokens, whatever order each system draws them in): the
+    steps as k epochs of steps // k full batches, k the fewest epochs `count` features allow;
+    when k does not divide the steps, the last steps (fewer than k) begin another epoch."""
+    wanted = args.steps * args.batch_size
+    epochs = math.ceil(wanted / max(1, count))
+    return max(1, args.steps // epochs) * args.batch_size
 
 
 def hf_features(features: list[dict], fmt: str) -> list[dict]:
@@ -321,14 +334,16 @@ def main() -> None:
     parser.add_argument("--freeze-embeddings", action="store_true",
                         help="word embeddings frozen in every system (on a CPU, AdamW over "
                              "e5-small's 96M embedding weights dominates small steps)")
-    parser.add_argument("--limit", type=int, default=0,
-                        help="train on the first N features only (0: all)")
+    parser.add_argument("--limit", type=int, default=-1,
+                        help="train on the first N features only (0: all; default: as many as "
+                             "make the steps whole epochs of full batches, so that every "
+                             "system trains on the very same examples: the same real tokens)")
     parser.add_argument("--rounds", type=int, default=1,
                         help="run every system N times, each round in the other order; the "
                              "table shows each system's median round (by real tok/s)")
     args = parser.parse_args()
     if args.quick:
-        args.steps, args.batch_size, args.limit = min(args.steps, 3), 4, args.limit or 24
+        args.steps, args.batch_size = min(args.steps, 3), 4
     require_data(args.data, *args.tasks)
     if "xstilts" not in args.systems:
         args.systems.insert(0, "xstilts")  # it featurises for all and is the ratio's base
@@ -383,6 +398,7 @@ def main() -> None:
             medians = [median_row(measured[run]) for run in runs]
             for r in medians:
                 r["ratio"] = r["wall"] / medians[0]["wall"]
+                r["base_rounds"] = medians[0]["rounds"]
             rows.extend(medians)
     shown = SHAPED if args.encoder == SHAPED else encoder
     title = (f"Training throughput: {shown}, batch {args.batch_size}, {args.steps} steps, "
@@ -395,10 +411,15 @@ def main() -> None:
          f"{r['real_share']:.1%}", f"x{r['ratio']:.2f}", f"{r['loss']:.4f}",
          "-" if r["mfu"] is None else f"{r['mfu']:.1%}"] for r in rows])
     if args.rounds > 1:
-        print("\nReal tok/s in each round (rounds alternate the systems' order):")
+        print("\nReal tok/s in each round (rounds alternate the systems' order), and each "
+              "round's xstilts over the system (the two measured minutes apart):")
         for r in rows:
+            paired = [x / y for x, y in zip(r["base_rounds"], r["rounds"], strict=True)]
             print(f"- {r['task']} {r['system']}: "
-                  + ", ".join(f"{x:,.1f}" for x in r["rounds"]))
+                  + ", ".join(f"{x:,.1f}" for x in r["rounds"])
+                  + ("" if r["rounds"] is r["base_rounds"] else
+                     f"; xstilts over it: {', '.join(f'{x:.2f}x' for x in paired)} "
+                     f"(median {statistics.median(paired):.2f}x)"))
 
 
 if __name__ == "__main__":

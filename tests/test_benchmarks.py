@@ -132,15 +132,27 @@ def test_train_throughput_rounds_show_each_systems_median_round(mini_data):
                        "--systems", "xstilts", "hf-grouped", "--rounds", "3")
     header, rows, _ = table(stdout)
     assert "median of 3 rounds" in stdout
-    per_round = {}
+    per_round, paired = {}, {}
     for line in stdout.split("Real tok/s in each round")[1].splitlines()[1:]:
-        system, figures = line[2:].split(": ")
+        system, figures = line[2:].split(": ", 1)
+        figures, _, ratios = figures.partition("; xstilts over it: ")
         per_round[system] = [number(x) for x in figures.split(", ")]
+        if ratios:
+            paired[system] = ratios
     assert len(rows) == 2 and set(per_round) == {f"udpos {r[1]}" for r in rows}
     for row in rows:
         figures = per_round[f"udpos {row[1]}"]
         assert len(figures) == 3
         assert number(row[5]) == sorted(figures)[1]  # the median round's, not a mean
+    # Each round's xstilts over hf-grouped (measured side by side), and their median.
+    (base,) = [v for k, v in per_round.items() if "xstilts" in k]
+    ratios = [b / h for b, h in zip(base, per_round["udpos hf-grouped"], strict=True)]
+    shown, median = paired["udpos hf-grouped"].rstrip(")").split(" (median ")
+    shown = [number(x.rstrip("x")) for x in shown.split(", ")]
+    assert len(shown) == 3  # the figures above are rounded: within a rounding of them
+    assert all(abs(a - b) < 0.011 for a, b in zip(shown, ratios, strict=True))
+    assert abs(number(median.rstrip("x")) - sorted(ratios)[1]) < 0.011
+    assert len(paired) == 1  # xstilts is not paired with itself
 
 
 def test_eval_throughput_quick(mini_data):
