@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from xstilts.models import dropout as dropout_module
-from xstilts.models.dropout import _draws_match_torch, dropout, same_draws_dropout
+from xstilts.models.dropout import _draws_match_torch, dropout_keep, same_draws_dropout
 
 
 @pytest.mark.parametrize("shape,p", [((290, 384), 0.1), ((7, 3, 5), 0.5), ((1000,), 0.01),
@@ -54,37 +54,33 @@ def test_same_draws_dropout_outside_training_and_at_the_edges_is_torchs():
     assert not same_draws_dropout(x, 1.0, training=True).any()
 
 
-def test_cpu_dropout_keeps_each_value_with_probability_1_minus_p_scaled_by_its_inverse():
+def test_dropout_keep_keeps_each_value_with_probability_1_minus_p_scaled_by_its_inverse():
     torch.manual_seed(0)
-    x = torch.ones(1_000_000, requires_grad=True)
-    y = dropout(x, 0.1, training=True)
+    y = dropout_keep((1000, 1000), 0.1)
+    assert y.shape == (1000, 1000) and y.dtype == torch.float32
     kept = y != 0
     # Binomial(1e6, 0.9): standard deviation 3e-4 of the kept share; 0.002 is over 6 of them.
     assert abs(kept.float().mean().item() - 0.9) < 0.002
     # The rate as drawn: 0.1 rounded to 15 bits (3277 / 32768), scaled by its own inverse.
     assert torch.allclose(y[kept], torch.full_like(y[kept], 32768 / (32768 - 3277)))
     assert abs(y.mean().item() - 1.0) < 0.002  # unbiased, as nn.Dropout
-    y.sum().backward()  # the gradient is the same mask and scale
-    assert torch.equal(x.grad, y.detach())
-    assert dropout(x, 0.1, training=False) is x and dropout(x, 0.0, training=True) is x
-    assert not dropout(x, 1.0, training=True).any()  # nn.Dropout(1.0): everything dropped
-    half = dropout(torch.ones(1_000_000), 0.5, training=True)
+    assert not dropout_keep((1000,), 1.0).any()  # nn.Dropout(1.0): everything dropped
+    half = dropout_keep((1_000_000,), 0.5)
     assert abs((half == 0).float().mean().item() - 0.5) < 0.002
     # A rate the 15-bit draw cannot hold within 0.1% (0.001 would be 33 / 32768, 0.7% more)
-    # takes torch's dropout: the exact rate.
-    rare = dropout(torch.ones(4_000_000), 0.001, training=True)
+    # takes torch's bernoulli_: the exact rate.
+    rare = dropout_keep((4_000_000,), 0.001)
     assert abs((rare == 0).float().mean().item() - 0.001) < 0.0001  # 6 standard deviations
     assert torch.allclose(rare[rare != 0], torch.full((1,), 1 / 0.999))
 
 
-def test_cpu_dropout_draws_follow_the_seed_and_are_independent_across_a_draws_four_values():
+def test_dropout_keep_draws_follow_the_seed_and_are_independent_across_a_draws_four_values():
     # Four decisions share one 64-bit draw: each of the four positions must drop at the rate
     # alone and independently of its neighbours (a pair dropping together: p^2).
-    x = torch.ones(4_000_000)
     torch.manual_seed(3)
-    first = dropout(x, 0.1, training=True)
+    first = dropout_keep((4_000_000,), 0.1)
     torch.manual_seed(3)
-    assert torch.equal(first, dropout(x, 0.1, training=True))
+    assert torch.equal(first, dropout_keep((4_000_000,), 0.1))
     dropped = (first == 0).view(-1, 4)
     for lane in range(4):  # sd of a share over 1e6 decisions: 3e-4
         assert abs(dropped[:, lane].float().mean().item() - 0.1) < 0.002, lane

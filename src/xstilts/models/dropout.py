@@ -7,8 +7,8 @@ unpadded forward (models/unpadded.py):
   2^53, are below q; the same draws taken as integers and compared with an integer skip its
   per-value conversions. Checked once per process against torch's own on a private
   generator; where they differ (another torch), torch's dropout.
-- `dropout`: the same distribution from fewer random bits (other draws), 3.5x torch's
-  speed, for attention probabilities.
+- `dropout_keep`: a mask of the same distribution from fewer random bits (other draws),
+  3.5x torch's speed, for attention probabilities.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def _draws_match_torch() -> bool:
     return torch.equal(_bernoulli_as_torch((4096,), 0.9, ours).float(), kept)
 
 
-# Random bits per kept-or-dropped decision in `dropout` on a CPU: 15, four decisions per
+# Random bits per kept-or-dropped decision in `dropout_keep`: 15, four decisions per
 # 64-bit draw (torch's CPU generator makes one 64-bit integer in about the time of one float;
 # `uniform_` spends a draw per value). A rate is rounded to a multiple of 2^-15 (0.1 becomes
 # 0.100006), and then scaled by its own 1 / (1 - p): unbiased, as nn.Dropout.
@@ -56,30 +56,17 @@ _MASK_BITS = 15
 _LANES_15_BITS = 0x7FFF7FFF7FFF7FFF  # each 16-bit lane of an int64 keeps its low 15 bits
 
 
-def dropout(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
-    """Inverted dropout, as `nn.Dropout`: each value kept with probability 1 - p and scaled
-    by 1 / (1 - p). On a CPU the mask is drawn 15 bits a value (four values a 64-bit draw,
-    the rate rounded to a multiple of 2^-15: _MASK_BITS) and compared in place: 3.5x the
-    speed of torch's dropout (`bernoulli_`, a division, a product) on (16, 12, 48, 48)
-    attention probabilities, 1.8x the uniform draw per value used before. Elsewhere, and for
-    rates that rounding would move by over 0.1%, torch's own dropout. Used on attention
-    probabilities, the largest tensors dropped; hidden states keep the layers' nn.Dropout
-    (`same_draws_dropout`: with these draws there, the e5-small demo's NLI target stayed at
-    chance in one arm, twice, with two versions of this mask: a knife edge the demo also
-    shows with exact length sorting)."""
-    if not training or p == 0:
-        return x
-    if p >= 1:
-        return x * 0.0  # every value dropped (as nn.Dropout), still part of the graph
-    if x.device.type != "cpu" or x.dtype != torch.float32:  # bf16 would round the scale
-        return F.dropout(x, p, training=True)
-    return x * dropout_keep(x.shape, p)
-
-
 def dropout_keep(shape: torch.Size | tuple[int, ...], p: float) -> torch.Tensor:
-    """The float32 CPU mask `dropout` multiplies by: 0 where a value drops, 1 / (1 - p)
-    where it stays (drawn 15 bits a value where the rounded rate is within 0.1% of `p`,
-    else with torch's `bernoulli_`), for 0 < p <= 1."""
+    """An inverted-dropout mask, as `nn.Dropout` applies: float32 on the CPU, 0 where a value
+    drops (probability p), 1 / (1 - p) where it stays, for 0 < p <= 1. Drawn 15 bits a value
+    (four values a 64-bit draw, the rate rounded to a multiple of 2^-15: _MASK_BITS) and
+    compared in place: 3.5x the speed of torch's dropout (`bernoulli_`, a division, a
+    product) on (16, 12, 48, 48) attention probabilities, 1.8x the uniform draw per value
+    used before. Rates that rounding would move by over 0.1% take torch's `bernoulli_`. Used
+    on attention probabilities (models/packed_attention.py), the largest tensors dropped;
+    hidden states keep the layers' nn.Dropout (`same_draws_dropout`: with these draws there,
+    the e5-small demo's NLI target stayed at chance in one arm, twice, with two versions of
+    this mask: a knife edge the demo also shows with exact length sorting)."""
     if p >= 1:
         return torch.zeros(shape)  # every value dropped, as nn.Dropout(1.0)
     levels = 1 << _MASK_BITS
