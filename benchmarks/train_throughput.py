@@ -14,9 +14,10 @@ system trains on the very same features, which xstilts featurises once:
                and length-grouped sampling;
 - hf-dynamic   (not run unless asked) dynamic padding alone: run_ner.py's default.
 
-All: AdamW at the same learning rate, linear warm-up over the same share of steps then decay,
-weight decay 0.01 (none on biases and LayerNorm), gradient clipping 1.0, the same seed, no
-evaluation, no checkpoints, bf16 autocast on a GPU. Real tokens are the attention mask's sum,
+All: the same pretrained encoder and the same fresh output layer (Trainer's model gets
+xstilts' initial head weights), AdamW at the same learning rate, linear warm-up over the same
+share of steps then decay, weight decay 0.01 (none on biases and LayerNorm), gradient
+clipping 1.0, the same seed, no evaluation, no checkpoints, bf16 autocast on a GPU. Real tokens are the attention mask's sum,
 processed tokens batch x padded width; tokens/s and steps/s are measured from the end of the
 first step to the end of the last (set-up and warm-up excluded), "wall" is the whole train
 call. The final loss is the mean of the last fifth of the steps' losses.
@@ -225,6 +226,8 @@ def run_xstilts(name: str, config, location: str, args, device, out: Path):
     features = data.train_features
     meter = TokenMeter(device)
     data.fmt = CountingFormat(data.fmt, meter)
+    head_start = output_layer(model.heads[data.head_name])  # before any step: for Trainer
+    head_start = {k: v.detach().clone() for k, v in head_start.state_dict().items()}
     with without_dev_and_checkpoints() as off, meter, contextlib.redirect_stdout(io.StringIO()):
         started = time.perf_counter()
         train_phase(model, tokenizer, [data], phase.training, out, args.seed, device,
@@ -242,7 +245,25 @@ def run_xstilts(name: str, config, location: str, args, device, out: Path):
                    [model.encoder, model.heads[data.head_name]], device)
     fused = bool(getattr(meter.optimizer, "defaults", {}).get("fused"))
     del model
-    return row, features, task, tokenizer, fused
+    return row, features, task, tokenizer, fused, head_start
+
+
+def output_layer(head: torch.nn.Module) -> torch.nn.Module:
+    """A task head's last linear layer: the one that makes the logits."""
+    return [m for m in head.modules() if isinstance(m, torch.nn.Linear)][-1]
+
+
+def start_head_as(model, fmt: str, head_start: dict) -> None:
+    """Give a Trainer model's fresh output layer xstilts' initial weights: the two heads then
+    start equal (HF draws N(0, 0.02) with zero bias, torch's nn.Linear a uniform of about 1.5x
+    that spread with a random bias; at 5e-5 the head moves about as far over a run as that
+    difference, and the final losses would show the initialisations, not the training)."""
+    layer = model.qa_outputs if fmt == "span_qa" else model.classifier
+    shapes = {k: tuple(v.shape) for k, v in head_start.items()}
+    if {k: tuple(v.shape) for k, v in layer.state_dict().items()} != shapes:
+        raise SystemExit(f"xstilts' head and Trainer's differ in shape: {shapes} against "
+                         f"{layer}: compare the format's build_head with Trainer's model")
+    layer.load_state_dict(head_start)
 
 
 def same_examples(count: int, args) -> int:
@@ -266,7 +287,7 @@ def hf_features(features: list[dict], fmt: str) -> list[dict]:
 
 
 def run_trainer(name: str, system: str, task, features, tokenizer, location: str, length: int,
-                args, device, fused: bool, out: Path) -> dict:
+                args, device, fused: bool, head_start: dict, out: Path) -> dict:
     """Train a plain AutoModelFor* with transformers.Trainer on the same features."""
     from transformers import (
         AutoModelForQuestionAnswering,
@@ -288,6 +309,7 @@ def run_trainer(name: str, system: str, task, features, tokenizer, location: str
         model = AutoModelForTokenClassification.from_pretrained(location,
                                                                 num_labels=len(task.labels))
         collator = DataCollatorForTokenClassification(tokenizer, **padding)
+    start_head_as(model, task.format, head_start)
     if args.freeze_embeddings:  # as xstilts' encoder.freeze_embeddings (Trainer skips frozen)
         model.get_input_embeddings().weight.requires_grad_(False)
     meter = TokenMeter(device)
@@ -385,10 +407,10 @@ def main() -> None:
                         row, *shared = run_xstilts(name, run_config(name, declaration, width),
                                                    location, args, device, out)
                         if width is None and round_ == 0:
-                            features, task, tokenizer, fused = shared
+                            features, task, tokenizer, fused, head_start = shared
                     else:
                         row = run_trainer(name, system, task, features, tokenizer, location,
-                                          lengths[name], args, device, fused, out)
+                                          lengths[name], args, device, fused, head_start, out)
                     measured[(system, width)].append(row)
                     print(f"{name} {row['system']} (round {round_ + 1}): {row['wall']:.1f} s, "
                           f"{row['real_tok_s']:,.1f} real tok/s", file=sys.stderr, flush=True)

@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -228,6 +229,42 @@ def test_the_xlmr_base_shaped_encoder_is_xlmr_base_less_its_pooler(monkeypatch):
     # xlm-roberta-base: 278,043,648 parameters, of which the pooler is 768 x 768 + 768.
     assert sum(p.numel() for p in model.parameters()) == 278_043_648 - (768 * 768 + 768)
     assert model.config.num_attention_heads == 12
+
+
+def test_trainer_models_start_from_xstilts_fresh_head(monkeypatch):
+    import torch
+    from transformers import (
+        BertConfig,
+        BertForQuestionAnswering,
+        BertForTokenClassification,
+    )
+
+    from xstilts.formats.span_qa import SpanQAFormat
+    from xstilts.formats.tagging import TaggingFormat
+
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    from train_throughput import output_layer, start_head_as
+
+    def config(labels: int) -> BertConfig:
+        return BertConfig(vocab_size=50, hidden_size=8, num_hidden_layers=1,
+                          num_attention_heads=2, intermediate_size=16, num_labels=labels)
+
+    torch.manual_seed(0)
+    tagger = BertForTokenClassification(config(3))
+    head = torch.nn.Sequential(torch.nn.Dropout(0.1), torch.nn.Linear(8, 3))
+    start = {k: v.clone() for k, v in output_layer(head).state_dict().items()}
+    assert not torch.equal(tagger.classifier.weight, start["weight"])  # drawn apart
+    start_head_as(tagger, "tagging", start)
+    assert torch.equal(tagger.classifier.weight, head[1].weight)
+    assert torch.equal(tagger.classifier.bias, head[1].bias)
+    # The formats' own heads have the shapes Trainer's models have.
+    for fmt, model, layer in ((TaggingFormat(), tagger, "classifier"),
+                              (SpanQAFormat(), BertForQuestionAnswering(config(2)), "qa_outputs")):
+        fresh = output_layer(fmt.build_head(8, SimpleNamespace(name="t", labels=["A", "B", "C"])))
+        start_head_as(model, fmt.name, fresh.state_dict())
+        assert torch.equal(getattr(model, layer).weight, fresh.weight)
+    with pytest.raises(SystemExit, match="differ in shape"):
+        start_head_as(tagger, "tagging", torch.nn.Linear(8, 4).state_dict())
 
 
 def test_encoder_step_quick():
