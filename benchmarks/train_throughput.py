@@ -17,10 +17,11 @@ system trains on the very same features, which xstilts featurises once:
 All: the same pretrained encoder and the same fresh output layer (Trainer's model gets
 xstilts' initial head weights), AdamW at the same learning rate, linear warm-up over the same
 share of steps then decay, weight decay 0.01 (none on biases and LayerNorm), gradient
-clipping 1.0, the same seed, no evaluation, no checkpoints, bf16 autocast on a GPU. Real tokens are the attention mask's sum,
-processed tokens batch x padded width; tokens/s and steps/s are measured from the end of the
-first step to the end of the last (set-up and warm-up excluded), "wall" is the whole train
-call. The final loss is the mean of the last fifth of the steps' losses.
+clipping 1.0, the same seed, no evaluation, no checkpoints, bf16 autocast on a GPU. Real
+tokens are the attention mask's sum, processed tokens batch x padded width; tokens/s and
+steps/s are measured from the end of the first step to the end of the last (set-up and
+warm-up excluded), "wall" is the whole train call. The final loss is the mean of the last
+fifth of the steps' losses.
 
 MFU (model-FLOPs utilisation, train/throughput.py's formula for every system) is shown on a
 GPU of known bf16 peak; for the issue's figure (XLM-R base at 256 tokens, bf16) run
@@ -226,8 +227,9 @@ def run_xstilts(name: str, config, location: str, args, device, out: Path):
     features = data.train_features
     meter = TokenMeter(device)
     data.fmt = CountingFormat(data.fmt, meter)
-    head_start = output_layer(model.heads[data.head_name])  # before any step: for Trainer
-    head_start = {k: v.detach().clone() for k, v in head_start.state_dict().items()}
+    # The fresh output layer's weights before any step, for Trainer's model to start from.
+    head_start = {k: v.detach().clone() for k, v in
+                  output_layer(model.heads[data.head_name]).state_dict().items()}
     with without_dev_and_checkpoints() as off, meter, contextlib.redirect_stdout(io.StringIO()):
         started = time.perf_counter()
         train_phase(model, tokenizer, [data], phase.training, out, args.seed, device,
