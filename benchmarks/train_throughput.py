@@ -261,11 +261,16 @@ def start_head_as(model, fmt: str, head_start: dict) -> None:
     that spread with a random bias; at 5e-5 the head moves about as far over a run as that
     difference, and the final losses would show the initialisations, not the training)."""
     layer = model.qa_outputs if fmt == "span_qa" else model.classifier
-    shapes = {k: tuple(v.shape) for k, v in head_start.items()}
-    if {k: tuple(v.shape) for k, v in layer.state_dict().items()} != shapes:
-        raise SystemExit(f"xstilts' head and Trainer's differ in shape: {shapes} against "
-                         f"{layer}: compare the format's build_head with Trainer's model")
+    ours, theirs = tensor_shapes(head_start), tensor_shapes(layer.state_dict())
+    if ours != theirs:
+        raise SystemExit(f"xstilts' head and Trainer's differ in shape: {ours} against "
+                         f"{theirs}: compare the format's build_head with Trainer's model")
     layer.load_state_dict(head_start)
+
+
+def tensor_shapes(state: dict) -> dict:
+    """Each tensor's shape in a state dict, by name."""
+    return {k: tuple(v.shape) for k, v in state.items()}
 
 
 def same_examples(count: int, args) -> int:

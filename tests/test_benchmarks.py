@@ -263,7 +263,9 @@ def test_trainer_models_start_from_xstilts_fresh_head(monkeypatch):
         fresh = output_layer(fmt.build_head(8, SimpleNamespace(name="t", labels=["A", "B", "C"])))
         start_head_as(model, fmt.name, fresh.state_dict())
         assert torch.equal(getattr(model, layer).weight, fresh.weight)
-    with pytest.raises(SystemExit, match="differ in shape"):
+    # The message names both heads' shapes: ours (4 labels) against the model's (3).
+    with pytest.raises(SystemExit, match=r"differ in shape: \{'weight': \(4, 8\), 'bias': "
+                                         r"\(4,\)\} against \{'weight': \(3, 8\), 'bias': \(3,\)\}"):
         start_head_as(tagger, "tagging", torch.nn.Linear(8, 4).state_dict())
 
 
