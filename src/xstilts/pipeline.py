@@ -45,6 +45,7 @@ from xstilts.progress import stage
 from xstilts.tasks.known_splits import LazyExamples, known_split
 from xstilts.tasks.reader_io import Examples
 from xstilts.tasks.registry import resolve_task, suite_tasks
+from xstilts.tasks.splits import is_oracle, needed_splits, threshold_split
 from xstilts.tasks.task import FileSource, Task
 from xstilts.train.loop import TaskData, train_phase
 
@@ -122,7 +123,7 @@ def _resolve_named(config: RunConfig, name: str, user: dict[str, Task], extra: l
         where = (config.where(phase, "tasks", getattr(config, phase).tasks.index(name))
                  if phase else config.where("pool", extra.index(name), top=True))
         raise XstiltsError(f"{where}: {exc}") from None
-    return task.with_source(config.data.source, config.data.dir)
+    return task.with_source(config.data.source, config.data.dir, config.data.hub_mirror)
 
 
 def sequence_length(task: Task, training: TrainingConfig) -> int:
@@ -161,14 +162,6 @@ def load_split(task: Task, split: str, lang: str | None = None) -> Examples | La
     return _SPLITS[key]
 
 
-def eval_split(task: Task, wanted: str) -> str:
-    """The split zero-shot evaluation reads: `wanted` where the task has it (BUCC tunes its
-    threshold on dev, so it is always tested on test)."""
-    if wanted == "dev" and task.has_split("dev") and not get_format(task.format).tunes_on_dev:
-        return "dev"
-    return "test"
-
-
 def with_learned_labels(task: Task) -> Task:
     """A data-dependent label set (CCG supertags) read from training data, before training."""
     if task.labels is None and task.options.get("labels_from_train"):
@@ -177,23 +170,19 @@ def with_learned_labels(task: Task) -> Task:
 
 
 class RunData:
-    """Every task of a config with its splits loaded (for the demo's baselines and tests)."""
+    """Every task of a config with the splits its jobs read loaded (for the demo's baselines
+    and tests): the same (task, split, language) as the checks before a run."""
 
     def __init__(self, config: RunConfig):
         self.tasks = {n: with_learned_labels(t) for n, t in resolve_tasks(config).items()}
         self.splits: dict[tuple[str, str, str], list[dict]] = {}
-        intermediate = set(config.intermediate.tasks if config.intermediate else [])
-        for name, task in self.tasks.items():
-            fmt = get_format(task.format)
-            if fmt.trainable:
-                for split in ("train", "dev"):
-                    self.splits[(name, split, task.train_language)] = load_split(task, split)
-            if name in config.targets.tasks or name not in intermediate:
-                split = eval_split(task, config.targets.eval_split)
-                for lang in task.languages:
-                    self.splits[(name, split, lang)] = load_split(task, split, lang)
-                    if fmt.tunes_on_dev:  # e.g. BUCC: each language's threshold is set on dev
-                        self.splits[(name, "dev", lang)] = load_split(task, "dev", lang)
+        # Intermediate tasks are trained, not evaluated; a task that is neither is evaluated.
+        evaluated = config.model_copy(update={"targets": config.targets.model_copy(update={
+            "tasks": [n for n in self.tasks if n in config.targets.tasks or n not in (
+                config.intermediate.tasks if config.intermediate else [])]})})
+        for task, split, lang in needed_splits(evaluated, self.tasks):
+            self.splits[(task.name, split, lang or task.train_language)] = \
+                load_split(task, split, lang)
 
     def get(self, task: str, split: str, lang: str) -> list[dict]:
         return self.splits[(task, split, lang)]
@@ -290,7 +279,7 @@ def phase_data(model, tokenizer, tasks: dict[str, Task], phase: PhaseConfig,
         train = featurize(features, fmt, load_split(task, "train"), tokenizer, task, length,
                           "train", desc=f"featurise {what}", done=f"featurised {what}",
                           min_seconds=QUICK)
-        dev = load_split(task, "dev")
+        dev = load_split(task, task.selection_split)
         dev = dev[: phase.training.dev_limit] if phase.training.dev_limit else dev
         out.append(TaskData(task, fmt, head_name, train, dev, length,
                             featurize(features, fmt, dev, tokenizer, task, length, "dev",
@@ -374,9 +363,11 @@ def evaluate_language(task: Task, lang: str, split: str, phase: PhaseConfig, loc
     if phase.test_limit:
         examples = fmt.limit(examples, phase.test_limit, task)
     lang_task, tuned = task, {}
-    if fmt.tunes_on_dev:  # settings chosen on this language's dev split, then tested
-        lang_task = fmt.prepare(task, load_split(task, "dev", lang),
-                                lambda t, exs: predict(t, exs, "dev")[0])
+    tuning = threshold_split(task)
+    if tuning:  # settings chosen on this language's dev split, then scored
+        # The oracle (the paper's BUCC dev table) tunes on the very examples it scores.
+        dev = examples if tuning == split else load_split(task, tuning, lang)
+        lang_task = fmt.prepare(task, dev, lambda t, exs: predict(t, exs, tuning)[0])
         tuned = {k: v for k, v in lang_task.options.items() if task.options.get(k) != v}
     predictions, metrics = predict(lang_task, examples, split)
     filename = f"{split}-{lang}.{fmt.prediction_suffix}"  # XTREME: test-<lang>.tsv|json
@@ -387,7 +378,7 @@ def evaluate_language(task: Task, lang: str, split: str, phase: PhaseConfig, loc
     except NotImplementedError:
         has_labels = False
     return {"metrics": metrics, "tuned": tuned, "file": filename, "labels": has_labels,
-            "max_length": length}
+            "max_length": length, "split": split, "oracle": is_oracle(task, split)}
 
 
 def run(config: RunConfig, out: Path, db: Path | None = None,

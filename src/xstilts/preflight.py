@@ -9,36 +9,19 @@ its format (fields, labels), with repeated ids in the splits that are scored.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 from xstilts.artifacts import content_key
 from xstilts.config import PhaseConfig, RunConfig
 from xstilts.errors import XstiltsError
 from xstilts.formats import get_format
-from xstilts.pipeline import eval_split, load_split
+from xstilts.pipeline import load_split
 from xstilts.tasks.known_splits import LazyExamples
+from xstilts.tasks.splits import needed_splits, threshold_split
 from xstilts.tasks.task import Task
 from xstilts.train.samplers import task_probabilities
 
 MAX_LISTED = 5  # bad examples named in one error
-
-
-def needed_splits(config: RunConfig, tasks: dict[str, Task]
-                  ) -> Iterator[tuple[Task, str, str | None]]:
-    """(task, split, language) of every split any job of the run may read; language None:
-    the task's training language(s)."""
-    for name, task in tasks.items():
-        fmt = get_format(task.format)
-        if fmt.trainable:
-            yield task, "train", None
-            yield task, "dev", None
-        if name in config.targets.tasks:
-            split = eval_split(task, config.targets.eval_split)
-            for lang in task.languages:
-                yield task, split, lang
-                if fmt.tunes_on_dev:  # e.g. BUCC: each language's threshold is set on dev
-                    yield task, "dev", lang
 
 
 def check_run(config: RunConfig, tasks: dict[str, Task], pool: tuple = (),
@@ -53,7 +36,7 @@ def check_run(config: RunConfig, tasks: dict[str, Task], pool: tuple = (),
     for name, task in tasks.items():
         if not get_format(task.format).trainable:
             continue
-        missing = [s for s in ("train", "dev") if not task.has_split(s)]
+        missing = [s for s in ("train", task.selection_split) if not task.has_split(s)]
         if missing:
             where = config.where("tasks", name, "paths") if name in config.tasks else \
                 f"task {name!r}"
@@ -62,7 +45,10 @@ def check_run(config: RunConfig, tasks: dict[str, Task], pool: tuple = (),
                 f"{' or '.join(missing)} split.\n  fix: add {missing} to its `paths:`, or use "
                 "it only where it is not trained.")
     for task, split, lang in needed_splits(config, tasks):
-        check_split(task, split, lang, load_split(task, split, lang))
+        examples = load_split(task, split, lang)
+        check_split(task, split, lang, examples)
+        if lang is not None and threshold_split(task):
+            check_gold(task, split, lang, examples)
     check_samplers(config, tasks, pool, sets)
 
 
@@ -130,6 +116,19 @@ def check_split(task: Task, split: str, lang: str | None, examples: list[dict]) 
         check_unique_ids(task, split, lang, examples)
     if checked_as:
         examples.remember(checked=checked_as)
+
+
+def check_gold(task: Task, split: str, lang: str, examples) -> None:
+    """A mining split that is tuned on or scored needs its gold pairs (XTREME's
+    download_data.sh deletes BUCC's test gold)."""
+    from xstilts.formats.bitext_mining import gold_pairs
+
+    if gold_pairs(examples) is None:
+        raise XstiltsError(
+            f"{split_label(task, split, lang)}: no gold pairs, so it cannot be scored or tuned "
+            "on.\n  fix: put the split's .gold file beside it (BUCC's test gold is in "
+            "bucc2018-LANG-en.training-gold.tar.bz2), or score the dev/sample data with the "
+            f"paper's oracle protocol (task_options: {{{task.name}: {{protocol: oracle}}}}).")
 
 
 def check_unique_ids(task: Task, split: str, lang: str | None, examples) -> None:

@@ -16,9 +16,11 @@ from xstilts.tasks.registry import builtin_tasks
 def test_check_task_counts_every_split_and_language(tmp_path):
     build_local(tmp_path, "pawsx")
     rows = check_task(builtin_tasks()["pawsx"].with_source("local", str(tmp_path)))
-    assert rows[:2] == [("train", "en", 2), ("dev", "en", 2)]
-    assert [(s, lang) for s, lang, _ in rows[2:]] == [("test", lang) for lang in
-                                                      ("de", "en", "es", "fr", "ja", "ko", "zh")]
+    assert rows[0] == ("train", "en", 2)
+    # Every language's own dev set (the English one first: it selects the model), then test.
+    assert [(s, lang) for s, lang, _ in rows[1:]] == (
+        [("dev", lang) for lang in ("en", "de", "es", "fr", "ja", "ko", "zh")]
+        + [("test", lang) for lang in ("de", "en", "es", "fr", "ja", "ko", "zh")])
 
 
 def test_bucc_dev_is_per_language(tmp_path):
@@ -38,9 +40,12 @@ def test_check_task_reports_all_failures(tmp_path):
     err = info.value
     assert isinstance(err, XstiltsError)
     assert [(s, lang) for s, lang, _ in err.failures] == [("dev", "en"), ("test", "yo")]
-    assert len(err.rows) == 1 + 32  # train, and every test language but yo
+    # train; dev in the 29 languages that have one (kk, th, tl, yo do not) but en; every
+    # test language but yo.
+    assert len(err.rows) == 1 + 28 + 32
+    assert not any(s == "dev" and lang in ("kk", "th", "tl", "yo") for s, lang, _ in err.rows)
     msg = str(err)
-    assert "2 of 35 splits failed" in msg
+    assert "2 of 63 splits failed" in msg
     assert "test-yo.tsv: file not found" in msg and "dev-en.tsv:1: expected 2 columns" in msg
 
 
@@ -51,7 +56,9 @@ def test_cli_data_check_prints_counts(tmp_path, capsys):
     assert out.startswith(f"xquad (local, {tmp_path})")
     lines = out.splitlines()
     assert lines[1].split() == ["split", "lang", "examples"]
-    assert lines[2].split() == ["train", "en", "3"] and lines[3].split() == ["dev", "en", "2"]
+    # XQuAD has no dev set: SQuAD's dev set selects the model.
+    assert lines[2].split() == ["train", "en", "3"]
+    assert lines[3].split() == ["selection", "en", "2"]
     assert [line.split()[1] for line in lines[4:]] == list(builtin_tasks()["xquad"].languages)
 
 
@@ -61,7 +68,7 @@ def test_cli_data_check_missing_files_exit_2(tmp_path, capsys):
     (tmp_path / "tatoeba/v1/tatoeba.swh-eng.eng").unlink()
     assert main(["data", "check", "tatoeba", "--source", "local", "--dir", str(tmp_path)]) == 2
     captured = capsys.readouterr()
-    assert "test   de" in captured.out  # what loaded is still shown
+    assert "test      de" in captured.out  # what loaded is still shown
     assert "jv" not in captured.out.split()
     err = captured.err
     assert "2 of 36 splits failed" in err
@@ -89,4 +96,4 @@ def test_cli_data_check_hub(monkeypatch, capsys):
     assert out[1].split() == ["split", "lang", "examples", "dropped"]
     assert [line.split() for line in out[2:4]] == [["train", "en", "2", "16"],
                                                     ["dev", "en", "2", "16"]]
-    assert len(out) == 2 + 2 + 9
+    assert len(out) == 2 + 1 + 9 + 9  # train; dev and test in every language

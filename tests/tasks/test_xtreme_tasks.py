@@ -11,7 +11,7 @@ from tests.tasks.xtreme_data import TASKS, build_local, fake_datasets
 from xstilts.errors import XstiltsError
 from xstilts.tasks.check import check_task, split_languages
 from xstilts.tasks.registry import builtin_tasks
-from xstilts.tasks.task import FileSource
+from xstilts.tasks.task import SPLITS, FileSource
 from xstilts.tasks.xtreme_langs import TATOEBA_ISO3
 
 COUNTS = {"xnli": 15, "pawsx": 7, "udpos": 33, "panx": 40, "xquad": 11, "mlqa": 7,
@@ -37,7 +37,7 @@ def task(name: str):
 
 def load_all(t) -> dict[tuple[str, str], list[dict]]:
     """Every split and language the task has, loaded."""
-    return {(split, lang): t.load(split, lang) for split in ("train", "dev", "test")
+    return {(split, lang): t.load(split, lang) for split in SPLITS
             if t.has_split(split) for lang in split_languages(t, split)}
 
 
@@ -138,8 +138,11 @@ def test_hub_xnli_trains_on_mnli_and_filters_languages(hub):
     t = task("xnli").with_source("hub")
     train = t.load("train")
     assert [ex["label"] for ex in train] == ["entailment", "contradiction"]  # -1 dropped
-    assert [ex["id"] for ex in t.load("dev")] == ["mnli-0", "mnli-1"]
+    assert t.selection_split == "selection"  # MNLI's dev-matched selects, as in jiant
+    assert [ex["id"] for ex in t.load("selection")] == ["mnli-0", "mnli-1"]
     assert hub[-1] == ("nyu-mll/glue", "mnli", "validation_matched")
+    t.load("dev", "de")  # each language's own dev set, for the paper's dev table
+    assert hub[-1] == ("google/xtreme", "XNLI", "validation")
     de = t.load("test", "de")
     assert [ex["text_a"] for ex in de] == ["de premise 0", "de premise 1"]
     assert [ex["label"] for ex in de] == ["neutral", "contradiction"]
@@ -169,8 +172,10 @@ def test_hub_qa_rows(hub):
     mlqa = task("mlqa").with_source("hub")
     assert mlqa.load("test", "vi")[0]["id"] == "mlqa-MLQA.vi.vi-0"
     assert hub[-1] == ("google/xtreme", "MLQA.vi.vi", "test")
-    mlqa.load("dev")
+    mlqa.load("selection")
     assert hub[-1] == ("rajpurkar/squad", None, "validation")
+    mlqa.load("dev", "vi")
+    assert hub[-1] == ("google/xtreme", "MLQA.vi.vi", "validation")
 
 
 def test_hub_tydiqa_filters_by_id_language(hub):

@@ -51,5 +51,6 @@ def training_view(task: Task) -> dict:
     """The parts of a task that change what training on it produces (not its test languages)."""
     described = task.describe()
     described.pop("languages", None)
-    described["data"] = data_fingerprint(task, ("train", "dev"), training_languages(task))
+    described["data"] = data_fingerprint(task, ("train", task.selection_split),
+                                         training_languages(task))
     return described

@@ -20,8 +20,8 @@ from xstilts import __version__
 from xstilts.artifacts import content_key
 from xstilts.config import EncoderConfig, PhaseConfig, RunConfig, TrackingConfig
 from xstilts.formats import get_format
-from xstilts.pipeline import eval_split
 from xstilts.study.fingerprint import data_fingerprint, training_view
+from xstilts.tasks.splits import scored_split, threshold_split
 from xstilts.tasks.task import Task
 from xstilts.train.batching import BUCKET_WIDTH
 
@@ -159,6 +159,7 @@ class Plan:
     jobs: dict[str, Job]
     arms: tuple[ArmJobs, ...]
     targets: tuple[str, ...]
+    eval_split: str = "test"  # what the config asked for; each job's `split` is what it reads
 
     def count(self) -> dict[str, int]:
         """Jobs per kind."""
@@ -218,9 +219,9 @@ def compile_plan(config: RunConfig, tasks: dict[str, Task], arms: list[Arm],
                     model_key, task, phase, arm.target_seed, inter_key,
                     intermediate=arm.tasks))
             trained[name] = model_key
-            split = eval_split(task, config.targets.eval_split)
             for lang in task.languages:
-                splits = (split, "dev") if fmt.tunes_on_dev else (split,)
+                split = scored_split(task, config.targets.eval_split, lang)
+                splits = tuple(dict.fromkeys([split, threshold_split(task) or split]))
                 key = content_key({
                     **base, "kind": "evaluation", "model": model_key or start,
                     "task": {**task.describe(), "languages": None},
@@ -233,5 +234,6 @@ def compile_plan(config: RunConfig, tasks: dict[str, Task], arms: list[Arm],
                 evaluated[(name, lang)] = key
         arm_jobs.append(ArmJobs(arm, inter_key, trained, evaluated))
     jobs = {**intermediate, **target_jobs, **evals}
-    return Plan(setup, jobs, tuple(arm_jobs), tuple(config.targets.tasks))
+    return Plan(setup, jobs, tuple(arm_jobs), tuple(config.targets.tasks),
+                config.targets.eval_split)
 

@@ -110,14 +110,24 @@ def describe(plan: Plan, study: Study, store: Store) -> dict:
 
 def target_description(plan: Plan, study: Study, name: str) -> dict:
     """A target's format, main metric, languages and training settings (for the report)."""
-    job = next(j for j in plan.jobs.values() if j.kind == "evaluation" and j.task.name == name)
+    jobs = [j for j in plan.jobs.values() if j.kind == "evaluation" and j.task.name == name]
+    job, splits = jobs[0], {j.lang: j.split for j in jobs}
     task, phase = job.task, study.base.targets.for_task(name)
     options = json.loads(json.dumps(task.options, default=str))  # JSON-able, whatever it holds
     return {"format": task.format, "trained": get_format(task.format).trainable,
-            "languages": list(task.languages), "split": job.split,
+            "languages": list(task.languages), "split": split_summary(splits),
+            "splits": splits,
             "main_metric": task.options.get("main_metric", get_format(task.format).main_metric),
             "options": options, "training": phase.training.model_dump(mode="json"),
             "test_limit": phase.test_limit}
+
+
+def split_summary(splits: dict[str, str]) -> str:
+    """'dev', or 'dev (test: kk, th)' where some languages are scored on another split."""
+    counts = {s: sum(1 for v in splits.values() if v == s) for s in set(splits.values())}
+    main = max(sorted(counts), key=counts.get)
+    others = {s: sorted(lang for lang, v in splits.items() if v == s) for s in counts if s != main}
+    return main + "".join(f" ({s}: {', '.join(langs)})" for s, langs in sorted(others.items()))
 
 
 def result_rows(plan: Plan, store: Store, study: Study) -> list[tuple]:

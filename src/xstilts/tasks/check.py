@@ -20,11 +20,17 @@ class CheckFailed(XstiltsError):
 
 
 def split_languages(task: Task, split: str) -> list[str]:
-    """The languages of one split: test languages, or the training language(s) for train/dev."""
+    """The languages of one split: test languages; the training language(s) for train and
+    selection; for dev, the languages declared with a dev set of their own, else the
+    training language(s)."""
     # A task without training data (BUCC) has dev data per test language (to tune a threshold).
     if split == "test" or not task.has_split("train"):
         return list(task.languages)
-    return list(task.train_languages or [task.train_language])
+    training = list(task.train_languages or [task.train_language])
+    if split == "dev" and task.dev_languages is not None:
+        return list(dict.fromkeys([*training, *task.dev_languages])
+                    if task.selection_split == "dev" else task.dev_languages)
+    return training
 
 
 def check_task(task: Task, dropped: dict[tuple[str, str], int] | None = None) -> list[Row]:
@@ -52,10 +58,10 @@ def check_task(task: Task, dropped: dict[tuple[str, str], int] | None = None) ->
 def format_rows(rows: list[Row], dropped: dict[tuple[str, str], int] | None = None) -> str:
     """A small table: split, language, examples (and rows dropped, where any were)."""
     if not dropped:
-        lines = [f"{'split':<6} {'lang':<6} {'examples':>9}"]
-        return "\n".join(lines + [f"{split:<6} {lang:<6} {count:>9}"
+        lines = [f"{'split':<9} {'lang':<6} {'examples':>9}"]
+        return "\n".join(lines + [f"{split:<9} {lang:<6} {count:>9}"
                                   for split, lang, count in rows])
-    lines = [f"{'split':<6} {'lang':<6} {'examples':>9} {'dropped':>8}"]
-    lines += [f"{split:<6} {lang:<6} {count:>9} {dropped.get((split, lang), 0):>8}"
+    lines = [f"{'split':<9} {'lang':<6} {'examples':>9} {'dropped':>8}"]
+    lines += [f"{split:<9} {lang:<6} {count:>9} {dropped.get((split, lang), 0):>8}"
               for split, lang, count in rows]
     return "\n".join(lines)

@@ -41,5 +41,6 @@ def squad_row(row: dict, lang: str) -> dict:
             "question": row["question"], "answers": {"text": texts, "answer_start": starts}}
 
 
+# XQuAD's and MLQA's training data and model selection (SQuAD v1.1's dev set, in English).
 SQUAD_HUB = HubSource(dataset=SQUAD_DATASET, convert=squad_row,
-                      splits={"train": "train", "dev": "validation"})
+                      splits={"train": "train", "selection": "validation"})

@@ -29,7 +29,11 @@ from xstilts.tasks.reader_io import (
 
 Example = dict
 log = logging.getLogger(__name__)
-SPLITS = ("train", "dev", "test")
+# "selection": the English dev set that selects the model, where it is not the task's "dev" in
+# the training language (XNLI from the hub: MNLI's dev-matched, as jiant; "dev" is XNLI's own
+# dev set in each language). Without it, selection reads "dev" in the training language(s).
+SPLITS = ("train", "selection", "dev", "test")
+DATA_SPLITS = ("train", "dev", "test")  # what a generated or user-declared task has
 
 
 @dataclass(frozen=True)
@@ -102,7 +106,7 @@ class GeneratedSource:
     generate: Callable[[str, str, int, int], list[Example]]
     sizes: dict[str, int]  # split -> number of examples
     seed: int = 0
-    splits: tuple[str, ...] = SPLITS
+    splits: tuple[str, ...] = DATA_SPLITS
 
     def has(self, split: str) -> bool:
         return split in self.splits
@@ -130,6 +134,9 @@ class HubSource:
     splits: dict[str, str] = field(default_factory=lambda: {
         "train": "train", "dev": "validation", "test": "test"})
     revision: str | None = None
+    # A local copy of the hub to read from instead (`data.hub_mirror`; see xstilts.tasks.hub):
+    # where the data is read from, not what it is, so no part of equality or describe().
+    mirror: str | None = field(default=None, compare=False)
 
     def has(self, split: str) -> bool:
         return split in self.splits
@@ -164,9 +171,24 @@ class Task:
     # Source kinds whose copy is not the benchmark, with why (BUCC's hub copy: gold pairs
     # only); a run refuses them unless `data.allow_gold_only` is set.
     source_caveats: dict = field(default_factory=dict)
+    # The languages with a dev set of their own (None: every language); the others are
+    # evaluated on test when dev is asked for (UD-POS kk, th, tl, yo, as jiant does).
+    dev_languages: Sequence[str] | None = None
 
-    def with_source(self, kind: str, data_dir: str | None = None) -> Task:
-        """This task reading from another kind of source; local files are found under data_dir."""
+    @property
+    def selection_split(self) -> str:
+        """The split model selection reads (in the training language(s))."""
+        return "selection" if self.source.has("selection") else "dev"
+
+    def has_dev(self, lang: str) -> bool:
+        """Whether `lang` has a dev set of its own to be evaluated on."""
+        return self.source.has("dev") and (self.dev_languages is None
+                                           or lang in self.dev_languages)
+
+    def with_source(self, kind: str, data_dir: str | None = None,
+                    hub_mirror: str | None = None) -> Task:
+        """This task reading from another kind of source; local files are found under data_dir,
+        hub datasets in the local copy of the hub under hub_mirror where it is set."""
         if kind not in self.alternatives:
             return self  # a task with one source (e.g. a generated suite) keeps it
         source = self.alternatives[kind]
@@ -180,6 +202,10 @@ class Task:
                     "download_data.sh writes), or `data: {source: hub}`."
                 )
             source = _under(source, str(data_dir))
+        if hub_mirror:
+            from xstilts.tasks.hub import mirrored
+
+            source = mirrored(source, str(hub_mirror))
         return Task(**{**self.__dict__, "source": source})
 
     def with_labels_from(self, train: list[Example]) -> Task:
@@ -205,7 +231,7 @@ class Task:
         return Task(**{**self.__dict__, "labels": labels})
 
     def load(self, split: str, lang: str | None = None) -> Examples:
-        """Examples of one split; train/dev default to the training language. Rows left
+        """Examples of one split; without `lang`, the training language. Rows left
         out while reading (bad rows skipped, converter drops) are counted and logged."""
         if split not in SPLITS:
             raise ValueError(f"unknown split {split!r}; expected one of {SPLITS}")
@@ -216,7 +242,8 @@ class Task:
         return examples
 
     def load_training(self, split: str) -> Examples:
-        """train/dev examples: the training language, or every language in train_languages."""
+        """Examples of a training split (train, selection): the training language, or every
+        language in train_languages."""
         if not self.train_languages:
             return self.load(split, self.train_language)
         out = Examples()
@@ -252,7 +279,9 @@ class Task:
                 "train_language": self.train_language,
                 "train_languages": list(self.train_languages or []),
                 "labels": list(self.labels) if self.labels else None,
-                "source": self.source.describe(), "options": self.options}
+                "source": self.source.describe(), "options": self.options,
+                **({"dev_languages": list(self.dev_languages)}
+                   if self.dev_languages is not None else {})}
 
 
 

@@ -28,4 +28,5 @@ TASK = register(Task(
     labels=PANX_TAGS,
     description="PAN-X/WikiANN NER (XTREME): train on English, test in 40 languages",
     alternatives={"hub": HUB, "local": LOCAL},
+    dev_languages=TASK_LANGS["panx"],  # each language's own dev set (the paper's dev table)
 ))

@@ -27,4 +27,5 @@ TASK = register(Task(
     description="PAWS-X (XTREME): paraphrase identification, train on English, test in 7 "
                 "languages",
     alternatives={"hub": HUB, "local": LOCAL},
+    dev_languages=TASK_LANGS["pawsx"],  # each language's own dev set (the paper's dev table)
 ))

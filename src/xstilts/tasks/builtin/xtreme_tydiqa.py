@@ -30,4 +30,5 @@ TASK = register(Task(
     description="TyDiQA-GoldP (XTREME): extractive QA, train on English GoldP, test in 9 "
                 "languages (English dev = English test, as in XTREME)",
     alternatives={"hub": HUB, "local": LOCAL},
+    dev_languages=TASK_LANGS["tydiqa"],  # each language's own dev set (the paper's dev table)
 ))

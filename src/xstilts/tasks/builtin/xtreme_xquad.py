@@ -15,13 +15,15 @@ from xstilts.tasks.task import FileSource, HubSource, Task
 from xstilts.tasks.xtreme_langs import TASK_LANGS
 
 HUB = SplitSource({
-    "train": SQUAD_HUB, "dev": SQUAD_HUB,
-    # XQuAD has one split on the hub, "validation": it is the test set.
+    "train": SQUAD_HUB, "selection": SQUAD_HUB,
+    # XQuAD has one split on the hub, "validation": it is the test set. It has no dev set:
+    # the paper's dev table (jiant) scores XQuAD itself.
     "test": HubSource("google/xtreme", squad_row, config="XQuAD.{lang}",
                       splits={"test": "validation"}),
 })
 LOCAL = FileSource(reader="squad_json",
-                   paths={"train": SQUAD_TRAIN, "dev": SQUAD_DEV, "test": "xquad/xquad.{lang}.json"},
+                   paths={"train": SQUAD_TRAIN, "selection": SQUAD_DEV,
+                          "test": "xquad/xquad.{lang}.json"},
                    options={"require_answers": True})
 
 TASK = register(Task(

@@ -20,7 +20,7 @@ from xstilts.tasks.demo.gen_text import (
     generate_topic,
 )
 from xstilts.tasks.demo.lexicon import LANGS
-from xstilts.tasks.task import SPLITS, GeneratedSource, Task
+from xstilts.tasks.task import DATA_SPLITS, GeneratedSource, Task
 
 DEFAULT_SIZES = {"train": 400, "dev": 100, "test": 100}
 _NAMES = {"en": "English", "de": "German", "es": "Spanish", "ru": "Russian", "zh": "Chinese",
@@ -30,7 +30,7 @@ _NAMES = {"en": "English", "de": "German", "es": "Spanish", "ru": "Russian", "zh
 def _sizes(sizes: Mapping | None, name: str, splits) -> dict[str, int]:
     """Split sizes: defaults, then split -> n for every task, then name -> {split: n}."""
     sizes = sizes or {}
-    out = {**DEFAULT_SIZES, **{k: int(v) for k, v in sizes.items() if k in SPLITS}}
+    out = {**DEFAULT_SIZES, **{k: int(v) for k, v in sizes.items() if k in DATA_SPLITS}}
     out.update({k: int(v) for k, v in (sizes.get(name) or {}).items()})
     return {s: out[s] for s in splits}
 
@@ -39,7 +39,7 @@ def make_tasks(sizes: Mapping | None = None, seed: int = 0) -> dict[str, Task]:
     """Every demo task, with split sizes from `sizes` (see `_sizes`) and one seed."""
 
     def task(name, fmt, generate, languages, description, train_language="en", labels=None,
-             splits=SPLITS):
+             splits=DATA_SPLITS):
         source = GeneratedSource(generate=generate, sizes=_sizes(sizes, name, splits),
                                  seed=seed, splits=tuple(splits))
         return Task(name=name, format=fmt, languages=tuple(languages), source=source,
