@@ -6,6 +6,7 @@ import json
 import types
 from pathlib import Path
 
+from xstilts.tasks.builtin.xtreme_udpos import UDPOS_NO_DEV
 from xstilts.tasks.xtreme_langs import TASK_LANGS, TATOEBA_ISO3, TYDIQA_NAMES, UDPOS_NAMES
 
 TASKS = ("xnli", "pawsx", "udpos", "panx", "xquad", "mlqa", "tydiqa", "bucc2018", "tatoeba")
@@ -40,19 +41,20 @@ def build_local(root: Path, task: str) -> None:
     langs = TASK_LANGS[task]
     if task in ("xnli", "pawsx"):
         labels = ["entailment", "contradiction"] if task == "xnli" else ["1", "0"]
-        for split in ("train", "dev"):
-            _write(root / task / f"{split}-en.tsv", _tsv_pairs(labels))
-        for lang in langs:
-            _write(root / task / f"test-{lang}.tsv", _tsv_pairs(labels))
+        _write(root / task / "train-en.tsv", _tsv_pairs(labels))
+        for lang in langs:  # utils_preprocess.py: dev and test files per language
+            for split in ("dev", "test"):
+                _write(root / task / f"{split}-{lang}.tsv", _tsv_pairs(labels))
     elif task in ("udpos", "panx"):
         if task == "udpos":
             sents = [[("The", "DET"), ("cat", "NOUN")], [("Runs", "VERB"), (".", "PUNCT")]]
         else:  # PAN-X: the raw files' "en:" prefix is stripped by the reader
             sents = [[("en:Paris", "B-LOC"), ("en:is", "O")], [("Ada", "B-PER"), ("L.", "I-PER")]]
-        for split in ("train", "dev"):
-            _write(root / task / f"{split}-en.tsv", _conll(sents))
-        for lang in langs:
-            _write(root / task / f"test-{lang}.tsv", _conll(sents))
+        _write(root / task / "train-en.tsv", _conll(sents))
+        for lang in langs:  # UD-POS kk, th, tl, yo have no dev set
+            splits = ("test",) if task == "udpos" and lang in UDPOS_NO_DEV else ("dev", "test")
+            for split in splits:
+                _write(root / task / f"{split}-{lang}.tsv", _conll(sents))
     elif task in ("xquad", "mlqa"):
         _write(root / "squad" / "train-v1.1.json", squad_json("en", 3))
         _write(root / "squad" / "dev-v1.1.json", squad_json("en", 2))
@@ -60,6 +62,9 @@ def build_local(root: Path, task: str) -> None:
             name = (f"xquad/xquad.{lang}.json" if task == "xquad" else
                     f"mlqa/MLQA_V1/test/test-context-{lang}-question-{lang}.json")
             _write(root / name, squad_json(lang))
+            if task == "mlqa":  # MLQA's own dev set per language
+                _write(root / f"mlqa/MLQA_V1/dev/dev-context-{lang}-question-{lang}.json",
+                       squad_json(lang))
     elif task == "tydiqa":
         _write(root / "tydiqa/tydiqa-goldp-v1.1-train/tydiqa.goldp.en.train.json",
                squad_json("en", 3))
