@@ -115,7 +115,9 @@ def read_bucc(path: Path, fields: dict, options: dict) -> list[Example]:
     if not gold_path.is_file():
         raise located(gold_path, None, "file not found (the gold pairs of this BUCC file)",
                       fix="keep the .gold file of BUCC's training-gold archive (XTREME's "
-                          "download_data.sh deletes *test.gold)")
+                          "download_data.sh deletes *test.gold), or score the dev/sample data "
+                          "with the paper's oracle protocol (task_options: {bucc2018: "
+                          "{protocol: oracle}})")
     gold: dict[str, list[str]] = {}
     for src, tgt in _bucc_pairs(gold_path):
         gold.setdefault(src, []).append(tgt)
