@@ -149,3 +149,14 @@ def test_bucc_reads_xtremes_files_not_the_gold_only_hub_copy():
 
 def test_readme_cost_table_is_the_generators():
     assert _generator().cost_table() in README.read_text(encoding="utf-8")
+
+
+def test_bucc_config_uses_the_papers_oracle_protocol():
+    from xstilts.tasks.splits import scored_split
+
+    config = load_config(PAPER / "bucc2018.yaml")
+    bucc = resolve_tasks(config)["bucc2018"]
+    # jiant/tasks/evaluate/core.py scores BUCC with threshold=None: tuned on the scored data.
+    assert bucc.options["protocol"] == "oracle"
+    assert {scored_split(bucc, config.targets.eval_split, lang) for lang in bucc.languages} \
+        == {"dev"}

@@ -299,7 +299,8 @@ def targets_block(tasks: list[str], eval_split_comment: bool = True) -> list[str
         out.append(line(2, "", "retrieval: not trained; 512 tokens (c_tokenize_and_cache.sh),"))
         out.append(line(2, "", "mean-pooled layer 14 (xtreme_runconfig_writer.py)"))
     out.append(line(2, "eval_split: dev", "the paper's per-task table is on dev sets (test: "
-                                          "XTREME submission)"))
+                                          "XTREME submission): each language's own;"))
+    out.append(line(2, "", "XQuAD and UD-POS kk/th/tl/yo have none: test (jiant)"))
     if not trained:
         return out
     out.append(line(2, "training:", "selection on the English dev of the training task (hub"))
@@ -338,14 +339,18 @@ def render_bucc() -> str:
              "source for a whole run: the other configs read the hub. Evaluate the baseline as",
              "is; for an intermediate task, point encoder.name at that run's checkpoint,",
              "results.json's intermediate.checkpoint (runs/paper-<task>/checkpoints/",
-             "intermediate-<key>/best). Encoded at 512 tokens (c_tokenize_and_cache.sh), the",
-             "threshold chosen on each language's dev (sample) data: the paper's oracle."]
+             "intermediate-<key>/best). Encoded at 512 tokens (c_tokenize_and_cache.sh); F1 on",
+             "each language's dev (sample) data with the threshold tuned on that same data: the",
+             "paper's oracle (protocol: xtreme tunes on dev and scores test, with test gold)."]
     lines = header("bucc2018", title, out_dir="runs/paper-bucc2018-baseline")
     lines += encoder_block(comment="or an intermediate checkpoint folder (see above)")
     lines += ["data:",
               line(2, "source: local"),
               line(2, "dir: /path/to/xtreme/download", "PLACEHOLDER: holds bucc2018/ "
                                                       "(download_data.sh)")]
+    lines += ["task_options:",
+              line(2, "bucc2018: {protocol: oracle}", "jiant/tasks/evaluate/core.py: BUCC "
+                                                      "threshold=None, tuned on the scored data")]
     lines += targets_block(["bucc2018"])
     return "\n".join(lines) + "\n"
 
