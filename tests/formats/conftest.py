@@ -61,3 +61,43 @@ def tiny_encoder(tiny_tokenizer):
         num_attention_heads=2, intermediate_size=64, max_position_embeddings=130,
         pad_token_id=1, type_vocab_size=1)
     return XLMRobertaModel(config, add_pooling_layer=False)
+
+
+def build_bert_tokenizer():
+    """A cased WordPiece tokenizer in mBERT's layout (`[CLS] A [SEP] B [SEP]`, B of token type
+    1, pad id 0) over TRAINING_TEXT's words and characters: a Hugging Face `BertTokenizer`
+    (fast), built offline."""
+    import re
+
+    from transformers import BertTokenizer
+
+    chars = sorted(set(TRAINING_TEXT) - set(" \n"))
+    pieces = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]",
+              *sorted(set(re.findall(r"\w+|[^\w\s]", TRAINING_TEXT))), *chars,
+              *(f"##{c}" for c in chars)]
+    vocab = {piece: i for i, piece in enumerate(dict.fromkeys(pieces))}
+    return BertTokenizer(vocab=vocab, do_lower_case=False)
+
+
+@pytest.fixture(scope="session")
+def bert_tokenizer():
+    """Session-wide tiny mBERT-layout tokenizer (see `build_bert_tokenizer`)."""
+    return build_bert_tokenizer()
+
+
+def build_bert_encoder(vocab_size: int):
+    """A two-layer BERT with random weights and two token types (mBERT's shape), eval mode."""
+    import torch
+    from transformers import BertConfig, BertModel
+
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=vocab_size, hidden_size=32, num_hidden_layers=2,
+                        num_attention_heads=2, intermediate_size=64,
+                        max_position_embeddings=130, type_vocab_size=2, pad_token_id=0)
+    return BertModel(config, add_pooling_layer=False).eval()
+
+
+@pytest.fixture(scope="session")
+def bert_encoder(bert_tokenizer):
+    """A tiny BERT over `bert_tokenizer` (see `build_bert_encoder`)."""
+    return build_bert_encoder(len(bert_tokenizer))

@@ -6,7 +6,8 @@ The key covers everything featurize reads: the examples themselves (a hash of th
 content, so test_limit/dev_limit cuts, generated and hub data are all covered), the task's
 name, labels and options, the split and language, the tokenizer (a hash of its full
 definition, wherever it was loaded from), the sequence length, the format with its
-`feature_version`, and the code version. Folders are written atomically and may be
+`feature_version`, the code version, and whether the tokenizer types a pair's segments
+(then pair features carry token_type_ids). Folders are written atomically and may be
 deleted at any time (they are made again when needed). A folder that cannot be read is
 treated as absent.
 """
@@ -24,6 +25,7 @@ from xstilts import __version__
 from xstilts.artifacts import AtomicDir, content_key
 from xstilts.features.codec import CODEC_VERSION, ColumnFeatures, write_columns
 from xstilts.formats.base import featurize as progress_featurize
+from xstilts.formats.tokenize import pair_types
 from xstilts.tasks.known_splits import LazyExamples
 
 log = logging.getLogger(__name__)
@@ -95,12 +97,18 @@ class FeatureCache:
         tokenizer_id = tokenizer_identity(tokenizer)
         if fmt.feature_fields is None or tokenizer_id is None:
             return None
-        return {"code": __version__, "codec": CODEC_VERSION, "format": fmt.name,
-                "feature_version": fmt.feature_version, "task": task.name, "split": split,
-                "lang": lang, "labels": list(task.labels) if task.labels else None,
-                "options": task.options, "tokenizer": tokenizer_id,
-                "max_length": int(max_length), "examples": examples_digest(examples),
-                "n_examples": len(examples)}
+        key = {"code": __version__, "codec": CODEC_VERSION, "format": fmt.name,
+               "feature_version": fmt.feature_version, "task": task.name, "split": split,
+               "lang": lang, "labels": list(task.labels) if task.labels else None,
+               "options": task.options, "tokenizer": tokenizer_id,
+               "max_length": int(max_length), "examples": examples_digest(examples),
+               "n_examples": len(examples)}
+        if pair_types(tokenizer):
+            # Pair features carry token_type_ids (formats/tokenize.py `pair_types`); those
+            # cached before they did lack them. Only here: other tokenizers' keys (XLM-R's,
+            # e5-small's) are unchanged, and so are their features.
+            key["token_types"] = True
+        return key
 
     def featurize(self, fmt, examples: list[dict], tokenizer, task, max_length: int,
                   split: str, lang: str | None = None, **shown) -> Sequence[dict]:

@@ -31,20 +31,28 @@ def pad_stack(rows: list[list[int]], pad: int) -> torch.Tensor:
     return out
 
 
-def padded_inputs(rows: list[list[int]], pad: int) -> dict[str, torch.Tensor]:
-    """input_ids and attention_mask from lengths (a pad id may also occur as a real token)."""
+def padded_inputs(rows: list[list[int]], pad: int,
+                  token_types: list[list[int] | None] | None = None) -> dict[str, torch.Tensor]:
+    """input_ids and attention_mask from lengths (a pad id may also occur as a real token);
+    token_type_ids too, padded with 0, when `token_types` has a row for some input (a row
+    that is None: type 0 throughout)."""
     ids = pad_stack(rows, pad)
     mask = torch.zeros_like(ids)
     for i, r in enumerate(rows):
         mask[i, : len(r)] = 1
-    return {"input_ids": ids, "attention_mask": mask}
+    batch = {"input_ids": ids, "attention_mask": mask}
+    if token_types is not None and any(t is not None for t in token_types):
+        batch["token_type_ids"] = pad_stack(
+            [[0] * len(r) if t is None else t for r, t in zip(rows, token_types, strict=True)], 0)
+    return batch
 
 
 def encode_inputs(encoder: nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor,
-                  output_hidden_states: bool = False):
-    """Run the encoder over the real tokens only where it can (models/unpadded.py);
-    token_type_ids left to the model (XLM-R has one type, BERT defaults 0)."""
-    return encode(encoder, input_ids, attention_mask, output_hidden_states)
+                  output_hidden_states: bool = False, token_type_ids: torch.Tensor | None = None):
+    """Run the encoder over the real tokens only where it can (models/unpadded.py), with
+    the batch's token_type_ids where it has them (pairs, for tokenizers that type their
+    segments: formats/tokenize.py `pair_types`) and the encoder has more than one type."""
+    return encode(encoder, input_ids, attention_mask, output_hidden_states, token_type_ids)
 
 
 def example_error(task, example: dict, problem: str) -> XstiltsError:
@@ -234,7 +242,8 @@ IGNORE_INDEX = -100  # label of positions that carry no loss (padding, non-first
 
 def token_logits(encoder: nn.Module, head: nn.Module, batch: Batch) -> torch.Tensor:
     """Per-token logits of a token-level head, in float32."""
-    out = encode_inputs(encoder, batch["input_ids"], batch["attention_mask"])
+    out = encode_inputs(encoder, batch["input_ids"], batch["attention_mask"],
+                        token_type_ids=batch.get("token_type_ids"))
     return head(out.last_hidden_state).float()
 
 

@@ -19,7 +19,7 @@ from xstilts.formats.base import (
     register_format,
     write_lines,
 )
-from xstilts.formats.tokenize import in_chunks, token_ids
+from xstilts.formats.tokenize import in_chunks, pair_types, token_columns
 
 
 def label_list(task) -> list[str]:
@@ -35,7 +35,9 @@ class ClassificationFormat(TaskFormat):
     name = "classification"
     main_metric = "accuracy"
     prediction_suffix = "tsv"
-    feature_fields = {"input_ids": "ints", "example_index": "int", "label": "int"}
+    # token_type_ids: only with a tokenizer that types a pair's segments (BERT's).
+    feature_fields = {"input_ids": "ints", "example_index": "int", "label": "int",
+                      "token_type_ids": "ints"}
 
     required_keys = ("text_a",)
 
@@ -53,24 +55,28 @@ class ClassificationFormat(TaskFormat):
 
     def featurize(self, examples, tokenizer, task, max_length):
         labels = {lab: i for i, lab in enumerate(label_list(task))}
+        typed = pair_types(tokenizer)
         features = []
         for lo, chunk in in_chunks(examples):
             for ex in chunk:
                 problem = self.check_example(ex, task)
                 if problem:
                     raise example_error(task, ex, problem)
-            ids = token_ids(tokenizer, [ex["text_a"] for ex in chunk],
-                            [ex.get("text_b") for ex in chunk], truncation=True,
-                            max_length=max_length)
+            ids, types = token_columns(tokenizer, [ex["text_a"] for ex in chunk],
+                                       [ex.get("text_b") for ex in chunk], typed,
+                                       truncation=True, max_length=max_length)
             for i, (ex, row) in enumerate(zip(chunk, ids, strict=True), start=lo):
                 feat = {"input_ids": row, "example_index": i}
+                if types is not None:
+                    feat["token_type_ids"] = types[i - lo]
                 if ex.get("label") is not None:
                     feat["label"] = labels[str(ex["label"])]
                 features.append(feat)
         return features
 
     def collate(self, features, pad_id):
-        batch = padded_inputs([f["input_ids"] for f in features], pad_id)
+        batch = padded_inputs([f["input_ids"] for f in features], pad_id,
+                              [f.get("token_type_ids") for f in features])
         if all("label" in f for f in features):
             batch["labels"] = torch.tensor([f["label"] for f in features], dtype=torch.long)
         return batch
@@ -79,7 +85,8 @@ class ClassificationFormat(TaskFormat):
         return PooledHead(hidden_size, len(label_list(task)), task.options.get("pooling", "cls"))
 
     def _logits(self, encoder, head, batch):
-        out = encode_inputs(encoder, batch["input_ids"], batch["attention_mask"])
+        out = encode_inputs(encoder, batch["input_ids"], batch["attention_mask"],
+                            token_type_ids=batch.get("token_type_ids"))
         return head(out.last_hidden_state, batch["attention_mask"])
 
     def loss(self, encoder, head, batch):

@@ -17,14 +17,16 @@ from xstilts.formats.base import (
     register_format,
     write_lines,
 )
-from xstilts.formats.tokenize import in_chunks, token_ids
+from xstilts.formats.tokenize import in_chunks, pair_types, token_columns
 
 
 class MultipleChoiceFormat(TaskFormat):
     name = "multiple_choice"
     main_metric = "accuracy"
     prediction_suffix = "tsv"
-    feature_fields = {"choice_ids": "ints2", "example_index": "int", "label": "int"}
+    # choice_type_ids: only with a tokenizer that types a pair's segments (BERT's).
+    feature_fields = {"choice_ids": "ints2", "example_index": "int", "label": "int",
+                      "choice_type_ids": "ints2"}
 
     required_keys = ("prompt", "choices")
 
@@ -49,6 +51,7 @@ class MultipleChoiceFormat(TaskFormat):
         return None
 
     def featurize(self, examples, tokenizer, task, max_length):
+        typed = pair_types(tokenizer)
         features = []
         for lo, chunk in in_chunks(examples):
             for ex in chunk:
@@ -58,11 +61,14 @@ class MultipleChoiceFormat(TaskFormat):
             # Every (prompt, choice) row of the chunk in one call, then cut per example.
             counts = [len(ex["choices"]) for ex in chunk]
             prompts = [ex["prompt"] for ex in chunk for _ in ex["choices"]]
-            rows = token_ids(tokenizer, prompts, [str(c) for ex in chunk for c in ex["choices"]],
-                             truncation="only_first", max_length=max_length)
+            rows, types = token_columns(tokenizer, prompts,
+                                        [str(c) for ex in chunk for c in ex["choices"]], typed,
+                                        truncation="only_first", max_length=max_length)
             start = 0
             for i, (ex, n) in enumerate(zip(chunk, counts, strict=True), start=lo):
                 feat = {"choice_ids": rows[start:start + n], "example_index": i}
+                if types is not None:
+                    feat["choice_type_ids"] = types[start:start + n]
                 start += n
                 if ex.get("label") is not None:
                     feat["label"] = int(ex["label"])
@@ -72,12 +78,14 @@ class MultipleChoiceFormat(TaskFormat):
     def collate(self, features, pad_id):
         # Flatten (example, choice) to rows; pad every example to the same number of choices.
         n_choices = max(len(f["choice_ids"]) for f in features)
-        rows, valid = [], []
+        rows, types, valid = [], [], []
         for f in features:
             ids = list(f["choice_ids"])
-            valid.append([1] * len(ids) + [0] * (n_choices - len(ids)))
-            rows.extend(ids + [[pad_id]] * (n_choices - len(ids)))
-        batch = padded_inputs(rows, pad_id)
+            missing = n_choices - len(ids)
+            valid.append([1] * len(ids) + [0] * missing)
+            rows.extend(ids + [[pad_id]] * missing)
+            types.extend(list(f.get("choice_type_ids") or [None] * len(ids)) + [None] * missing)
+        batch = padded_inputs(rows, pad_id, types)
         batch["choice_mask"] = torch.tensor(valid, dtype=torch.bool)
         if all("label" in f for f in features):
             batch["labels"] = torch.tensor([f["label"] for f in features], dtype=torch.long)
@@ -87,7 +95,8 @@ class MultipleChoiceFormat(TaskFormat):
         return PooledHead(hidden_size, 1, task.options.get("pooling", "cls"))
 
     def _logits(self, encoder, head, batch):
-        out = encode_inputs(encoder, batch["input_ids"], batch["attention_mask"])
+        out = encode_inputs(encoder, batch["input_ids"], batch["attention_mask"],
+                            token_type_ids=batch.get("token_type_ids"))
         scores = head(out.last_hidden_state, batch["attention_mask"]).float()
         scores = scores.view(batch["choice_mask"].shape)
         return scores.masked_fill(~batch["choice_mask"], -1e9)

@@ -51,7 +51,7 @@ from xstilts.formats.base import (
     register_format,
     require_keys,
 )
-from xstilts.formats.tokenize import in_chunks
+from xstilts.formats.tokenize import in_chunks, pair_types
 
 
 def _int_option(task, name: str, value, minimum: int) -> int:
@@ -123,7 +123,8 @@ def label_span(offsets: list, seq_ids: list, start_char: int, end_char: int) -> 
 
 def split_logits(encoder, head, batch) -> tuple[torch.Tensor, torch.Tensor]:
     """Start and end logits (batch, length), float32, padding pushed to a large negative value."""
-    hidden = encode_inputs(encoder, batch["input_ids"], batch["attention_mask"]).last_hidden_state
+    hidden = encode_inputs(encoder, batch["input_ids"], batch["attention_mask"],
+                           token_type_ids=batch.get("token_type_ids")).last_hidden_state
     logits = head(hidden).float()
     logits = logits.masked_fill(batch["attention_mask"].unsqueeze(-1) == 0, -1e9)
     start, end = logits.unbind(-1)
@@ -146,8 +147,10 @@ class SpanQAFormat(TaskFormat):
     name = "span_qa"
     main_metric = "f1"
     prediction_suffix = "json"
+    # token_type_ids: only with a tokenizer that types a pair's segments (BERT's).
     feature_fields = {"input_ids": "ints", "attention_mask": "ints", "example_index": "int",
-                      "offsets": "spans", "start_position": "int", "end_position": "int"}
+                      "offsets": "spans", "start_position": "int", "end_position": "int",
+                      "token_type_ids": "ints"}
     required_keys = ("id", "context", "question")
 
     def check_example(self, example, task):
@@ -170,6 +173,7 @@ class SpanQAFormat(TaskFormat):
                 f"got {type(tokenizer).__name__}.\n  fix: load the tokenizer with use_fast=True."
             )
         opts = qa_options(task, max_length)
+        typed = pair_types(tokenizer)
         features = []
         for lo, chunk in in_chunks(examples):  # also bounds memory on SQuAD-sized splits
             for ex in chunk:
@@ -183,10 +187,10 @@ class SpanQAFormat(TaskFormat):
                                 [chunk[j]["context"] for j in members], truncation="only_second",
                                 max_length=max_length, stride=overlap,
                                 return_overflowing_tokens=True, return_offsets_mapping=True,
-                                padding=False)
+                                padding=False, return_token_type_ids=typed)
                 for i in range(len(enc["input_ids"])):
                     j = members[enc["overflow_to_sample_mapping"][i]]
-                    per_example[j].append(self._window(enc, i, lo + j, chunk[j]))
+                    per_example[j].append(self._window(enc, i, lo + j, chunk[j], typed))
             # Example order, then window order: the same whatever the grouping was.
             features.extend(f for windows in per_example for f in windows)
         return features
@@ -225,14 +229,17 @@ class SpanQAFormat(TaskFormat):
         return groups
 
     @staticmethod
-    def _window(enc, i: int, ex_index: int, example: dict) -> dict:
-        """Feature i of a tokenizer output: ids, context offsets and, given answers, labels."""
+    def _window(enc, i: int, ex_index: int, example: dict, typed: bool = False) -> dict:
+        """Feature i of a tokenizer output: ids, context offsets, token types when `typed`
+        and, given answers, labels."""
         seq_ids = enc.sequence_ids(i)
         # Only context tokens keep offsets, so decoding can never pick question tokens.
         offsets = [tuple(o) if s == 1 else None
                    for o, s in zip(enc["offset_mapping"][i], seq_ids, strict=True)]
         feat = {"input_ids": enc["input_ids"][i], "attention_mask": enc["attention_mask"][i],
                 "example_index": ex_index, "offsets": offsets}
+        if typed:
+            feat["token_type_ids"] = enc["token_type_ids"][i]
         answers = example.get("answers")
         if answers is not None:
             feat["start_position"], feat["end_position"] = 0, 0  # no answer: CLS
@@ -244,7 +251,8 @@ class SpanQAFormat(TaskFormat):
         return feat
 
     def collate(self, features, pad_id):
-        batch = padded_inputs([f["input_ids"] for f in features], pad_id)
+        batch = padded_inputs([f["input_ids"] for f in features], pad_id,
+                              [f.get("token_type_ids") for f in features])
         if all("start_position" in f for f in features):
             batch["start_positions"] = torch.tensor([f["start_position"] for f in features])
             batch["end_positions"] = torch.tensor([f["end_position"] for f in features])

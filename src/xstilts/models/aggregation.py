@@ -134,12 +134,15 @@ class LayerAggregatingEncoder(nn.Module):
         return self.backbone.get_input_embeddings()
 
     def forward(self, input_ids=None, attention_mask=None, output_hidden_states: bool = False,
-                return_dict: bool = True, **kwargs):
+                return_dict: bool = True, token_type_ids=None, **kwargs):
         if kwargs:  # what encode() does not pass: Hugging Face's forward takes it
+            if token_type_ids is not None:
+                kwargs["token_type_ids"] = token_type_ids
             out = self.backbone(input_ids=input_ids, attention_mask=attention_mask,
                                 output_hidden_states=True, return_dict=True, **kwargs)
         else:
-            out = encode(self.backbone, input_ids, attention_mask, output_hidden_states=True)
+            out = encode(self.backbone, input_ids, attention_mask, output_hidden_states=True,
+                         token_type_ids=token_type_ids)
         fields = dict(out)
         fields["last_hidden_state"] = self.aggregation(out.hidden_states)
         if not output_hidden_states:  # the same fields a plain call would return

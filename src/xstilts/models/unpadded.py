@@ -256,16 +256,29 @@ def right_padded(attention_mask: torch.Tensor) -> bool:
                 and attention_mask[:, :1].all())
 
 
+def token_types(encoder: nn.Module) -> bool:
+    """Whether the encoder has token types to tell segments apart (`type_vocab_size` > 1:
+    BERT, mBERT, e5-small); XLM-R has one, DistilBERT none, DeBERTa-v3 ignores them."""
+    config = getattr(encoder, "config", None)
+    return int(getattr(config, "type_vocab_size", 0) or 0) > 1
+
+
 def encode(encoder: nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor,
-           output_hidden_states: bool = False):
+           output_hidden_states: bool = False, token_type_ids: torch.Tensor | None = None):
     """The encoder's output for a padded batch: over the real tokens only where the encoder
-    and the padding allow it, else Hugging Face's forward."""
+    and the padding allow it, else Hugging Face's forward. `token_type_ids` (None: type 0
+    everywhere) reach only an encoder with token types (`token_types`); another one sees
+    type 0 everywhere, as it always has."""
+    if token_type_ids is not None and not token_types(encoder):
+        token_type_ids = None
     if attention_mask is not None and supports_unpadded(encoder):
         on_cpu = attention_mask.cpu()  # one GPU sync; the packing is worked out from it
         if right_padded(on_cpu):
-            return unpadded_forward(encoder, input_ids, on_cpu, output_hidden_states)
+            return unpadded_forward(encoder, input_ids, on_cpu, output_hidden_states,
+                                    token_type_ids)
+    typed = {} if token_type_ids is None else {"token_type_ids": token_type_ids}
     return encoder(input_ids=input_ids, attention_mask=attention_mask,
-                   output_hidden_states=output_hidden_states, return_dict=True)
+                   output_hidden_states=output_hidden_states, return_dict=True, **typed)
 
 
 def _unpack(x: torch.Tensor, packing: Packing) -> torch.Tensor:
@@ -275,12 +288,15 @@ def _unpack(x: torch.Tensor, packing: Packing) -> torch.Tensor:
 
 def unpadded_forward(encoder: nn.Module, input_ids: torch.Tensor,
                      attention_mask: torch.Tensor,
-                     output_hidden_states: bool = False):
-    """`encoder(input_ids, attention_mask)` over the real tokens only (see the module doc);
-    the caller checked `supports_unpadded(encoder)`."""
+                     output_hidden_states: bool = False,
+                     token_type_ids: torch.Tensor | None = None):
+    """`encoder(input_ids, attention_mask, token_type_ids)` over the real tokens only (see the
+    module doc); the caller checked `supports_unpadded(encoder)`."""
     from transformers.modeling_outputs import BaseModelOutput
 
-    embedded = encoder.embeddings(input_ids=input_ids)
+    # Hugging Face's own embeddings module: word + position + token type embeddings (its
+    # buffer of zeros when token_type_ids is None), LayerNorm, dropout.
+    embedded = encoder.embeddings(input_ids=input_ids, token_type_ids=token_type_ids)
     layers = encoder.encoder.layer
     heads = layers[0].attention.self.num_attention_heads
     budget = CPU_GROUP_SCORES if embedded.device.type == "cpu" else None
