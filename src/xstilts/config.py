@@ -201,6 +201,10 @@ class DataConfig(Strict):
     # Run tasks whose hub copy is not the benchmark (BUCC: gold pairs only, no distractors);
     # their results are marked not comparable.
     allow_gold_only: bool = False
+    # A local copy of the hub (clusters without internet): a hub dataset `owner/name` is read
+    # from HUB_MIRROR/owner/name, as `hf download --repo-type dataset owner/name --local-dir
+    # HUB_MIRROR/owner/name` writes it; null: $XSTILTS_HUB_MIRROR, else the hub itself.
+    hub_mirror: str | None = None
 
     @model_validator(mode="after")
     def _dir_for_local(self):
