@@ -51,3 +51,22 @@ def isolated_cache(tmp_path_factory) -> Path:
         os.environ.pop("XSTILTS_CACHE", None)
     else:
         os.environ["XSTILTS_CACHE"] = old
+
+
+@pytest.fixture(scope="session")
+def hub_mirror(tmp_path_factory) -> Path:
+    """A local copy of the hub: small replicas, in the hub's own layout, of every hub dataset
+    the built-in tasks read (tests/hub_replicas.py), built once per session. Returns the root:
+    point `data: {hub_mirror: ROOT}` (or $XSTILTS_HUB_MIRROR, see `hub_mirror_env`) at it."""
+    from tests.hub_replicas import build_hub_mirror, reading_replicas
+
+    root = build_hub_mirror(tmp_path_factory.mktemp("hub_mirror"))
+    with reading_replicas(root, tmp_path_factory.mktemp("hf_datasets_cache")):
+        yield root
+
+
+@pytest.fixture
+def hub_mirror_env(hub_mirror, monkeypatch) -> Path:
+    """`hub_mirror`, set as $XSTILTS_HUB_MIRROR for one test (hub tasks then read it)."""
+    monkeypatch.setenv("XSTILTS_HUB_MIRROR", str(hub_mirror))
+    return hub_mirror

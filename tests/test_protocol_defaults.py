@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
 
 import pytest
 from transformers import XLMRobertaConfig, XLMRobertaModel
 
 from tests.fixtures import COLOUR_TASK_YAML, colour_examples, write_colour_task, write_jsonl
-from tests.tasks.xtreme_data import build_local, fake_datasets
+from tests.tasks.xtreme_data import build_local
 from xstilts.config import TrainingConfig, load_config, parse_config
 from xstilts.errors import XstiltsError
 from xstilts.models.encoder import FAMILY_KEY
@@ -227,8 +226,9 @@ def test_bucc_from_the_hub_is_refused_before_any_work(tmp_path):
     assert not (tmp_path / "out" / "results.json").exists()
 
 
-def test_bucc_from_the_hub_runs_when_allowed_and_is_marked_not_comparable(tmp_path, monkeypatch):
-    monkeypatch.setitem(sys.modules, "datasets", fake_datasets([]))
+def test_bucc_from_the_hub_runs_when_allowed_and_is_marked_not_comparable(tmp_path,
+                                                                          hub_mirror_env):
+    # The hub's bucc18 configs, from its local copy (replicas, read through `datasets`).
     config = parse_config(BUCC_HUB + "data: {source: hub, allow_gold_only: true}\n")
     assert "not_comparable" in resolve_tasks(config)["bucc2018"].options
     result = run(config, tmp_path / "out")["targets"]["bucc2018"]

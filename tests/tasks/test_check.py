@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import sys
-
 import pytest
-from tests.tasks.xtreme_data import build_local, fake_datasets
+from tests.tasks.xtreme_data import build_local
 
 from xstilts.cli import main
 from xstilts.errors import XstiltsError
 from xstilts.tasks.check import CheckFailed, check_task
 from xstilts.tasks.registry import builtin_tasks
+from xstilts.tasks.xtreme_langs import TASK_LANGS
 
 
 def test_check_task_counts_every_split_and_language(tmp_path):
@@ -87,13 +86,13 @@ def test_cli_data_check_unknown_task(capsys):
     assert "unknown task 'nope'" in capsys.readouterr().err
 
 
-def test_cli_data_check_hub(monkeypatch, capsys):
-    monkeypatch.setitem(sys.modules, "datasets", fake_datasets())
+def test_cli_data_check_hub(hub_mirror_env, capsys):
+    # The hub read from its local copy ($XSTILTS_HUB_MIRROR: replicas of the hub datasets).
     assert main(["data", "check", "tydiqa"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "tydiqa (hub)"
-    # The fake hub split holds every language's rows; the converter keeps this language's 2.
+    # The hub split holds every language's rows; the converter keeps this language's.
     assert out[1].split() == ["split", "lang", "examples", "dropped"]
-    assert [line.split() for line in out[2:4]] == [["train", "en", "2", "16"],
-                                                    ["dev", "en", "2", "16"]]
-    assert len(out) == 2 + 1 + 9 + 9  # train; dev and test in every language
+    assert out[2].split() == ["train", "en", "8", "32"]  # 4 rows in each of 8 other languages
+    assert [line.split() for line in out[3:]] == [
+        [split, lang, "4", "32"] for split in ("dev", "test") for lang in TASK_LANGS["tydiqa"]]

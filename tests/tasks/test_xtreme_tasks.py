@@ -1,4 +1,5 @@
-"""The nine XTREME tasks: declarations, local files in XTREME's layout, hub rows, real files."""
+"""The nine XTREME tasks: declarations, local files in XTREME's layout, hub rows (replicas of
+the hub datasets through the real `datasets`), real files."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import json
 import sys
 
 import pytest
-from tests.tasks.xtreme_data import TASKS, build_local, fake_datasets
+from tests.tasks.xtreme_data import TASKS, build_local
 
 from xstilts.errors import XstiltsError
 from xstilts.tasks.check import check_task, split_languages
@@ -24,10 +25,19 @@ FORMAT_KEYS = {"classification": ("id", "text_a", "text_b", "label"),
 
 
 @pytest.fixture
-def hub(monkeypatch):
-    """A fake `datasets` module; returns the list of (dataset, config, split) it was asked for."""
+def hub(hub_mirror_env, monkeypatch):
+    """Hub tasks read the replicas of the hub (tests/hub_replicas.py) through the real
+    `datasets`; returns the (dataset, config, split) of every load_dataset call."""
+    import datasets
+
     calls: list = []
-    monkeypatch.setitem(sys.modules, "datasets", fake_datasets(calls))
+    real = datasets.load_dataset
+
+    def load_dataset(path, name=None, split=None, **kwargs):
+        calls.append((str(path).removeprefix(f"{hub_mirror_env}/"), name, split))
+        return real(path, name, split=split, **kwargs)
+
+    monkeypatch.setattr(datasets, "load_dataset", load_dataset)
     return calls
 
 
@@ -122,84 +132,76 @@ def test_local_bucc_without_gold_says_why(tmp_path):
         t.load("test", "de")
 
 
-# --- hub rows ---------------------------------------------------------------------------------
-
-@pytest.mark.parametrize("name", TASKS)
-def test_hub_loads_every_split_and_language(hub, name):
-    t = task(name).with_source("hub")
-    data = load_all(t)
-    keys = FORMAT_KEYS[t.format]
-    for examples in data.values():
-        assert examples and all(k in ex for ex in examples for k in keys)
-        assert len({ex["id"] for ex in examples}) == len(examples)  # ids are unique
-
+# --- hub rows (replicas of the hub datasets, read through the real `datasets`) ------------------
 
 def test_hub_xnli_trains_on_mnli_and_filters_languages(hub):
     t = task("xnli").with_source("hub")
     train = t.load("train")
-    assert [ex["label"] for ex in train] == ["entailment", "contradiction"]  # -1 dropped
-    assert t.selection_split == "selection"  # MNLI's dev-matched selects, as in jiant
-    assert [ex["id"] for ex in t.load("selection")] == ["mnli-0", "mnli-1"]
-    assert hub[-1] == ("nyu-mll/glue", "mnli", "validation_matched")
-    t.load("dev", "de")  # each language's own dev set, for the paper's dev table
-    assert hub[-1] == ("google/xtreme", "XNLI", "validation")
+    assert hub[-1] == ("nyu-mll/glue", "mnli", "train")
+    assert [ex["id"] for ex in train[:3]] == ["mnli-0", "mnli-1", "mnli-2"]
+    assert [ex["label"] for ex in train[:3]] == ["entailment", "neutral", "contradiction"]
     de = t.load("test", "de")
-    assert [ex["text_a"] for ex in de] == ["de premise 0", "de premise 1"]
-    assert [ex["label"] for ex in de] == ["neutral", "contradiction"]
     assert hub[-1] == ("google/xtreme", "XNLI", "test")
+    # One split holds every language: the converter keeps this language's rows.
+    assert [ex["text_a"] for ex in de] == [f"de premise {i}" for i in range(4)]
+    assert [ex["label"] for ex in de] == ["entailment", "neutral", "contradiction",
+                                          "entailment"]
+    assert de.n_dropped == 4 * (len(t.languages) - 1)
 
 
 def test_hub_classification_and_tagging_rows(hub):
-    pawsx = task("pawsx").with_source("hub").load("test", "ja")
-    assert [ex["label"] for ex in pawsx] == ["1", "0"]  # the malformed row is dropped
+    pawsx = task("pawsx").with_source("hub")
+    assert [ex["label"] for ex in pawsx.load("test", "ja")] == ["0", "1", "0", "1"]
     assert hub[-1] == ("google/xtreme", "PAWS-X.ja", "test")
+    translated = pawsx.load("train", "ja")  # a machine-translated split: its malformed row
+    assert len(translated) == 8 and translated.n_dropped == 1
     udpos = task("udpos").with_source("hub").load("test", "de")
-    assert udpos[0]["tokens"] == ["The", "cat", "sleeps"]
-    assert udpos[0]["tags"] == ["DET", "NOUN", "VERB"] and udpos[1]["tags"] == ["INTJ", "PUNCT"]
     assert hub[-1] == ("google/xtreme", "udpos.German", "test")
-    panx = task("panx").with_source("hub").load("dev", "en")
+    assert udpos[0]["tokens"] == [f"de-test-0w{j}" for j in range(5)]
+    assert udpos[0]["tags"] == ["ADJ", "ADP", "ADV", "AUX", "CCONJ"]  # ClassLabel ids -> names
+    panx = task("panx").with_source("hub").load("test", "en")
+    assert hub[-1] == ("google/xtreme", "PAN-X.en", "test")
     assert panx[0]["tags"] == ["B-PER", "I-PER", "O", "B-LOC"]
-    assert hub[-1] == ("google/xtreme", "PAN-X.en", "validation")
 
 
 def test_hub_qa_rows(hub):
     xquad = task("xquad").with_source("hub")
-    assert xquad.load("train")[0]["answers"] == {"text": ["Paris"], "answer_start": [0]}
+    first = xquad.load("train")[0]
     assert hub[-1] == ("rajpurkar/squad", None, "train")
+    assert first["answers"] == {"text": ["France"],
+                                "answer_start": [first["context"].index("France")]}
     th = xquad.load("test", "th")
     assert hub[-1] == ("google/xtreme", "XQuAD.th", "validation")
-    assert th[1]["answers"] == {"text": ["France"], "answer_start": [24]}  # realigned
+    # google/xtreme stripped the text but kept the offsets: one character off, realigned.
+    assert th[1]["answers"] == {"text": ["Peru"], "answer_start": [th[1]["context"].index("Peru")]}
     mlqa = task("mlqa").with_source("hub")
-    assert mlqa.load("test", "vi")[0]["id"] == "mlqa-MLQA.vi.vi-0"
+    assert mlqa.load("test", "vi")[0]["id"] == "mlqa-test-vi-0000"
     assert hub[-1] == ("google/xtreme", "MLQA.vi.vi", "test")
-    mlqa.load("selection")
-    assert hub[-1] == ("rajpurkar/squad", None, "validation")
-    mlqa.load("dev", "vi")
-    assert hub[-1] == ("google/xtreme", "MLQA.vi.vi", "validation")
 
 
 def test_hub_tydiqa_filters_by_id_language(hub):
     t = task("tydiqa").with_source("hub")
-    assert {ex["id"].split("-")[0] for ex in t.load("train")} == {"english"}
+    train = t.load("train")
+    assert hub[-1] == ("google/xtreme", "tydiqa", "train")
+    assert len(train) == 8 and {ex["id"].split("-")[0] for ex in train} == {"english"}
     ar = t.load("test", "ar")
-    assert [ex["id"] for ex in ar] == ["arabic-validationar-0", "arabic-validationar-1"]
     assert hub[-1] == ("google/xtreme", "tydiqa", "validation")
+    assert [ex["id"] for ex in ar] == [f"arabic-validation-{i:04d}" for i in range(4)]
 
 
 def test_hub_retrieval_rows(hub):
     bucc = task("bucc2018").with_source("hub").load("test", "fr")
     assert hub[-1] == ("google/xtreme", "bucc18.fr", "test")
-    assert bucc == [
-        {"id": "fr-000000001", "side": "source", "text": "Satz eins",
-         "gold": ["en-000000007", "en-000000008"]},
-        {"id": "fr-000000002", "side": "source", "text": "Satz zwei", "gold": ["en-000000009"]},
-        {"id": "en-000000007", "side": "target", "text": "Sentence one"},
-        {"id": "en-000000008", "side": "target", "text": "Sentence one too"},
-        {"id": "en-000000009", "side": "target", "text": "Sentence two"}]
+    # source_lang/target_lang hold the sentence ids: each source once, with its gold target.
+    assert bucc[0] == {"id": "fr-000000100", "side": "source", "text": "fr sentence 0",
+                       "gold": ["en-000000150"]}
+    assert [ex["side"] for ex in bucc] == ["source"] * 4 + ["target"] * 4
+    assert bucc[4] == {"id": "en-000000150", "side": "target", "text": "English sentence 0"}
     tatoeba = task("tatoeba").with_source("hub").load("test", "zh")
     assert hub[-1] == ("google/xtreme", "tatoeba.cmn", "validation")
-    assert [(ex["source"], ex["target"]) for ex in tatoeba] == [("Hallo.", "Hello."),
-                                                                ("Danke.", "Thanks.")]
+    assert [(ex["source"], ex["target"]) for ex in tatoeba[:2]] == [
+        ("zh sentence number 0.", "English sentence number 0."),
+        ("zh sentence number 1.", "English sentence number 1.")]  # newlines stripped
 
 
 def test_hub_without_datasets_says_how_to_fix(monkeypatch):

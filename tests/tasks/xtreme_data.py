@@ -1,13 +1,13 @@
-"""Tiny XTREME data for tests: local files in download_data.sh's layout, and fake hub rows."""
+"""Tiny XTREME data for tests: local files in download_data.sh's layout (the hub's own layouts:
+tests/hub_replicas.py)."""
 
 from __future__ import annotations
 
 import json
-import types
 from pathlib import Path
 
 from xstilts.tasks.builtin.xtreme_udpos import UDPOS_NO_DEV
-from xstilts.tasks.xtreme_langs import TASK_LANGS, TATOEBA_ISO3, TYDIQA_NAMES, UDPOS_NAMES
+from xstilts.tasks.xtreme_langs import TASK_LANGS, TATOEBA_ISO3
 
 TASKS = ("xnli", "pawsx", "udpos", "panx", "xquad", "mlqa", "tydiqa", "bucc2018", "tatoeba")
 
@@ -88,78 +88,3 @@ def build_local(root: Path, task: str) -> None:
             _write(stem.with_name(stem.name + ".eng"), "Hello.\nThanks.\n")
     else:
         raise ValueError(task)
-
-
-# --- fake hub ---------------------------------------------------------------------------------
-
-def _squad_rows(prefix: str, n: int, title: bool = True) -> list[dict]:
-    rows = []
-    for i in range(n):
-        row = {"id": f"{prefix}-{i}", "context": "Paris is the capital of France.",
-               "question": f"Capital? {i}", "answers": {"text": ["Paris"], "answer_start": [0]}}
-        if title:
-            row["title"] = "Paris"
-        rows.append(row)
-    return rows
-
-
-def hub_rows(path: str, name: str | None, split: str) -> list[dict]:
-    """Rows shaped like the real hub datasets' (field names and types from their loaders)."""
-    if path == "nyu-mll/glue" and name == "mnli":
-        return [{"premise": "A man sleeps.", "hypothesis": "A man rests.", "label": 0, "idx": 0},
-                {"premise": "A dog.", "hypothesis": "A cat.", "label": 2, "idx": 1},
-                {"premise": "Hidden.", "hypothesis": "Test.", "label": -1, "idx": 2}]
-    if path == "rajpurkar/squad":
-        return _squad_rows(f"squad-{split}", 3)
-    if path != "google/xtreme":
-        raise ValueError(f"unknown dataset {path}")
-    kind, _, lang = (name or "").partition(".")
-    if kind == "XNLI" and split in ("test", "validation"):
-        return [{"language": lg, "sentence1": f"{lg} premise {i}", "sentence2": "hyp",
-                 "gold_label": ["neutral", "contradiction"][i]}
-                for lg in TASK_LANGS["xnli"] for i in range(2)]
-    if kind == "PAWS-X" and lang in TASK_LANGS["pawsx"]:
-        return [{"sentence1": "a b", "sentence2": "b a", "label": "1"},
-                {"sentence1": "c", "sentence2": "d", "label": "0"},
-                {"sentence1": "broken", "sentence2": "", "label": ""}]
-    if kind == "udpos" and lang in UDPOS_NAMES.values():
-        return [{"tokens": ["The", "cat", "sleeps"], "pos_tags": [5, 7, 15]},
-                {"tokens": ["Hi", "!"], "pos_tags": [6, 12]}]
-    if kind == "PAN-X" and lang in TASK_LANGS["panx"]:
-        return [{"tokens": ["Ada", "Lovelace", "in", "London"], "ner_tags": [1, 2, 0, 5],
-                 "langs": [lang] * 4}]
-    if kind == "XQuAD" and lang in TASK_LANGS["xquad"] and split == "validation":
-        rows = _squad_rows(f"xquad-{lang}", 2, title=False)
-        rows[1]["answers"] = {"text": ["France"], "answer_start": [25]}  # stripped: really 24
-        return rows
-    if kind == "MLQA" and split in ("test", "validation"):
-        return _squad_rows(f"mlqa-{name}", 2)
-    if kind == "tydiqa" and split in ("train", "validation"):
-        return [row for lg in TASK_LANGS["tydiqa"]
-                for row in _squad_rows(f"{TYDIQA_NAMES[lg]}-{split}{lg}", 2)]
-    if kind == "bucc18" and lang in TASK_LANGS["bucc2018"] and split in ("test", "validation"):
-        return [{"source_sentence": "Satz eins", "target_sentence": "Sentence one",
-                 "source_lang": f"{lang}-000000001", "target_lang": "en-000000007"},
-                {"source_sentence": "Satz eins", "target_sentence": "Sentence one too",
-                 "source_lang": f"{lang}-000000001", "target_lang": "en-000000008"},
-                {"source_sentence": "Satz zwei", "target_sentence": "Sentence two",
-                 "source_lang": f"{lang}-000000002", "target_lang": "en-000000009"}]
-    if kind == "tatoeba" and lang in TATOEBA_ISO3.values() and split == "validation":
-        return [{"source_sentence": "Hallo.\n", "target_sentence": "Hello.\n",
-                 "source_lang": lang, "target_lang": "eng"},
-                {"source_sentence": "Danke.\n", "target_sentence": "Thanks.\n",
-                 "source_lang": lang, "target_lang": "eng"}]
-    raise ValueError(f"no config {name!r} with split {split!r} in {path}")
-
-
-def fake_datasets(calls: list | None = None) -> types.ModuleType:
-    """A stand-in `datasets` module whose load_dataset serves `hub_rows` (and logs calls)."""
-    module = types.ModuleType("datasets")
-
-    def load_dataset(path, name=None, split=None, revision=None, **kwargs):
-        if calls is not None:
-            calls.append((path, name, split))
-        return hub_rows(path, name, split)
-
-    module.load_dataset = load_dataset
-    return module

@@ -4,6 +4,10 @@ Examples are {"id", "prompt", "choices", "label"}; each choice is encoded with t
 Local files, as each dataset's repository publishes them, in the data folder:
 hellaswag/hellaswag_{train,val}.jsonl, cosmosqa/{train,valid}.csv,
 commonsenseqa/{train,dev}_rand_split.jsonl.
+
+On the hub, Rowan/hellaswag and allenai/cosmos_qa still ship loading scripts, which
+`datasets` >= 4 refuses to run: both are read from the hub's parquet conversion of them
+(revision refs/convert/parquet: one config, "default", with default/{split}/0000.parquet).
 """
 
 from __future__ import annotations
@@ -56,8 +60,13 @@ def commonsenseqa_row(row: dict, lang: str) -> dict | None:
             "label": letters.index(key)}
 
 
-def mc_task(name: str, dataset: str, convert, reader: str, paths: dict, description: str) -> Task:
-    hub = HubSource(dataset, convert, splits={"train": "train", "dev": "validation"})
+PARQUET_EXPORT = "refs/convert/parquet"  # the hub's parquet conversion of a dataset
+
+
+def mc_task(name: str, dataset: str, convert, reader: str, paths: dict, description: str,
+            config: str | None = None, revision: str | None = None) -> Task:
+    hub = HubSource(dataset, convert, config=config, revision=revision,
+                    splits={"train": "train", "dev": "validation"})
     local = FileSource(reader, paths, convert=convert)
     return Task(name=name, format="multiple_choice", languages=["en"], source=hub,
                 description=description, alternatives={"hub": hub, "local": local})
@@ -66,10 +75,12 @@ def mc_task(name: str, dataset: str, convert, reader: str, paths: dict, descript
 register(mc_task("hellaswag", "Rowan/hellaswag", hellaswag_row, "jsonl",
                  {"train": "hellaswag/hellaswag_train.jsonl",
                   "dev": "hellaswag/hellaswag_val.jsonl"},
-                 "HellaSwag: pick the most plausible of 4 endings for a video/WikiHow context."))
+                 "HellaSwag: pick the most plausible of 4 endings for a video/WikiHow context.",
+                 config="default", revision=PARQUET_EXPORT))
 register(mc_task("cosmosqa", "allenai/cosmos_qa", cosmosqa_row, "csv",
                  {"train": "cosmosqa/train.csv", "dev": "cosmosqa/valid.csv"},
-                 "Cosmos QA: commonsense reading comprehension, 4 answers per question."))
+                 "Cosmos QA: commonsense reading comprehension, 4 answers per question.",
+                 config="default", revision=PARQUET_EXPORT))
 register(mc_task("commonsenseqa", "tau/commonsense_qa", commonsenseqa_row, "jsonl",
                  {"train": "commonsenseqa/train_rand_split.jsonl",
                   "dev": "commonsenseqa/dev_rand_split.jsonl"},
