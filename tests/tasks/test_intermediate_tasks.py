@@ -1,10 +1,9 @@
-"""Intermediate tasks: each loads from fake hub rows and from local files in the real layout."""
+"""Intermediate tasks: each loads from the hub (replicas of its datasets, tests/hub_replicas.py,
+through the real `datasets`) and from local files in the real layout."""
 
 from __future__ import annotations
 
 import json
-import sys
-import types
 from pathlib import Path
 
 import pytest
@@ -28,18 +27,20 @@ def task(name: str):
 
 
 @pytest.fixture
-def hub(monkeypatch):
-    """Install a fake `datasets`; fill `tables[(dataset, config, split)] = rows` in a test."""
-    tables: dict = {}
+def hub(hub_mirror_env, monkeypatch):
+    """Hub tasks read the replicas of the hub datasets through the real `datasets`; returns
+    the (dataset, config, split, revision) of every load_dataset call."""
+    import datasets
 
-    def load_dataset(name, config=None, split=None, revision=None):
-        # `datasets` reads "a+b" as the concatenation of splits a and b.
-        return [row for part in split.split("+") for row in tables[(name, config, part)]]
+    calls: list = []
+    real = datasets.load_dataset
 
-    fake = types.ModuleType("datasets")
-    fake.load_dataset = load_dataset
-    monkeypatch.setitem(sys.modules, "datasets", fake)
-    return tables
+    def load_dataset(path, name=None, split=None, revision=None, **kwargs):
+        calls.append((str(path).removeprefix(f"{hub_mirror_env}/"), name, split, revision))
+        return real(path, name, split=split, revision=revision, **kwargs)
+
+    monkeypatch.setattr(datasets, "load_dataset", load_dataset)
+    return calls
 
 
 def local(name: str, folder: Path):
@@ -86,33 +87,27 @@ def test_translate_train_languages():
 
 # --- NLI --------------------------------------------------------------------------------------
 
-def nli_rows(prefix: str, labels: list[int], **extra) -> list[dict]:
-    return [{"premise": f"{prefix} p{i}", "hypothesis": f"{prefix} h{i}", "label": lab,
-             **{k: f"{v}{i}" for k, v in extra.items()}} for i, lab in enumerate(labels)]
-
-
 def test_nli_from_the_hub(hub):
-    hub[("stanfordnlp/snli", None, "train")] = nli_rows("snli", [0, -1, 2])
-    hub[("stanfordnlp/snli", None, "validation")] = nli_rows("snli-dev", [1])
-    hub[("nyu-mll/glue", "mnli", "train")] = [{**r, "idx": i} for i, r in
-                                              enumerate(nli_rows("mnli", [1, 2]))]
-    hub[("nyu-mll/glue", "mnli", "validation_matched")] = nli_rows("mnli-dev", [0])
-    for r in (1, 2, 3):
-        hub[("facebook/anli", None, f"train_r{r}")] = nli_rows(f"anli{r}", [r - 1], uid=f"r{r}-")
-        hub[("facebook/anli", None, f"dev_r{r}")] = nli_rows(f"anli-dev{r}", [0], uid=f"d{r}-")
     snli = task("snli").load("train")
-    assert [(e["text_a"], e["label"]) for e in snli] == [("snli p0", "entailment"),
-                                                        ("snli p2", "contradiction")]  # -1 dropped
+    assert hub[-1] == ("stanfordnlp/snli", None, "train", None)
+    assert [(e["text_a"], e["label"]) for e in snli[:3]] == [
+        ("A dog runs in a park 0.", "entailment"), ("A dog runs in a park 1.", "neutral"),
+        ("A dog runs in a park 2.", "contradiction")]
+    assert len(snli) == 9 and snli.n_dropped == 1  # the pair without a gold label (-1)
     assert task("mnli").load("dev")[0]["label"] == "entailment"
+    assert hub[-1] == ("nyu-mll/glue", "mnli", "validation_matched", None)
     anli = task("anli").load("train")
-    assert [(e["id"], e["label"]) for e in anli] == [("r1-0", "entailment"), ("r2-0", "neutral"),
-                                                     ("r3-0", "contradiction")]
+    assert hub[-1] == ("facebook/anli", None, "train_r1+train_r2+train_r3", None)
+    assert [(e["id"], e["label"]) for e in anli[::8]] == [
+        ("r1-train-0000", "entailment"), ("r2-train-0000", "entailment"),
+        ("r3-train-0000", "entailment")]
     plus = task("anli_plus").load("train")
-    assert len(plus) == 2 + 2 + 3
-    assert len({e["id"] for e in plus}) == 7  # SNLI's and MNLI's numbered ids do not clash
-    assert [e["id"].split(":")[0] for e in plus] == ["snli"] * 2 + ["mnli"] * 2 + ["anli"] * 3
+    assert len(plus) == 9 + 9 + 24
+    assert len({e["id"] for e in plus}) == len(plus)  # SNLI's and MNLI's numbered ids: no clash
+    assert [e["id"].split(":")[0] for e in plus] == ["snli"] * 9 + ["mnli"] * 9 + ["anli"] * 24
     dev = task("anli_plus").load("dev")  # ANLI's three dev rounds only
-    assert [e["text_a"] for e in dev] == ["anli-dev1 p0", "anli-dev2 p0", "anli-dev3 p0"]
+    assert [e["id"] for e in dev[::4]] == ["anli:r1-dev-0000", "anli:r2-dev-0000",
+                                           "anli:r3-dev-0000"]
 
 
 def snli_line(pair: str, label: str) -> dict:
@@ -147,14 +142,14 @@ def test_nli_from_local_files(tmp_path):
 # --- GLUE -------------------------------------------------------------------------------------
 
 def test_glue_from_the_hub(hub):
-    hub[("nyu-mll/glue", "qqp", "train")] = [
-        {"question1": "q1", "question2": "q2", "label": 1, "idx": 0},
-        {"question1": "q3", "question2": "q4", "label": 0, "idx": 1}]
-    hub[("nyu-mll/glue", "sst2", "validation")] = [{"sentence": "great", "label": 1, "idx": 7}]
     qqp = task("qqp").load("train")
-    assert [(e["text_a"], e["text_b"], e["label"]) for e in qqp] == [
-        ("q1", "q2", "duplicate"), ("q3", "q4", "not_duplicate")]
-    assert task("sst2").load("dev") == [{"id": "7", "text_a": "great", "label": "positive"}]
+    assert hub[-1] == ("nyu-mll/glue", "qqp", "train", None)
+    assert [(e["id"], e["text_a"], e["text_b"], e["label"]) for e in qqp[:2]] == [
+        ("0", "How do I learn 0?", "How to learn 0?", "not_duplicate"),
+        ("1", "How do I learn 1?", "How to learn 1?", "duplicate")]
+    assert task("sst2").load("dev")[0] == {"id": "0", "text_a": "a film with 0 good scenes ",
+                                           "label": "negative"}
+    assert hub[-1] == ("nyu-mll/glue", "sst2", "validation", None)
 
 
 def test_glue_from_local_files(tmp_path):
@@ -170,16 +165,15 @@ def test_glue_from_local_files(tmp_path):
 # --- SQuAD ------------------------------------------------------------------------------------
 
 def test_squad_from_the_hub(hub):
-    hub[("rajpurkar/squad", None, "train")] = [
-        {"id": "a", "title": "T", "context": "Paris is in France.", "question": "Where?",
-         "answers": {"text": ["France"], "answer_start": [12]}}]
-    hub[("rajpurkar/squad_v2", None, "validation")] = [
-        {"id": "b", "title": "T", "context": "Paris is in France.", "question": "Who?",
-         "answers": {"text": [], "answer_start": []}}]
-    assert task("squad").load("train")[0]["answers"] == {"text": ["France"], "answer_start": [12]}
+    first = task("squad").load("train")[0]
+    assert hub[-1] == ("rajpurkar/squad", None, "train", None)
+    assert first["answers"] == {"text": ["France"],
+                                "answer_start": [first["context"].index("France")]}
+    assert len(task("squad").load("dev")[0]["answers"]["text"]) == 3  # dev: several references
     v2 = task("squad_v2")
     assert v2.options["version_2_with_negative"] is True
-    assert v2.load("dev")[0]["answers"] == {"text": [], "answer_start": []}
+    assert v2.load("dev")[2]["answers"] == {"text": [], "answer_start": []}  # unanswerable
+    assert hub[-1] == ("rajpurkar/squad_v2", None, "validation", None)
 
 
 def squad_json(version: str, impossible: bool) -> str:
@@ -203,25 +197,20 @@ def test_squad_from_local_files(tmp_path):
 # --- multiple choice --------------------------------------------------------------------------
 
 def test_multiple_choice_from_the_hub(hub):
-    hub[("Rowan/hellaswag", None, "train")] = [
-        {"ind": 4, "activity_label": "x", "ctx_a": "A man", "ctx_b": "is", "ctx": "A man is",
-         "endings": ["e0", "e1", "e2", "e3"], "source_id": "s", "split": "train",
-         "split_type": "indomain", "label": "2"}]
-    hub[("allenai/cosmos_qa", None, "validation")] = [
-        {"id": "c1", "context": "I was late.", "question": "Why?", "answer0": "a",
-         "answer1": "b", "answer2": "c", "answer3": "d", "label": 3}]
-    hub[("tau/commonsense_qa", None, "train")] = [
-        {"id": "k1", "question": "Where do cats sleep?", "question_concept": "cat",
-         "choices": {"label": ["A", "B", "C", "D", "E"], "text": ["bed", "sea", "sky", "car",
-                                                                  "moon"]}, "answerKey": "A"},
-        {"id": "k2", "question": "?", "question_concept": "c",
-         "choices": {"label": ["A", "B"], "text": ["x", "y"]}, "answerKey": ""}]
-    assert task("hellaswag").load("train") == [
-        {"id": "4", "prompt": "A man is", "choices": ["e0", "e1", "e2", "e3"], "label": 2}]
-    cosmos = task("cosmosqa").load("dev")[0]
-    assert (cosmos["prompt"], cosmos["choices"][3], cosmos["label"]) == ("I was late. Why?", "d", 3)
+    # HellaSwag and Cosmos QA ship loading scripts: read from the hub's parquet conversion.
+    assert task("hellaswag").load("train")[0] == {
+        "id": "0", "prompt": "A man takes a pan 0. he",
+        "choices": ["puts it on the stove 0.", "eats the pan.", "flies away.", "sings to it."],
+        "label": 0}  # the hub's label is a string ("0")
+    assert hub[-1] == ("Rowan/hellaswag", "default", "train", "refs/convert/parquet")
+    cosmos = task("cosmosqa").load("dev")[1]
+    assert hub[-1] == ("allenai/cosmos_qa", "default", "validation", "refs/convert/parquet")
+    assert (cosmos["prompt"], cosmos["choices"][3], cosmos["label"]) == (
+        "We went to the lake on day 1. It rained all day. Why did we stay inside?",
+        "Answer 3 for 1.", 1)
     csqa = task("commonsenseqa").load("train")
-    assert [(e["id"], e["label"], len(e["choices"])) for e in csqa] == [("k1", 0, 5)]
+    assert hub[-1] == ("tau/commonsense_qa", None, "train", None)
+    assert [(e["label"], len(e["choices"])) for e in csqa[:3]] == [(0, 5), (1, 5), (2, 5)]
 
 
 def test_multiple_choice_from_local_files(tmp_path):
@@ -321,18 +310,23 @@ def test_ccg_runs_with_tags_read_at_load_time(tmp_path):
 # --- translate-train --------------------------------------------------------------------------
 
 def test_translate_train_from_the_hub(hub):
-    hub[("facebook/xnli", "de", "train")] = [
-        {"premise": "Er schläft.", "hypothesis": "Er ist wach.", "label": 2}]
-    hub[("facebook/xnli", "de", "validation")] = [
-        {"premise": "P", "hypothesis": "H", "label": 0}]
-    hub[("google-research-datasets/paws-x", "ja", "train")] = [
-        {"id": 1, "sentence1": "a", "sentence2": "b", "label": 1},
-        {"id": 2, "sentence1": "c", "sentence2": "d", "label": -1}]
     t = task("xnli_tt_de")
-    assert t.load("train")[0]["label"] == "contradiction"  # the training language by default
-    assert t.load("dev")[0]["label"] == "entailment"
-    assert task("pawsx_tt_ja").load("train") == [
-        {"id": "1", "text_a": "a", "text_b": "b", "label": "1"}]  # -1 (missing label) dropped
+    train = t.load("train")  # the training language by default
+    assert hub[-1] == ("facebook/xnli", "de", "train", None)
+    assert [e["label"] for e in train[:3]] == ["entailment", "neutral", "contradiction"]
+    assert t.load("dev")[0]["text_a"] == "de validation premise 0"
+    assert hub[-1] == ("facebook/xnli", "de", "validation", None)
+    assert task("pawsx_tt_ja").load("train")[:2] == [
+        {"id": "1", "text_a": "ja train first 0", "text_b": "ja train second 0", "label": "0"},
+        {"id": "2", "text_a": "ja train first 1", "text_b": "ja train second 1", "label": "1"}]
+    assert hub[-1] == ("google-research-datasets/paws-x", "ja", "train", None)
+
+
+def test_translate_train_hub_rows_without_a_label_are_dropped():
+    from xstilts.tasks.builtin.intermediate_translated import pawsx_row, xnli_hub_row
+
+    assert pawsx_row({"id": 2, "sentence1": "c", "sentence2": "d", "label": -1}, "ja") is None
+    assert xnli_hub_row({"premise": "P", "hypothesis": "H", "label": -1}, "de") is None
 
 
 def test_translate_train_from_local_files(tmp_path):
