@@ -87,9 +87,8 @@ def load_hub_split(source, split: str, lang: str) -> list[dict]:
             raise XstiltsError(
                 f"could not load {source.dataset!r} (config {config!r}, split {hub_split!r}) "
                 f"from its local copy {folder}: {exc}\n  fix: fill the folder again with "
-                f"`{download_command(source.dataset, root, source.revision)}`"
-                " (the hub repository's own layout: README.md with `configs:`, data files "
-                "per config)."
+                f"`{download_command(source.dataset, root, source.revision)}` (the "
+                "repository's own layout, as that command writes it)."
             ) from exc
         raise XstiltsError(
             f"could not load {source.dataset!r} (config {config!r}, split {hub_split!r}) from "
