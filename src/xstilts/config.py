@@ -102,8 +102,10 @@ class PhaseConfig(Strict):
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     shared_heads: dict[SafeName, list[SafeName]] = Field(default_factory=dict)  # head -> tasks
     test_limit: int | None = Field(None, ge=1)  # evaluate on the first N test examples
-    # Zero-shot evaluation on each language's test split, or its dev split where the task
-    # has one (the paper's per-intermediate-task table is on dev sets).
+    # Zero-shot evaluation on each language's test split, or on its own dev split (the
+    # paper's per-intermediate-task table is on dev sets); a language without a dev set is
+    # scored on test and marked so. Model selection always reads the English dev set of the
+    # training data. BUCC follows its task option `protocol` (xtreme | oracle) instead.
     eval_split: Literal["test", "dev"] = "test"
     # Evaluate a task on a subset of its languages, e.g. {udpos: [de, es]} (default: all).
     languages: dict[SafeName, list[SafeName]] = Field(default_factory=dict)
@@ -169,7 +171,8 @@ class TaskDeclaration(Strict):
     languages: list[SafeName] = Field(min_length=1)
     reader: Literal["jsonl", "tsv", "squad_json", "conllu", "conll", "tatoeba", "text", "bucc",
                     "csv", "ccg"]
-    paths: dict[Literal["train", "dev", "test"], str] = Field(min_length=1)
+    # "selection": a model-selection set other than dev in the training language (optional).
+    paths: dict[Literal["train", "selection", "dev", "test"], str] = Field(min_length=1)
     fields: dict[str, str] = Field(default_factory=dict)
     labels: list[str] | None = None
     train_language: SafeName = "en"
@@ -178,7 +181,7 @@ class TaskDeclaration(Strict):
     options: dict = Field(default_factory=dict)
     reader_options: dict = Field(default_factory=dict)
     # Per split, reader options that differ, e.g. {train: {articles: [0, 32]}}.
-    split_reader_options: dict[Literal["train", "dev", "test"], dict] = Field(
+    split_reader_options: dict[Literal["train", "selection", "dev", "test"], dict] = Field(
         default_factory=dict)
     description: str = ""
 
