@@ -3,7 +3,6 @@ hub datasets (tests/hub_replicas.py) read as a local copy of the hub (`data.hub_
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import json
 
@@ -17,20 +16,12 @@ from xstilts.pipeline import resolve_tasks
 from xstilts.tasks.check import split_languages
 from xstilts.tasks.hub import HUB_MIRROR_ENV
 from xstilts.tasks.registry import builtin_tasks
-from xstilts.tasks.task import SPLITS, HubSource
+from xstilts.tasks.task import SPLITS, HubSource, sources_of
 
 
 def hub_sources(value) -> list[HubSource]:
     """Every HubSource in a (possibly composite) source."""
-    if isinstance(value, HubSource):
-        return [value]
-    if isinstance(value, dict):
-        value = list(value.values())
-    if isinstance(value, (list, tuple)):
-        return [h for v in value for h in hub_sources(v)]
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return hub_sources([getattr(value, f.name) for f in dataclasses.fields(value)])
-    return []
+    return sources_of(value, HubSource)
 
 
 HUB_TASKS = sorted(name for name, task in builtin_tasks().items()

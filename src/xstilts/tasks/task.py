@@ -289,17 +289,21 @@ def _is_source(value) -> bool:
     return dataclasses.is_dataclass(value) and not isinstance(value, type) and hasattr(value, "load")
 
 
-def _file_sources(value) -> list[FileSource]:
-    """Every FileSource in a (possibly composite) source, found through its fields."""
-    if isinstance(value, FileSource):
+def sources_of(value, kind: type) -> list:
+    """Every source of type `kind` in a (possibly composite) source, found through its fields."""
+    if isinstance(value, kind):
         return [value]
     if isinstance(value, dict):
         value = list(value.values())
     if isinstance(value, (list, tuple)):
-        return [f for v in value for f in _file_sources(v)]
+        return [f for v in value for f in sources_of(v, kind)]
     if _is_source(value):
-        return _file_sources([getattr(value, f.name) for f in dataclasses.fields(value)])
+        return sources_of([getattr(value, f.name) for f in dataclasses.fields(value)], kind)
     return []
+
+
+def _file_sources(value) -> list[FileSource]:
+    return sources_of(value, FileSource)
 
 
 def _under(value, data_dir: str):
