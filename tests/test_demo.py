@@ -6,6 +6,7 @@ import pytest
 
 from xstilts.cli import main
 from xstilts.demo import POOL
+from xstilts.study import load_results
 
 
 def test_demo_runs_the_study_writes_the_report_and_prints_the_table(tmp_path, capsys):
@@ -22,7 +23,8 @@ def test_demo_runs_the_study_writes_the_report_and_prints_the_table(tmp_path, ca
         assert (out / name).exists(), name
     table = (out / "table.txt").read_text().splitlines()
     assert table[0].split()[-3:] == ["k=1", "k=2", "k=4"]
-    assert len(table) == 1 + 4 * 7  # one row per target x (6 languages + avg)
+    # one row per target x (6 languages + avg), then the average over the targets and its label
+    assert len(table) == 1 + 4 * 7 + 2
     nli_de = next(r for r in table if r.startswith("demo-nli") and " de " in r).split()
     # Columns: target, metric, lang, trivial, baseline, k=1, k=2, k=4 (one decimal).
     assert float(nli_de[3]) == pytest.approx(summary["trivial"]["demo-nli"]["de"], abs=0.06)
@@ -33,3 +35,33 @@ def test_demo_runs_the_study_writes_the_report_and_prints_the_table(tmp_path, ca
     assert float(nli_de[5]) == pytest.approx(mean, abs=0.06)
     assert float(nli_de[7]) == pytest.approx(
         arms[",".join(POOL)]["targets"]["demo-nli"]["languages"]["de"], abs=0.06)
+
+    # The average over the targets, computed here from the results rows: each target's main
+    # metric averaged over its languages, demo-qa as (EM + F1) / 2.
+    frame = load_results(out)
+    avg = frame[frame["language"] == "avg"]
+
+    def value(run_id, target, metric):
+        return float(avg.loc[(avg["run_id"] == run_id) & (avg["target"] == target)
+                             & (avg["metric"] == metric), "value"].iloc[0])
+
+    def average(run_id):
+        return (value(run_id, "demo-nli", "accuracy") + value(run_id, "demo-ner", "f1")
+                + value(run_id, "demo-retrieval", "accuracy")
+                + (value(run_id, "demo-qa", "exact_match") + value(run_id, "demo-qa", "f1")) / 2
+                ) / 4
+
+    base = frame.loc[frame["k"] == 0, "run_id"].iloc[0]
+    assert arms["baseline"]["average"] == pytest.approx(average(base))
+    row = table[-2].split()
+    assert row[0] == "average" and float(row[2]) == pytest.approx(average(base), abs=0.06)
+    assert float(row[1]) == pytest.approx(summary["trivial_average"], abs=0.06)
+    fours = frame.loc[frame["k"] == 4, "run_id"].unique()
+    assert float(row[5]) == pytest.approx(sum(map(average, fours)) / len(fours), abs=0.06)
+    assert table[-1].startswith("average: the average over its 4 targets")
+    assert "XTREME" not in table[-1] and "XTREME" not in printed
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert "Average over the targets: the average over its 4 targets; each target's main " \
+        "metric averaged over its languages, then the mean over the targets, span QA as " \
+        "(EM + F1) / 2 (XTREME's rule): demo-qa." in report
+    assert "XTREME score" not in report and "XTREME-style" not in report

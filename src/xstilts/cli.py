@@ -73,10 +73,12 @@ def cmd_report(args) -> int:
 
 
 def cmd_results(args) -> int:
-    from xstilts.study.score_table import render, score_table
+    from xstilts.study.score_table import average_table, render, score_table
 
     frame = score_table(Path(args.dir), args.target, args.metric, args.study)
-    print(render(frame, args.format))
+    average = (average_table(Path(args.dir), args.target, args.study)
+               if args.format == "table" else None)
+    print(render(frame, args.format, average))
     return 0
 
 
@@ -109,7 +111,8 @@ def cmd_score(args) -> int:
     from xstilts.artifacts import write_json_atomic
     from xstilts.evaluate.xtreme import format_scores, score_benchmark
 
-    result = score_benchmark(Path(args.predictions), Path(args.labels), args.benchmark)
+    result = score_benchmark(Path(args.predictions), Path(args.labels), args.benchmark,
+                             args.split)
     print(format_scores(result))
     if args.json:
         write_json_atomic(args.json, result)
@@ -185,8 +188,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--study", help="which study, when a store folder holds several")
     p.add_argument("--out", help="where to write the report (default DIR)")
     p.set_defaults(func=cmd_report)
-    p = sub.add_parser("results", help="scores per language and their average, from a run's "
-                       "or a study's folder or a store")
+    p = sub.add_parser("results", help="scores per language and their average (and, as a "
+                       "table, each arm's average over the targets), from a run's or a "
+                       "study's folder or a store")
     p.add_argument("dir", help="a run's --out folder, a study's --out folder or a store folder")
     p.add_argument("--target", help="only this target")
     p.add_argument("--metric", help="only this metric ('main': each target's main metric)")
@@ -203,9 +207,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="encoder to use instead of e5-small (hub id, folder, tiny-random)")
     p.set_defaults(func=cmd_demo)
     p = sub.add_parser("score", help="score predictions against labels as XTREME's evaluate.py")
-    p.add_argument("predictions", help="folder of <task>/test-<lang>.tsv|json predictions")
+    p.add_argument("predictions", help="folder of <task>/<split>-<lang>.tsv|json predictions "
+                   "(split test or dev)")
     p.add_argument("labels", help="folder of gold labels in the same layout (e.g. OUT/labels)")
     p.add_argument("--benchmark", choices=["xtreme", "xtreme-r"], default="xtreme")
+    p.add_argument("--split", choices=["auto", "test", "dev"], default="auto",
+                   help="which files to score: test-*, dev-* (a language without one on "
+                   "test-*), or auto (each language's only split; the default)")
     p.add_argument("--json", help="also write the scores to this JSON file")
     p.set_defaults(func=cmd_score)
     p = sub.add_parser("data", help="inspect task data")

@@ -8,6 +8,7 @@ report (report.html) and a table of trivial / baseline / mean per set size.
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 
@@ -66,8 +67,9 @@ def demo_config(intermediate: list[str] | None, quick: bool = False,
     return config
 
 
-def trivial_scores(config: RunConfig) -> dict[str, dict[str, float]]:
-    """Each target's trivial baseline (majority class, first span, most frequent tag) per language."""
+def trivial_metrics(config: RunConfig) -> dict[str, dict[str, dict[str, float]]]:
+    """Each target's trivial baseline (majority class, first span, most frequent tag): every
+    metric per language."""
     from xstilts.formats import get_format
     from xstilts.pipeline import RunData
 
@@ -81,8 +83,37 @@ def trivial_scores(config: RunConfig) -> dict[str, dict[str, float]]:
         for lang in task.languages:
             examples = data.get(name, "test", lang)
             predictions = fmt.trivial_predictions(train, examples, task)
-            out[name][lang] = fmt.score(examples, predictions, task, lang)[fmt.main_metric]
+            out[name][lang] = fmt.score(examples, predictions, task, lang)
     return out
+
+
+def trivial_scores(config: RunConfig) -> dict[str, dict[str, float]]:
+    """Each target's trivial baseline (majority class, first span, most frequent tag) per
+    language, in its main metric."""
+    metrics = trivial_metrics(config)
+    main = main_metrics(config, list(metrics))
+    return {name: {lang: m[main[name]] for lang, m in langs.items()}
+            for name, langs in metrics.items()}
+
+
+def main_metrics(config: RunConfig, names: list[str]) -> dict[str, str]:
+    """The main metric of each named task (its option, else its format's), as results.json's."""
+    from xstilts.formats import get_format
+    from xstilts.pipeline import resolve_tasks
+
+    tasks = resolve_tasks(config)
+    return {name: tasks[name].options.get("main_metric", get_format(tasks[name].format)
+                                          .main_metric) for name in names}
+
+
+def trivial_average(metrics: dict[str, dict[str, dict[str, float]]],
+                    main_metrics: dict[str, str]) -> float:
+    """The trivial baselines' average over the targets, as the study's (each target's
+    evaluate.average.task_score over its languages: (EM + F1) / 2 for span QA)."""
+    from xstilts.evaluate.average import language_average, task_score
+
+    return sum(task_score(language_average(langs), main_metrics[name])
+               for name, langs in metrics.items()) / len(metrics)
 
 
 def demo_study(quick: bool = False, encoder: str = "e5-small") -> dict:
@@ -95,9 +126,14 @@ def demo_study(quick: bool = False, encoder: str = "e5-small") -> dict:
             "keep": {"intermediate_weights": True, "target_weights": False}}
 
 
-def size_table(frame, trivial: dict) -> str:
+def size_table(frame, trivial: dict, trivial_avg: float | None = None) -> str:
     """Target × language main metric: trivial baseline, the baseline, and the mean over the
-    arms of each set size k."""
+    arms of each set size k; then the average over the targets (span QA as (EM + F1) / 2, as
+    the study report's), with what it is: for the demo's own tasks "average over its N
+    targets" (not XTREME's)."""
+    from xstilts.evaluate.xtreme import average_caption
+    from xstilts.study.analysis import arm_table, average_description
+
     sizes = sorted(k for k in frame["k"].unique() if k > 0)
     lines = [f"{'target':<16}{'metric':<10}{'lang':<6}{'trivial':>9}{'baseline':>10}"
              + "".join(f"{f'k={k}':>8}" for k in sizes)]
@@ -111,6 +147,13 @@ def size_table(frame, trivial: dict) -> str:
             at = rows[rows["language"] == lang].groupby("k")["value"].mean()
             lines.append(f"{name:<16}{metric:<10}{lang:<6}{tv:>9.1f}{at.get(0, float('nan')):>10.1f}"
                          + "".join(f"{at.get(k, float('nan')):>8.1f}" for k in sizes))
+    targets = list(trivial)
+    at = arm_table(frame, targets).groupby("k")["average"].mean()
+    tv = float("nan") if trivial_avg is None else trivial_avg
+    lines.append(f"{'average':<16}{'':<10}{'':<6}{tv:>9.1f}{at.get(0, float('nan')):>10.1f}"
+                 + "".join(f"{at.get(k, float('nan')):>8.1f}" for k in sizes))
+    lines.append(f"average: the {average_caption(average_description(frame, targets))}, each "
+                 "target's main metric over its languages (span QA: (EM + F1) / 2)")
     return "\n".join(lines)
 
 
@@ -126,20 +169,29 @@ def run_demo(out: Path, quick: bool = False, encoder: str = "e5-small") -> dict:
     spec = demo_study(quick, encoder)
     write_text_atomic(out / "study.yaml", yaml.safe_dump(spec, sort_keys=False))
     run_study(load_study(out / "study.yaml"), out)
+    from xstilts.study.analysis import arm_table
+
     frame = load_results(out, "demo")
-    trivial = trivial_scores(RunConfig.model_validate(demo_config(None, quick, encoder)))
-    table = size_table(frame, trivial)
+    config = RunConfig.model_validate(demo_config(None, quick, encoder))
+    metrics = trivial_metrics(config)
+    main = main_metrics(config, list(metrics))
+    trivial = {name: {lang: m[main[name]] for lang, m in langs.items()}
+               for name, langs in metrics.items()}
+    trivial_avg = trivial_average(metrics, main)
+    table = size_table(frame, trivial, trivial_avg)
+    averages = arm_table(frame, list(trivial))["average"]
     minutes = (time.perf_counter() - started) / 60
     arms = {}
     for _, rows in frame.groupby("run_id"):
         first = rows.iloc[0]
         arm = arms.setdefault(first["intermediate"] or "baseline",
-                              {"k": int(first["k"]), "targets": {}})
+                              {"k": int(first["k"]), "targets": {},
+                               "average": float(averages.get(first["run_id"], math.nan))})
         for name, target_rows in rows[rows["main"]].groupby("target"):
             values = dict(zip(target_rows["language"], target_rows["value"], strict=True))
             arm["targets"][name] = {"metric": target_rows["metric"].iloc[0],
                                     "average": values.pop("avg"), "languages": values}
     write_text_atomic(out / "table.txt", table + "\n")
     write_json_atomic(out / "summary.json", {"minutes": minutes, "trivial": trivial,
-                                             "arms": arms})
+                                             "trivial_average": trivial_avg, "arms": arms})
     return {"arms": arms, "table": table, "minutes": minutes}

@@ -11,12 +11,16 @@ from tests.fixtures import write_colour_task
 from xstilts.cli import main
 from xstilts.config import load_config
 from xstilts.errors import XstiltsError
+from xstilts.evaluate.average import task_score
 from xstilts.evaluate.xtreme import (
     TASK_METRIC,
     XTREME_LANGUAGES,
     XTREME_R_GROUPS,
     XTREME_R_LANGUAGES,
+    describe_average,
+    format_scores,
     score_benchmark,
+    split_text,
     suffix,
 )
 from xstilts.formats import get_format
@@ -26,9 +30,9 @@ from xstilts.tasks.task import GeneratedSource, Task
 approx = pytest.approx
 
 
-def put(root: Path, side: str, task: str, lang: str, content) -> Path:
-    """Write root/side/task/test-lang.suffix (text as is, anything else as JSON)."""
-    path = root / side / task / f"test-{lang}.{suffix(task)}"
+def put(root: Path, side: str, task: str, lang: str, content, split: str = "test") -> Path:
+    """Write root/side/task/<split>-lang.suffix (text as is, anything else as JSON)."""
+    path = root / side / task / f"{split}-{lang}.{suffix(task)}"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(content if isinstance(content, str) else json.dumps(content, ensure_ascii=False),
                     encoding="utf-8")
@@ -42,13 +46,13 @@ def squad(qas: dict[str, list[str]]) -> dict:
         for qid, answers in qas.items()]}]}]}
 
 
-def write_pair(root, task, lang, gold, pred):
-    put(root, "labels", task, lang, gold)
-    put(root, "predictions", task, lang, pred)
+def write_pair(root, task, lang, gold, pred, split="test"):
+    put(root, "labels", task, lang, gold, split)
+    put(root, "predictions", task, lang, pred, split)
 
 
-def score(root, benchmark="xtreme"):
-    return score_benchmark(root / "predictions", root / "labels", benchmark)
+def score(root, benchmark="xtreme", split="auto"):
+    return score_benchmark(root / "predictions", root / "labels", benchmark, split)
 
 
 # ---------------------------------------------------------------- task writers with known scores
@@ -235,6 +239,15 @@ def test_complete_benchmark_groups_and_overall(tmp_path):
     overall = (PAWSX_AVG + 100 + UDPOS_AVG + 100 + 100 + MLQA_SCORE + 100 + BUCC_F1
                + TATOEBA_AVG) / 9
     assert result["overall"] == approx(overall) and result["overall"] == approx(78.711119)
+    # All nine tasks in all their languages: the XTREME score, and the average says so.
+    average = result["average"]
+    assert average["complete"] and average["label"] == "XTREME score"
+    assert average["value"] == result["overall"] and average["splits"] == "test"
+    assert average["task_scores"]["mlqa"] == approx(MLQA_SCORE)
+    text = format_scores(result)
+    assert "overall: 78.71 (the XTREME score: all 9 tasks, every official language; split " \
+           "test)" in text
+    assert "partial" not in text
 
 
 def test_incomplete_benchmark(tmp_path):
@@ -335,7 +348,11 @@ def test_cli_score_writes_json(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "pawsx (classification, accuracy): 57.14" in printed
     assert "mlqa (qa, (exact_match+f1)/2): 72.38" in printed
-    assert "overall: not computed" in printed
+    assert "overall: not computed, no XTREME score" in printed
+    # (57.142857 + 72.380952) / 2 = 64.761905: QA enters as (EM + F1) / 2, not F1 (87.62)
+    assert "partial average over 2 of 9 XTREME tasks (missing tasks: xnli, udpos, panx, " \
+           "xquad, tydiqa, bucc2018, tatoeba): 64.76 (split test; QA as (EM + F1) / 2)" in printed
+    assert saved["average"]["value"] == approx(64.761905)
 
 
 def test_cli_score_error_exits_2(tmp_path, capsys):
@@ -427,3 +444,115 @@ tasks:
     # Two of PAWS-X's seven languages: no task average, so no group or overall score either.
     assert r["average"] is None and r["score"] is None
     assert r["missing_languages"] == ["es", "fr", "ja", "ko", "zh"]
+
+
+# ---------------------------------------------------------------- dev files, splits, the average
+
+
+def test_a_dev_folder_is_scored_on_its_dev_files(tmp_path):
+    # dev labels 0,1,1,0; en predicts 0,1,1,1 (3 of 4) and de 1,0,0,0 (1 of 4): 75 and 25.
+    # The other five languages: no files, so no task average.
+    write_pair(tmp_path, "pawsx", "en", "0\n1\n1\n0\n", "0\n1\n1\n1\n", split="dev")
+    write_pair(tmp_path, "pawsx", "de", "0\n1\n1\n0\n", "1\n0\n0\n0\n", split="dev")
+    for split in ("auto", "dev"):
+        result = score(tmp_path, split=split)
+        r = result["tasks"]["pawsx"]
+        assert r["languages"] == {"en": {"accuracy": 75.0}, "de": {"accuracy": 25.0}}
+        assert r["splits"] == {"en": "dev", "de": "dev"} and r["score"] is None
+        assert r["missing_languages"] == ["es", "fr", "ja", "ko", "zh"]
+        average = result["average"]
+        assert average["value"] == 50.0 and average["splits"] == "dev"  # (75 + 25) / 2
+        assert not average["complete"]
+        assert average["label"] == "partial average over 1 of 9 XTREME tasks"
+        assert "missing languages: pawsx es, fr, ja, ko, zh" in average["detail"]
+        assert result["overall"] is None
+    text = format_scores(result)
+    assert "[2/7 languages, split dev]" in text and "over the 2 there: 50.00" in text
+    assert "partial average over 1 of 9 XTREME tasks" in text and ": 50.00 (split dev" in text
+    # Asked for test, the folder has none: nothing scored, the dev files said to be ignored.
+    result = score(tmp_path, split="test")
+    assert result["tasks"]["pawsx"]["languages"] == {} and result["average"]["value"] is None
+    assert any("split not scored ignored: dev-de.tsv, dev-en.tsv" in n for n in result["notes"])
+
+
+def test_a_task_with_languages_on_dev_and_on_test(tmp_path):
+    # UD-POS kk has no dev set: a dev run scores it on test. Every language on dev scores
+    # UD_PRED (F1 50, see UDPOS_AVG) except en (100); kk, on test, is perfect (100).
+    for lang in XTREME_LANGUAGES["udpos"]:
+        split = "test" if lang == "kk" else "dev"
+        write_pair(tmp_path, "udpos", lang, UD_GOLD, UD_GOLD if lang in ("en", "kk") else UD_PRED,
+                   split=split)
+    for split in ("auto", "dev"):
+        r = score(tmp_path, split=split)["tasks"]["udpos"]
+        assert r["splits"]["kk"] == "test" and r["splits"]["de"] == "dev"
+        assert set(r["splits"].values()) == {"dev", "test"} and len(r["splits"]) == 33
+        assert r["languages"]["kk"]["f1"] == 100.0 and r["languages"]["de"]["f1"] == 50.0
+        assert r["missing_languages"] == []
+        assert r["score"] == approx((2 * 100 + 31 * 50) / 33)  # 53.030303
+    result = score(tmp_path, split="dev")
+    assert result["average"]["splits"] == "dev; test: udpos (kk)"
+    text = format_scores(result)
+    assert "[33/33 languages, split dev; test: kk]" in text
+    # --split test: only kk has a test file
+    r = score(tmp_path, split="test")["tasks"]["udpos"]
+    assert r["splits"] == {"kk": "test"} and len(r["missing_languages"]) == 32
+    # the same language on both splits is ambiguous unless a split is chosen
+    write_pair(tmp_path, "udpos", "de", UD_GOLD, UD_GOLD, split="test")
+    with pytest.raises(XstiltsError,
+                       match="(?s)both test-de and dev-de labels.*--split test or --split dev"):
+        score(tmp_path)
+    r = score(tmp_path, split="dev")["tasks"]["udpos"]
+    assert r["splits"]["de"] == "dev" and r["languages"]["de"]["f1"] == 50.0
+    r = score(tmp_path, split="test")["tasks"]["udpos"]
+    assert r["splits"] == {"de": "test", "kk": "test"} and r["languages"]["de"]["f1"] == 100.0
+
+
+def test_cli_score_split_option(tmp_path, capsys):
+    write_pair(tmp_path, "pawsx", "en", "0\n1\n", "0\n0\n", split="dev")  # 1 of 2: 50
+    args = ["score", str(tmp_path / "predictions"), str(tmp_path / "labels")]
+    assert main([*args, "--split", "dev"]) == 0
+    printed = capsys.readouterr().out
+    assert "en 50.00" in printed and "split dev" in printed
+    assert main([*args, "--split", "test"]) == 0
+    assert "en 50.00" not in capsys.readouterr().out
+
+
+def test_qa_contributes_the_mean_of_em_and_f1_to_the_average():
+    # One QA task averaged over its languages: EM 40, F1 70 -> (40 + 70) / 2 = 55, not F1 70.
+    assert task_score({"exact_match": 40.0, "f1": 70.0, "em_f1": 55.0}, "f1") == 55.0
+    assert task_score({"accuracy": 80.0, "macro_f1": 60.0}, "accuracy") == 80.0
+    assert task_score({"f1": 30.0, "precision": 20.0, "recall": 60.0}, "f1") == 30.0
+    assert task_score({"accuracy": 80.0}) == 80.0 and task_score({"f1": 30.0}) == 30.0
+
+
+def test_describe_average_labels():
+    full = {task: list(langs) for task, langs in XTREME_LANGUAGES.items()}
+    assert describe_average(full)["label"] == "XTREME score"
+    assert describe_average(full)["complete"]
+    fewer = {**full, "xnli": [lang for lang in full["xnli"] if lang not in ("sw", "th")]}
+    del fewer["tatoeba"]
+    out = describe_average(fewer)
+    assert not out["complete"] and out["label"] == "partial average over 8 of 9 XTREME tasks"
+    assert out["detail"] == "missing tasks: tatoeba; missing languages: xnli sw, th"
+    assert out["missing_languages"] == {"xnli": ["sw", "th"]}
+    # all nine, but a language outside XTREME's or another target: not the XTREME score
+    out = describe_average({**full, "pawsx": [*full["pawsx"], "ru"]})
+    assert not out["complete"] and "languages outside XTREME's: pawsx ru" in out["detail"]
+    out = describe_average({**full, "squad": ["en"]})
+    assert not out["complete"] and "XTREME score" not in out["label"].replace(
+        "not the XTREME score", "")
+    assert out["label"] == ("average over its 10 targets (9 of 9 XTREME tasks), not the XTREME "
+                            "score") and out["detail"] == "targets outside XTREME: squad"
+    demo = describe_average({t: ["en", "de"] for t in ("demo-nli", "demo-qa", "demo-ner",
+                                                       "demo-retrieval")})
+    assert demo["label"] == "average over its 4 targets" and demo["detail"] == ""
+    assert describe_average({"demo-nli": ["en"]})["label"] == "average over its 1 target"
+
+
+def test_split_text():
+    assert split_text({"en": "test", "de": "test"}) == "test"
+    assert split_text({"en": "dev", "kk": "test", "de": "dev", "th": "test", "fr": "dev"}) == \
+        "dev; test: kk, th"
+    assert split_text({"udpos": {"de": "dev", "kk": "test"}, "xnli": {"de": "dev"}}) == \
+        "dev; test: udpos (kk)"
+    assert split_text({}) == ""

@@ -147,3 +147,52 @@ def test_best_set_per_target_and_the_benchmark_it_gives():
     assert bench["oracle"] == 53.5 and bench["baseline"] == 45.0  # (61 + 46) / 2, (50 + 40) / 2
     assert (bench["best_single_set"], bench["best_single_score"]) == ("a", 51.0)  # b: 50.5
     assert math.isnan(bench["dev_chosen"])  # t2 has no dev score
+
+
+def results_rows(rows: list[tuple]) -> pd.DataFrame:
+    """Results rows from (run_id, intermediate, k, target, language, metric, value, main,
+    split)."""
+    out = pd.DataFrame(rows, columns=["run_id", "intermediate", "k", "target", "language",
+                                      "metric", "value", "main", "split"])
+    for column in ("n_languages", "intermediate_seed", "target_seed"):
+        out[column] = 0
+    out["languages"], out["english_in_set"] = "", False
+    return out
+
+
+def qa_and_nli(run_id: str, k: int, em: float, f1: float, accuracy: float) -> list[tuple]:
+    """One arm's average rows: a span-QA target (main metric f1) and a classification one."""
+    name = "" if k == 0 else "a"
+    return [(run_id, name, k, "xquad", "avg", "exact_match", em, False, "test"),
+            (run_id, name, k, "xquad", "avg", "f1", f1, True, "test"),
+            (run_id, name, k, "xquad", "avg", "em_f1", (em + f1) / 2, False, "test"),
+            (run_id, name, k, "xquad", "de", "f1", f1, True, "test"),
+            (run_id, name, k, "xnli", "avg", "accuracy", accuracy, True, "dev"),
+            (run_id, name, k, "xnli", "avg", "macro_f1", 10.0, False, "dev"),
+            (run_id, name, k, "xnli", "de", "accuracy", accuracy, True, "dev")]
+
+
+def test_the_average_over_targets_takes_qa_as_the_mean_of_em_and_f1():
+    frame = results_rows(qa_and_nli("b", 0, em=40.0, f1=60.0, accuracy=70.0)
+                         + qa_and_nli("r", 1, em=50.0, f1=80.0, accuracy=72.0))
+    table = analysis.arm_table(frame, ["xquad", "xnli"])
+    # baseline: xquad (40 + 60) / 2 = 50, xnli 70 -> (50 + 70) / 2 = 60 (F1 would give 65)
+    # k = 1: xquad (50 + 80) / 2 = 65, xnli 72 -> 68.5
+    assert table.loc["b", "xquad"] == 50.0 and table.loc["b", "xnli"] == 70.0
+    assert list(table["average"]) == [60.0, 68.5]
+    described = analysis.average_description(frame, ["xquad", "xnli"])
+    assert described["label"] == "partial average over 2 of 9 XTREME tasks"
+    assert "missing tasks: pawsx, udpos, panx, mlqa, tydiqa, bucc2018, tatoeba" in \
+        described["detail"]
+    assert "xnli ar, bg, el, en" in described["detail"]  # the languages it lacks, named
+    assert described["splits"] == "dev; test: xquad (de)"  # one language each; ties by name
+
+
+def test_by_k_language_says_which_split_each_language_was_scored_on():
+    rows = [("b", "", 0, "udpos", "de", "f1", 50.0, True, "dev"),
+            ("b", "", 0, "udpos", "kk", "f1", 40.0, True, "test"),
+            ("b", "", 0, "udpos", "fr", "f1", 60.0, True, "dev"),
+            ("b", "", 0, "udpos", "avg", "f1", 50.0, True, "dev/test")]
+    out = analysis.by_k_language(results_rows(rows)).set_index("language")
+    assert out.loc["kk", "split"] == "test" and out.loc["de", "split"] == "dev"
+    assert out.loc["avg", "split"] == "dev; test: kk"

@@ -78,6 +78,21 @@ def test_xstilts_report_writes_the_four_outputs(study_dir, tmp_path, capsys):
         assert text.lower() in md.lower(), text
 
 
+def test_the_report_names_its_average_and_the_splits(study_dir):
+    md = (study_dir / "report.md").read_text(encoding="utf-8")
+    # Demo targets, not XTREME tasks: an average over its targets, never an XTREME score.
+    assert "Average over the targets: the average over its 2 targets; each target's main " \
+        "metric averaged over its languages, then the mean over the targets." in md
+    assert "XTREME" not in md
+    frame = load_results(study_dir)
+    base = frame[(frame["k"] == 0) & (frame["language"] == "avg") & frame["main"]]
+    # both targets are scored by accuracy: the baseline's average is the mean of the two
+    expected = base.groupby("target")["value"].mean().mean()
+    assert f"- Average, baseline (k = 0): {expected:.2f}% " in md
+    assert "| target | language | split | k | arms | mean (%) | gain (points) |" in md
+    assert "| demo-nli | de | test | 0 |" in md and "| demo-nli | avg | test | 0 |" in md
+
+
 def test_load_results_has_one_row_per_job_target_language_and_metric(study_dir):
     frame = load_results(study_dir)
     assert set(RESULT_COLUMNS) <= set(frame.columns)

@@ -57,8 +57,9 @@ def test_each_format_parses_back_to_results_json(run_dir, capsys):
     results = json.loads((run_dir / "out" / "results.json").read_text())
     csv = pd.read_csv(io.StringIO(results_of(capsys, run_dir / "out", "--format", "csv")))
     records = json.loads(results_of(capsys, run_dir / "out", "--format", "json"))
-    table = pd.read_csv(io.StringIO(results_of(capsys, run_dir / "out")), sep=r"\s+",
-                        na_values="-")
+    printed = results_of(capsys, run_dir / "out")
+    table_text, footer = printed.split("\n\n")  # the table, then the average over targets
+    table = pd.read_csv(io.StringIO(table_text), sep=r"\s+", na_values="-")
     expected = {(name, metric): {**{lang: target["languages"][lang][metric]
                                     for lang in target["languages"]},
                                  "avg": target["average"][metric]}
@@ -75,6 +76,12 @@ def test_each_format_parses_back_to_results_json(run_dir, capsys):
         for lang, value in expected[(r["target"], r["metric"])].items():
             assert r[lang] == pytest.approx(value, abs=0.005)  # shown with 2 decimals
     assert len(table) == len(expected)
+    assert set(table["split"]) == {"test"} and {r["split"] for r in records} == {"test"}
+    # Both targets are scored by accuracy: the average is the mean of their language averages.
+    average = (results["targets"]["demo-nli"]["average"]["accuracy"]
+               + results["targets"]["demo-retrieval"]["average"]["accuracy"]) / 2
+    assert footer.startswith("Average over its 2 targets, per arm (span QA as (EM + F1) / 2):")
+    assert footer.splitlines()[-1].split()[-1] == f"{average:.2f}"
 
 
 def test_target_and_main_metric_filters(run_dir, capsys):
@@ -115,3 +122,49 @@ def test_folders_without_results_are_clear_errors(run_dir, tmp_path, capsys):
     assert main(["results", str(run_dir / "store")]) == 2  # a run's store: jobs, no scores
     error = capsys.readouterr().err
     assert "no results yet" in error and "fix:" in error
+
+
+# A run's results.json written by hand: a span-QA target (main metric f1) on test and a tagging
+# target on dev except kk (no dev set), as a dev run of the paper's protocol writes it.
+HAND = {
+    "encoder": "tiny-random", "intermediate": {"tasks": []}, "settings": {"seed": 0},
+    "targets": {
+        "xquad": {"main_metric": "f1", "eval_split": "test",
+                  "languages": {"en": {"exact_match": 50.0, "f1": 70.0},
+                                "de": {"exact_match": 30.0, "f1": 50.0}},
+                  "average": {"exact_match": 40.0, "f1": 60.0}},
+        "udpos": {"main_metric": "f1", "eval_split": "dev",
+                  "splits": {"de": "dev", "kk": "test"},
+                  "languages": {"de": {"f1": 80.0}, "kk": {"f1": 40.0}},
+                  "average": {"f1": 60.0}},
+    },
+}
+
+
+def hand_run(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "results.json").write_text(json.dumps(HAND), encoding="utf-8")
+    return out
+
+
+def test_splits_per_language_and_the_average_with_qa_as_em_f1(tmp_path, capsys):
+    out = hand_run(tmp_path)
+    rows = json.loads(results_of(capsys, out, "--format", "json", "--metric", "f1"))
+    # xquad has no "splits" (an older results.json): its eval_split for every language
+    assert {r["target"]: r["split"] for r in rows} == {"xquad": "test",
+                                                        "udpos": "dev; test: kk"}
+    printed = results_of(capsys, out)
+    # xquad contributes (40 + 60) / 2 = 50, udpos its F1 60: (50 + 60) / 2 = 55 (F1: 60)
+    caption, header, row = printed.split("\n\n")[1].splitlines()
+    assert caption == ("Partial average over 2 of 9 XTREME tasks (missing tasks: pawsx, xnli, "
+                       "panx, mlqa, tydiqa, bucc2018, tatoeba; missing languages: udpos af, ar, "
+                       + ", ".join(lang for lang in "bg,de,el,en,es,et,eu,fa,fi,fr,he,hi,hu,id,"
+                                   "it,ja,kk,ko,mr,nl,pt,ru,ta,te,th,tl,tr,ur,vi,yo,zh".split(",")
+                                   if lang not in ("de", "kk"))
+                       + "; xquad es, el, ru, tr, ar, vi, th, zh, hi), per arm (span QA as "
+                       "(EM + F1) / 2):")
+    assert header.split() == ["study", "intermediate", "intermediate_seed", "target_seed",
+                              "average"]
+    assert row.split() == ["run", "0", "0", "55.00"]
+    assert "XTREME score" not in printed

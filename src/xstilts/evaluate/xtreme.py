@@ -1,17 +1,26 @@
 """Score a folder of predictions in the XTREME submission layout, as XTREME's `evaluate.py` does.
 
-Both folders hold `<task>/test-<lang>.<suffix>`, tasks named as the official submission folders,
-suffix `json` for QA and `tsv` otherwise. Reading and metrics follow google-research/xtreme:
-classification and Tatoeba are accuracy over stripped lines; UD-POS and PAN-X are seqeval's
-micro F1 on the raw tags (so "NOUN NOUN" is one chunk); XQuAD and TyDiQA are SQuAD v1.1 EM/F1,
-MLQA uses MLQA's normalisation for the file's language; BUCC is F1 over the sets of lines.
-A task's score is its metric averaged over the official languages ((EM + F1) / 2 for QA); a
-group's is the mean of its tasks' scores; the overall score is the mean over every task.
+Both folders hold `<task>/<split>-<lang>.<suffix>` (split `test`, or `dev` for a run with
+`targets.eval_split: dev`), tasks named as the official submission folders, suffix `json` for QA
+and `tsv` otherwise. Reading and metrics follow google-research/xtreme: classification and
+Tatoeba are accuracy over stripped lines; UD-POS and PAN-X are seqeval's micro F1 on the raw tags
+(so "NOUN NOUN" is one chunk); XQuAD and TyDiQA are SQuAD v1.1 EM/F1, MLQA uses MLQA's
+normalisation for the file's language; BUCC is F1 over the sets of lines. A task's score is its
+metric averaged over the official languages ((EM + F1) / 2 for QA: evaluate/average.py's
+`task_score`, the one rule every average over tasks uses); a group's is the mean of its tasks'
+scores; the overall score is the mean over every task.
+
+Each language is scored on one split, said per language: with `split="test"` its test file;
+with `split="dev"` its dev file, or its test file where it has no dev file (as jiant evaluates
+UD-POS kk, th, tl and yo); with `split="auto"` whichever of the two its labels hold (both is an
+error: choose one).
 
 Deviations from evaluate.py, which crashes on any missing file: a task gets an average only when
 all its official languages are there (missing ones are listed), a group score only when its
-tasks are complete, an overall score only when every task is. Duplicate QA ids are an error,
-and a gold question with no answers counts as answer "" (the official scripts would crash).
+tasks are complete, an overall score (the XTREME score) only when every task is. An average over
+the tasks that are there is always given, labelled partial and naming what is missing (see
+`describe_average`). Duplicate QA ids are an error, and a gold question with no answers counts
+as answer "" (the official scripts would crash).
 """
 
 from __future__ import annotations
@@ -22,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from xstilts.errors import XstiltsError, located
-from xstilts.evaluate.average import language_average
+from xstilts.evaluate.average import QA_SCORE, language_average, task_score
 from xstilts.evaluate.metrics import accuracy, bucc_f1, mlqa_scores, seqeval_prf, squad_scores
 from xstilts.tasks.xtreme_langs import TASK_LANGS
 
@@ -59,8 +68,8 @@ XTREME_R_LANGUAGES = {
 TASK_KIND = {"pawsx": "label", "xnli": "label", "xcopa": "label", "tatoeba": "label",
              "udpos": "tag", "panx": "tag", "bucc2018": "pairs",
              "xquad": "squad", "tydiqa": "squad", "mlqa": "mlqa"}
-KIND_METRIC = {"label": "accuracy", "tag": "f1", "pairs": "f1", "squad": "(exact_match+f1)/2",
-               "mlqa": "(exact_match+f1)/2"}
+KIND_METRIC = {"label": "accuracy", "tag": "f1", "pairs": "f1", "squad": QA_SCORE,
+               "mlqa": QA_SCORE}
 TASK_METRIC = {task: KIND_METRIC[kind] for task, kind in TASK_KIND.items()}
 # Ranked retrieval scored by mean average precision over candidate pools: not implemented.
 UNSUPPORTED = {"mewsli-x": "Mewsli-X (MAP@20 entity retrieval)", "mewslix": "Mewsli-X",
@@ -72,14 +81,16 @@ class Benchmark:
     name: str
     groups: dict[str, list[str]]
     languages: dict[str, list[str]]
+    title: str  # in prose: "the XTREME score"
 
     @property
     def tasks(self) -> list[str]:
         return [t for members in self.groups.values() for t in members]
 
 
-BENCHMARKS = {"xtreme": Benchmark("xtreme", XTREME_GROUPS, XTREME_LANGUAGES),
-              "xtreme-r": Benchmark("xtreme-r", XTREME_R_GROUPS, XTREME_R_LANGUAGES)}
+BENCHMARKS = {"xtreme": Benchmark("xtreme", XTREME_GROUPS, XTREME_LANGUAGES, "XTREME"),
+              "xtreme-r": Benchmark("xtreme-r", XTREME_R_GROUPS, XTREME_R_LANGUAGES, "XTREME-R")}
+SPLITS = ("test", "dev")  # the evaluation splits a prediction file's name starts with
 
 
 def suffix(task: str) -> str:
@@ -188,57 +199,167 @@ def score_pair(task: str, pred_path: Path, label_path: Path, lang: str) -> dict[
         return {"accuracy": accuracy(gold, pred)}
     except ValueError as exc:  # e.g. an empty file, or no gold questions
         raise XstiltsError(f"{task}: cannot score {pred_path} against {label_path}: {exc}.\n"
-                           "  fix: check that both files hold this language's test set.") from exc
+                           "  fix: check that both files hold the same split of this "
+                           "language.") from exc
+
+
+# ---------------------------------------------------------------- which split, which average
+
+
+def split_text(splits: dict) -> str:
+    """The splits languages were scored on, in one line: "test", "dev", "dev; test: kk, th".
+    `splits`: {lang: split} of one task, or {task: {lang: split}} of several ("dev; test:
+    udpos (kk, th)"). The split most languages are on comes first."""
+    nested = any(isinstance(v, dict) for v in splits.values())
+    flat = ([(task, lang, sp) for task, langs in splits.items() for lang, sp in langs.items()]
+            if nested else [("", lang, sp) for lang, sp in splits.items()])
+    counts: dict[str, int] = {}
+    for _, _, sp in flat:
+        counts[sp] = counts.get(sp, 0) + 1
+    order = sorted(counts, key=lambda sp: (-counts[sp], sp))
+    parts = order[:1]
+    for sp in order[1:]:
+        where: dict[str, list[str]] = {}
+        for task, lang, s in flat:
+            if s == sp:
+                where.setdefault(task, []).append(lang)
+        parts.append(f"{sp}: " + ", ".join(
+            f"{task} ({', '.join(langs)})" if task else ", ".join(langs)
+            for task, langs in where.items()))
+    return "; ".join(parts)
+
+
+def describe_average(languages: dict[str, list[str]], benchmark: str = "xtreme") -> dict:
+    """What a mean over these targets' scores (target -> the languages it was scored on) is.
+
+    It is the benchmark's score (for XTREME "XTREME score") only when every benchmark task is
+    there with exactly its official languages and nothing else; otherwise a "partial average
+    over K of N XTREME tasks" naming the missing tasks and languages, or, when no target is a
+    benchmark task (the demo's), an "average over its N targets". Returns {"complete",
+    "label", "detail" (what is missing or extra; "" if nothing), "tasks" (the benchmark tasks
+    among the targets), "other_targets", "missing_tasks", "missing_languages" and
+    "extra_languages" ({task: [lang]})}."""
+    bench = BENCHMARKS[benchmark]
+    n = len(bench.tasks)
+    present = [t for t in bench.tasks if t in languages]
+    others = [t for t in languages if t not in bench.languages]
+    missing_tasks = [t for t in bench.tasks if t not in languages]
+    missing_langs = {t: [lang for lang in bench.languages[t] if lang not in languages[t]]
+                     for t in present}
+    extra_langs = {t: [lang for lang in languages[t] if lang not in bench.languages[t]]
+                   for t in present}
+    missing_langs = {t: v for t, v in missing_langs.items() if v}
+    extra_langs = {t: v for t, v in extra_langs.items() if v}
+    complete = not (missing_tasks or others or missing_langs or extra_langs)
+    count = len(languages)
+    its = f"average over its {count} target{'' if count == 1 else 's'}"
+    if complete:
+        label, detail = f"{bench.title} score", f"all {n} tasks, every official language"
+    elif not present:
+        label, detail = its, ""
+    else:
+        label = (f"partial average over {len(present)} of {n} {bench.title} tasks" if not others
+                 else f"{its} ({len(present)} of {n} {bench.title} tasks), not the "
+                      f"{bench.title} score")
+        parts = []
+        if missing_tasks:
+            parts.append("missing tasks: " + ", ".join(missing_tasks))
+        if missing_langs:
+            parts.append("missing languages: " + "; ".join(
+                f"{t} {', '.join(v)}" for t, v in missing_langs.items()))
+        if extra_langs:
+            parts.append(f"languages outside {bench.title}'s: " + "; ".join(
+                f"{t} {', '.join(v)}" for t, v in extra_langs.items()))
+        if others:
+            parts.append(f"targets outside {bench.title}: " + ", ".join(others))
+        detail = "; ".join(parts)
+    return {"complete": complete, "label": label, "detail": detail, "tasks": present,
+            "other_targets": others, "missing_tasks": missing_tasks,
+            "missing_languages": missing_langs, "extra_languages": extra_langs}
+
+
+def average_caption(description: dict) -> str:
+    """describe_average's label with its detail: "partial average over 2 of 9 XTREME tasks
+    (missing tasks: ...)"."""
+    detail = description["detail"]
+    return description["label"] + (f" ({detail})" if detail else "")
 
 
 # ---------------------------------------------------------------- a whole benchmark
 
 
-def _task_score(task: str, average: dict[str, float]) -> float:
-    """evaluate.py's avg_metric: (EM + F1) / 2 for QA, else F1, else accuracy."""
-    if TASK_KIND[task] in ("squad", "mlqa"):
-        return (average["exact_match"] + average["f1"]) / 2
-    return average["f1"] if "f1" in average else average["accuracy"]
+def _split_of(task: str, label_dir: Path, lang: str, split: str) -> str | None:
+    """The split `lang` is scored on (None: no label file on a split `split` allows)."""
+    has = {sp: (label_dir / f"{sp}-{lang}.{suffix(task)}").exists() for sp in SPLITS}
+    if split == "auto" and all(has.values()):
+        raise XstiltsError(
+            f"{task}: {label_dir} holds both test-{lang} and dev-{lang} labels.\n  fix: say "
+            "which to score with --split test or --split dev (split='test'|'dev').")
+    order = {"test": ["test"], "dev": ["dev", "test"], "auto": ["test", "dev"]}[split]
+    return next((sp for sp in order if has[sp]), None)
 
 
-def score_task(task: str, pred_dir: Path, label_dir: Path, languages: list[str]) -> dict:
-    """Per-language metrics, the missing languages and, when none is missing, the averages."""
-    per_language, missing, notes = {}, [], []
+def score_task(task: str, pred_dir: Path, label_dir: Path, languages: list[str],
+               split: str = "auto") -> dict:
+    """Per-language metrics and splits, the missing languages and, when none is missing, the
+    averages. `split`: see the module's docstring."""
+    per_language, splits, missing, notes, seen = {}, {}, [], [], set()
     for lang in languages:
-        name = f"test-{lang}.{suffix(task)}"
-        pred, label = pred_dir / name, label_dir / name
-        if not label.exists():
+        chosen = _split_of(task, label_dir, lang, split)
+        if chosen is None:
             missing.append(lang)
-            if pred.exists():
-                notes.append(f"{task}: {pred} has no label file {label}; not scored")
+            for sp in ["test"] if split == "test" else SPLITS:
+                pred = pred_dir / f"{sp}-{lang}.{suffix(task)}"
+                if pred.exists():
+                    seen.add(pred.name)
+                    notes.append(f"{task}: {pred} has no label file {label_dir / pred.name}; "
+                                 "not scored")
             continue
+        name = f"{chosen}-{lang}.{suffix(task)}"
+        pred, label = pred_dir / name, label_dir / name
         if not pred.exists():
             raise located(pred, None, f"no {task} predictions for {lang}, but {label} exists",
                           f"write the predictions as {pred}, or remove {label}")
         per_language[lang] = score_pair(task, pred, label, lang)
-    extra = sorted(p.name for p in pred_dir.glob("test-*")
-                   if p.name.split(".")[0][5:] not in languages)
-    if extra:
-        notes.append(f"{task}: files outside the official languages ignored: {', '.join(extra)}")
+        splits[lang] = chosen
+        seen.add(name)
+    outside, unused = [], []
+    for sp in SPLITS:
+        for path in sorted(pred_dir.glob(f"{sp}-*")):
+            if path.name.split(".")[0][len(sp) + 1:] not in languages:
+                outside.append(path.name)
+            elif path.name not in seen:
+                unused.append(path.name)
+    if outside:
+        notes.append(f"{task}: files outside the official languages ignored: {', '.join(outside)}")
+    if unused:
+        notes.append(f"{task}: files of a split not scored ignored: {', '.join(unused)}")
     average = score = None
     if per_language and not missing:
         average = language_average(per_language)
-        score = _task_score(task, average)
-    return {"metric": TASK_METRIC[task], "languages": per_language,
+        score = task_score(average)
+    return {"metric": TASK_METRIC[task], "languages": per_language, "splits": splits,
             "missing_languages": missing, "average": average, "score": score, "notes": notes}
 
 
-def score_benchmark(pred_dir, label_dir, benchmark: str = "xtreme") -> dict:
-    """Score every benchmark task found in both folders; averages only where complete.
+def score_benchmark(pred_dir, label_dir, benchmark: str = "xtreme", split: str = "auto") -> dict:
+    """Score every benchmark task found in both folders; averages only where complete, and
+    the average over the tasks there, labelled (describe_average).
 
-    Returns {"benchmark", "predictions", "labels", "tasks": {task: {"group", "metric",
-    "languages": {lang: {metric: value}}, "missing_languages", "average", "score"}},
-    "groups": {group: score} (complete groups only), "overall" (None unless every task is
-    complete), "missing_tasks", "notes"}. Values are percentages.
+    `split`: "test", "dev" (a language without a dev file on test) or "auto" (each language on
+    the split its labels hold). Returns {"benchmark", "predictions", "labels", "split",
+    "tasks": {task: {"group", "metric", "languages": {lang: {metric: value}}, "splits": {lang:
+    split}, "missing_languages", "average", "score"}}, "groups": {group: score} (complete
+    groups only), "overall" (the benchmark score; None unless every task is complete),
+    "average": describe_average's keys with "value" (the mean of "task_scores"; None without
+    a task), "task_scores" (each task's score over the languages it has) and "splits" (in
+    words), "missing_tasks", "notes"}. Values are percentages.
     """
     if benchmark not in BENCHMARKS:
         raise XstiltsError(f"unknown benchmark {benchmark!r}.\n"
                            f"  fix: use one of {', '.join(BENCHMARKS)}.")
+    if split not in ("auto", *SPLITS):
+        raise XstiltsError(f"unknown split {split!r}.\n  fix: use test, dev or auto.")
     bench = BENCHMARKS[benchmark]
     pred_dir, label_dir = Path(pred_dir), Path(label_dir)
     for what, folder in (("predictions", pred_dir), ("labels", label_dir)):
@@ -266,7 +387,8 @@ def score_benchmark(pred_dir, label_dir, benchmark: str = "xtreme") -> dict:
             if has_pred:
                 notes.append(f"{task}: predictions but no labels folder {label_dir / task}")
             continue
-        result = score_task(task, pred_dir / task, label_dir / task, bench.languages[task])
+        result = score_task(task, pred_dir / task, label_dir / task, bench.languages[task],
+                            split)
         notes.extend(result.pop("notes"))
         tasks[task] = {"group": group_of[task], **result}
     ignored = sorted(p.name for p in pred_dir.iterdir() if p.is_dir() and p.name not in group_of)
@@ -275,11 +397,16 @@ def score_benchmark(pred_dir, label_dir, benchmark: str = "xtreme") -> dict:
     complete = {t: r["score"] for t, r in tasks.items() if r["score"] is not None}
     groups = {g: sum(complete[t] for t in members) / len(members)
               for g, members in bench.groups.items() if all(t in complete for t in members)}
-    overall = (sum(complete.values()) / len(complete)
-               if all(t in complete for t in bench.tasks) else None)
+    scored = {t: r for t, r in tasks.items() if r["languages"]}
+    task_scores = {t: task_score(language_average(r["languages"])) for t, r in scored.items()}
+    average = describe_average({t: list(r["languages"]) for t, r in scored.items()}, benchmark)
+    average.update(value=sum(task_scores.values()) / len(task_scores) if task_scores else None,
+                   task_scores=task_scores,
+                   splits=split_text({t: r["splits"] for t, r in scored.items()}))
+    overall = average["value"] if average["complete"] else None
     return {"benchmark": benchmark, "predictions": str(pred_dir), "labels": str(label_dir),
-            "tasks": tasks, "groups": groups, "overall": overall,
-            "missing_tasks": missing_tasks, "notes": notes}
+            "split": split, "tasks": tasks, "groups": groups, "overall": overall,
+            "average": average, "missing_tasks": missing_tasks, "notes": notes}
 
 
 # ---------------------------------------------------------------- display
@@ -293,15 +420,20 @@ def format_scores(result: dict) -> str:
     """A readable report of score_benchmark's result."""
     lines = [f"{result['benchmark']}: predictions {result['predictions']}, "
              f"labels {result['labels']}", ""]
+    average = result["average"]
     for task, r in result["tasks"].items():
         n_total = len(r["languages"]) + len(r["missing_languages"])
         head = f"{task} ({r['group']}, {r['metric']}): {_fmt(r['score'])}"
         if r["average"] is not None and "exact_match" in r["average"]:
             head += f" (exact_match {_fmt(r['average']['exact_match'])}, " \
                     f"f1 {_fmt(r['average']['f1'])})"
-        head += f"  [{len(r['languages'])}/{n_total} languages]"
+        head += f"  [{len(r['languages'])}/{n_total} languages"
+        head += f", split {split_text(r['splits'])}]" if r["splits"] else "]"
         if r["missing_languages"]:
             head += f"  no average; missing: {', '.join(r['missing_languages'])}"
+            if task in average["task_scores"]:
+                head += f"; over the {len(r['languages'])} there: " \
+                        f"{_fmt(average['task_scores'][task])}"
         lines.append(head)
         show: Callable[[dict], str] = (
             (lambda m: f"{m['exact_match']:.1f}/{m['f1']:.1f}") if "exact_match" in r["metric"]
@@ -312,11 +444,17 @@ def format_scores(result: dict) -> str:
     lines.append("")
     for group, score in result["groups"].items():
         lines.append(f"{GROUP_TITLES.get(group, group)}: {score:.2f}")
+    title = BENCHMARKS[result["benchmark"]].title
     if result["overall"] is not None:
-        lines.append(f"overall: {result['overall']:.2f}")
+        lines.append(f"overall: {result['overall']:.2f} (the {title} score: "
+                     f"{average['detail']}; split {average['splits']})")
     else:
         unscored = result["missing_tasks"] + [t for t, r in result["tasks"].items()
                                               if r["score"] is None]
-        lines.append(f"overall: not computed (no task score for {', '.join(unscored)})")
+        lines.append(f"overall: not computed, no {title} score (no task score for "
+                     f"{', '.join(unscored)})")
+        if average["value"] is not None:
+            lines.append(f"{average_caption(average)}: {average['value']:.2f} "
+                         f"(split {average['splits']}; QA as (EM + F1) / 2)")
     lines.extend(f"note: {n}" for n in result["notes"])
     return "\n".join(lines)

@@ -16,22 +16,57 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from xstilts.evaluate.average import task_score
+from xstilts.evaluate.xtreme import describe_average, split_text
+
 LEVEL = 0.95
 N_BOOT = 2000
 ARM_COLUMNS = ["intermediate", "k", "n_languages", "languages", "english_in_set",
                "intermediate_seed", "target_seed"]
 
 
+def target_scores(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per arm (run_id) × target: `score`, what the target contributes to the average over the
+    targets — evaluate.average.task_score of its metrics averaged over its languages: (EM +
+    F1) / 2 for span QA (XTREME's rule), else its main metric."""
+    rows = []
+    for (run_id, target), group in frame[frame["language"] == "avg"].groupby(
+            ["run_id", "target"], sort=False):
+        main = group.loc[group["main"], "metric"]
+        metrics = dict(zip(group["metric"], group["value"], strict=True))
+        rows.append({"run_id": run_id, "target": target,
+                     "score": task_score(metrics, main.iloc[0] if len(main) else None)})
+    return pd.DataFrame(rows, columns=["run_id", "target", "score"])
+
+
 def arm_table(frame: pd.DataFrame, targets: list[str]) -> pd.DataFrame:
-    """One row per arm (index run_id): its columns, each target's main score (the mean over the
-    target's languages) and `average`, the XTREME-style mean over `targets` (NaN when one of
-    them is missing for the arm)."""
-    main = frame[(frame["language"] == "avg") & frame["main"]]
-    wide = main.pivot_table(index="run_id", columns="target", values="value", aggfunc="mean")
+    """One row per arm (index run_id): its columns, each target's score (target_scores: its
+    main metric averaged over its languages, (EM + F1) / 2 for span QA) and `average`, the
+    mean over `targets` of those scores (NaN when one of them is missing for the arm; what it
+    is, XTREME score or partial, says `average_description`)."""
+    scores = target_scores(frame)
+    wide = scores.pivot_table(index="run_id", columns="target", values="score", aggfunc="mean")
     arms = frame.drop_duplicates("run_id").set_index("run_id")[ARM_COLUMNS]
     table = arms.join(wide.reindex(columns=targets))
     table["average"] = table[targets].mean(axis=1, skipna=False)
     return table.sort_values(["k", "intermediate", "intermediate_seed", "target_seed"])
+
+
+def average_description(frame: pd.DataFrame, targets: list[str]) -> dict:
+    """What arm_table's `average` is (evaluate.xtreme.describe_average over the targets and
+    the languages they were scored on, with "splits": split_text of those languages' splits):
+    the XTREME score only with all nine XTREME tasks in all their official languages; a
+    partial average naming what is missing; for other targets "average over its N targets"."""
+    rows = frame[(frame["language"] != "avg") & frame["target"].isin(targets)]
+    languages = {t: list(dict.fromkeys(rows.loc[rows["target"] == t, "language"]))
+                 for t in targets}
+    described = describe_average(languages)
+    if "split" in rows:
+        per_language = rows.drop_duplicates(["target", "language"])
+        described["splits"] = split_text({t: {lang: sp for lang, sp in zip(
+            g["language"], g["split"], strict=True) if sp} for t, g in per_language.groupby(
+            "target", sort=False)})
+    return described
 
 
 def bootstrap_mean(values, n_boot: int = N_BOOT, seed=0, level: float = LEVEL
@@ -220,12 +255,23 @@ def best_sets(table: pd.DataFrame, targets: list[str], dev: pd.DataFrame | None 
 
 
 def by_k_language(frame: pd.DataFrame) -> pd.DataFrame:
-    """Main metric per target, language (and 'avg') and k: mean over arms, the baseline mean
-    and the gain over it."""
+    """Main metric per target, language (and 'avg') and k: mean over arms, the baseline mean,
+    the gain over it, and `split`, the split the language was scored on (for 'avg',
+    evaluate.xtreme.split_text of its languages' splits; "" where the frame has none)."""
     main = frame[frame["main"]]
     out = main.groupby(["target", "language", "k"])["value"].agg(["mean", "count"]).reset_index()
     base = out[out["k"] == 0].set_index(["target", "language"])["mean"]
     out["baseline"] = [base.get((t, lang), math.nan)
                        for t, lang in zip(out["target"], out["language"], strict=True)]
     out["gain"] = out["mean"] - out["baseline"]
+    splits: dict[tuple[str, str], str] = {}
+    if "split" in main:
+        rows = main[(main["language"] != "avg") & (main["split"] != "")]
+        for (target, lang), group in rows.groupby(["target", "language"]):
+            splits[(target, lang)] = "/".join(sorted(set(group["split"])))
+        for target, group in rows.drop_duplicates(["target", "language"]).groupby("target"):
+            splits[(target, "avg")] = split_text(dict(zip(group["language"], group["split"],
+                                                          strict=True)))
+    out["split"] = [splits.get((t, lang), "")
+                    for t, lang in zip(out["target"], out["language"], strict=True)]
     return out.rename(columns={"count": "arms"})

@@ -39,9 +39,12 @@ def _errors(mean, low, high):
     return [np.nan_to_num(below), np.nan_to_num(above)]  # no interval: no bar
 
 
-def average_vs_k(table: pd.DataFrame, by_k: pd.DataFrame, slope: dict, n_targets: int) -> bytes:
-    """The main plot: the XTREME-style average per arm and its mean per k with 95% bootstrap
-    intervals, the baseline as a line with its interval, and the fitted slope."""
+def average_vs_k(table: pd.DataFrame, by_k: pd.DataFrame, slope: dict, n_targets: int,
+                 label: str | None = None) -> bytes:
+    """The main plot: the average over the targets per arm (`label`: what it is, from
+    analysis.average_description: "average over its 4 targets", "partial average over 3 of 9
+    XTREME tasks", "XTREME score") and its mean per k with 95% bootstrap intervals, the
+    baseline as a line with its interval, and the fitted slope."""
     fig = Figure(figsize=(7.5, 4.6))
     ax = fig.add_subplot()
     base = by_k[by_k["k"] == 0]
@@ -68,8 +71,9 @@ def average_vs_k(table: pd.DataFrame, by_k: pd.DataFrame, slope: dict, n_targets
             ax.plot(xs, slope["intercept"] + slope["slope"] * xs, ":", color="tab:red",
                     label=f"least-squares fit: {slope['slope']:+.2f} points per doubling of k")
     _k_axis(ax, table["k"].unique())
-    ax.set_ylabel(f"average main score over {n_targets} target(s) (%)")
-    ax.set_title("XTREME-style average vs number of intermediate tasks")
+    ax.set_ylabel(f"average over {n_targets} target(s), span QA (EM + F1) / 2 (%)")
+    label = label or f"average over {n_targets} target(s)"
+    ax.set_title(f"{text(label[:1].upper() + label[1:])} vs number of intermediate tasks")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="best")
     return _png(fig)

@@ -11,6 +11,8 @@ import pandas as pd
 
 from xstilts import __version__
 from xstilts.artifacts import write_bytes_atomic, write_text_atomic
+from xstilts.evaluate.average import QA_SCORE, task_score_metric
+from xstilts.evaluate.xtreme import average_caption
 from xstilts.study import analysis, paired, plots
 from xstilts.study.render import (
     Box,
@@ -62,17 +64,29 @@ def build(data: StudyData, n_boot: int, n_boot_paired: int, seed: int) -> list:
     effect = analysis.same_language_effect(frame, n_boot=n_boot, seed=seed)
     matrix = paired.transfer_matrix(data, n_boot_paired, seed)
     best, bench = analysis.best_sets(table, targets, dev_scores(data))
-    split = "/".join(sorted(set(frame["split"]) - {""})) or "test"
+    split = "/".join(sorted(set(frame.loc[frame["language"] != "avg", "split"]) - {""})) or "test"
+    described = analysis.average_description(frame, targets)
+    caption = average_caption(described)
     metrics = ", ".join(f"{t} ({data.main_metrics[t]})" for t in targets)
+    contributes = {t: task_score_metric(set(frame.loc[frame["target"] == t, "metric"]),
+                                        data.main_metrics[t]) for t in targets}
+    qa = [t for t, m in contributes.items() if m == QA_SCORE]
     blocks: list = [Para(f"{len(table)} arm(s) with results; targets and their main metrics: "
-                         f"{metrics}; scores on the {split} split, in percent.")]
-    blocks += summary(table, by_k, slope, terms, effect, matrix, bench)
+                         f"{metrics}; scores in percent, on the split "
+                         f"{described.get('splits') or split}."),
+                     Para(f"Average over the targets: the {caption}; each target's main metric "
+                          "averaged over its languages, then the mean over the targets"
+                          + (f", span QA as (EM + F1) / 2 (XTREME's rule): {', '.join(qa)}"
+                             if qa else "") + ".")]
+    blocks += summary(table, by_k, slope, terms, effect, matrix, bench, split)
     blocks += [Heading("Average over the targets vs the number of intermediate tasks"),
-               Figure("average_vs_k.png", plots.average_vs_k(table, by_k, slope, len(targets)),
-                      "XTREME-style average vs k",
-                      "Each target's main metric averaged over its languages, then over the "
-                      "targets (XTREME-style). Dots: arms; bars: 95% bootstrap intervals of the "
-                      f"mean over sets and seeds ({n_boot} resamples of the arms, seed {seed}).")]
+               Figure("average_vs_k.png", plots.average_vs_k(table, by_k, slope, len(targets),
+                                                             described["label"]),
+                      f"{described['label']} vs k",
+                      f"The {caption}: each target's main metric ((EM + F1) / 2 for span QA) "
+                      "averaged over its languages, then over the targets. Dots: arms; bars: "
+                      "95% bootstrap intervals of the mean over sets and seeds "
+                      f"({n_boot} resamples of the arms, seed {seed}).")]
     base = by_k.loc[by_k["k"] == 0, "mean"]
     base_mean = float(base.iloc[0]) if len(base) else math.nan
     few = [str(r.k) for r in by_k.itertuples() if r.arms < 10]
@@ -102,8 +116,8 @@ def build(data: StudyData, n_boot: int, n_boot_paired: int, seed: int) -> list:
                       "score and gain vs k per target and language",
                       "Left: mean main score over arms per k and language (dashed: the "
                       "baseline's). Right: gain over the baseline in percentage points."),
-               Table(["target", "language", "k", "arms", "mean (%)", "gain (points)"],
-                     [[r.target, r.language, str(r.k), str(r.arms), num(r.mean),
+               Table(["target", "language", "split", "k", "arms", "mean (%)", "gain (points)"],
+                     [[r.target, r.language, r.split, str(r.k), str(r.arms), num(r.mean),
                        "–" if r.k == 0 else num(r.gain, sign=True)]
                       for r in by_lang.itertuples()])]
     blocks += same_language_blocks(effect, data, n_boot, seed)
@@ -123,7 +137,7 @@ def _verdict(low: float, high: float, up: str, down: str) -> str:
     return "the interval includes 0: no detectable effect with these arms"
 
 
-def summary(table, by_k, slope, terms, effect, matrix, bench) -> list:
+def summary(table, by_k, slope, terms, effect, matrix, bench, split: str = "test") -> list:
     """The answers, each with its interval."""
     items = []
     for r in by_k.itertuples():
@@ -156,8 +170,8 @@ def summary(table, by_k, slope, terms, effect, matrix, bench) -> list:
     if len(matrix):
         items.append(f"Single tasks: {int(tested['significant'].sum())} of {len(tested)} tested "
                      "task × target cells differ from the baseline (paired bootstrap, 95%)")
-    items.append(f"Best set per target, chosen on test (optimistic): benchmark average "
-                 f"{num(bench['oracle'])}% vs the baseline's {num(bench['baseline'])}%")
+    items.append(f"Best set per target, chosen on {split} (optimistic): average over the "
+                 f"targets {num(bench['oracle'])}% vs the baseline's {num(bench['baseline'])}%")
     return [Heading("Answers"), Bullets(items)]
 
 
@@ -210,7 +224,7 @@ def transfer_blocks(matrix: pd.DataFrame, targets: list[str], n_boot: int, seed:
 
 
 def best_blocks(best: pd.DataFrame, bench: dict, split: str) -> list:
-    """The best set per target and the benchmark score it gives."""
+    """The best set per target and the average over the targets it gives."""
     rows = [[r.target, num(r.baseline), r.best_set or "–", num(r.k, 0), num(r.score),
              num(r.gain, sign=True), r.dev_set or "–", num(r.dev_set_score)]
             for r in best.itertuples()]
@@ -218,7 +232,7 @@ def best_blocks(best: pd.DataFrame, bench: dict, split: str) -> list:
     blocks = [Heading("Best intermediate set per target"),
               Table(["target", "baseline (%)", f"best set on {split}", "k", "its score (%)",
                      "gain", "set chosen on dev", "its score (%)"], rows),
-              Bullets([f"Baseline benchmark average: {num(bench['baseline'])}%",
+              Bullets([f"Baseline average over the targets: {num(bench['baseline'])}%",
                        f"Each target's best set, chosen on {split}: {num(bench['oracle'])}%",
                        "Each target's set chosen on the targets' English dev scores: "
                        + (f"{num(bench['dev_chosen'])}%" if not undevved else
@@ -226,6 +240,8 @@ def best_blocks(best: pd.DataFrame, bench: dict, split: str) -> list:
                           "has none)"),
                        f"Best single set for all targets ({bench['best_single_set'] or '–'}): "
                        f"{num(bench['best_single_score'])}%"]),
+              Para("Scores: each target's main metric averaged over its languages, (EM + F1) "
+                   "/ 2 for span QA (what it contributes to the average over the targets)."),
               Para(f"Choosing the set on the same {split} examples it is scored on is "
                    "optimistic: the maximum over many noisy sets is biased upwards. The "
                    "dev-chosen column picks each target's set by the mean English dev score "

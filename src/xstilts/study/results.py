@@ -117,6 +117,11 @@ def main_metric(target: str, described: dict | None, frame: pd.DataFrame) -> str
     return sorted(metrics)[0]
 
 
+def _split_of(output: dict) -> str:
+    """The split an evaluation job's output says it was scored on ("" if it says nothing)."""
+    return str(output.get("split") or str(output.get("file", "")).split("-", 1)[0])
+
+
 def _table(rows: list[dict], store: Store, plan: dict | None) -> pd.DataFrame:
     """The results rows with the set's languages, English membership and the split."""
     frame = pd.DataFrame(rows, columns=list(RESULT_COLUMNS))
@@ -131,11 +136,14 @@ def _table(rows: list[dict], store: Store, plan: dict | None) -> pd.DataFrame:
         frame["languages"] = pd.NA
         frame["english_in_set"] = pd.NA
     frame["baseline"] = frame["k"] == 0
-    files = {job: str((store.output(job) or {}).get("file", "")) if job else ""
-             for job in frame["job"].unique()}
-    # test-de.tsv -> test; an average row ('' job) takes its languages' split.
-    frame["split"] = frame["job"].map(lambda job: files[job].split("-", 1)[0])
-    known = frame[frame["split"] != ""].groupby(["run_id", "target"])["split"].first()
+    # The split each evaluation was scored on: its output's "split", else its prediction
+    # file's name (test-de.tsv -> test); an average row ('' job) takes its languages' split
+    # ("dev/test" where they are on both: UD-POS kk has no dev set).
+    splits = {job: _split_of(store.output(job) or {}) if job else ""
+              for job in frame["job"].unique()}
+    frame["split"] = frame["job"].map(splits)
+    known = frame[frame["split"] != ""].groupby(["run_id", "target"])["split"].agg(
+        lambda s: "/".join(sorted(set(s))))
     frame["split"] = [s or known.get((r, t), "") for s, r, t in
                       zip(frame["split"], frame["run_id"], frame["target"], strict=True)]
     return frame
