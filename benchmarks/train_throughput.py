@@ -23,13 +23,17 @@ steps/s are measured from the end of the first step to the end of the last (set-
 warm-up excluded), "wall" is the whole train call. The final loss is the mean of the last
 fifth of the steps' losses.
 
+`--forward hf|unpadded` sets xstilts' `encoder.forward` (default auto: the unpadded forward
+on a CPU, Hugging Face's with SDPA on CUDA); the title says which ran. Trainer always runs
+Hugging Face's.
+
 MFU (model-FLOPs utilisation, train/throughput.py's formula for every system) is shown on a
 GPU of known bf16 peak; for the issue's figure (XLM-R base at 256 tokens, bf16) run
 `--encoder xlmr-base-shaped --length 256` (XLM-R base's shapes with random weights: the hub
 is unreachable on the project's machines).
 
 Usage: python benchmarks/train_throughput.py [--steps N] [--tasks xquad udpos] [--length N]
-       [--encoder auto|e5-small|xlmr-base-shaped|...] [--quick]
+       [--encoder auto|e5-small|xlmr-base-shaped|...] [--forward auto|hf|unpadded] [--quick]
 """
 
 from __future__ import annotations
@@ -213,13 +217,15 @@ def declarations(args) -> dict[str, dict]:
 
 def run_xstilts(name: str, config, location: str, args, device, out: Path):
     """Featurise with xstilts and train with its loop; (row, the features, the task)."""
+    from xstilts.models.forward import forward_of
     from xstilts.pipeline import build_model, phase_data, resolve_tasks, seed_everything
     from xstilts.train.loop import train_phase
 
     task = resolve_tasks(config)[name]
     phase = config.targets.for_task(name)
     seed_everything(args.seed)
-    model, tokenizer = build_model(location, config.encoder)
+    model, tokenizer = build_model(location, config.encoder, device=device)
+    args.forward_ran = forward_of(model.backbone)
     data = phase_data(model, tokenizer, {name: task}, phase)[0]
     limit = args.limit if args.limit >= 0 else same_examples(len(data.train_features), args)
     if limit:
@@ -360,6 +366,9 @@ def main() -> None:
     parser.add_argument("--warmup-ratio", type=float, default=0.1)
     parser.add_argument("--weight-decay", type=float, default=0.01)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--forward", choices=("auto", "hf", "unpadded"), default="auto",
+                        help="xstilts' encoder.forward (auto: unpadded on a CPU, Hugging "
+                             "Face's with SDPA on CUDA) [%(default)s]")
     parser.add_argument("--freeze-embeddings", action="store_true",
                         help="word embeddings frozen in every system (on a CPU, AdamW over "
                              "e5-small's 96M embedding weights dominates small steps)")
@@ -389,7 +398,8 @@ def main() -> None:
     def run_config(name: str, declaration: dict, width: int | None = None) -> RunConfig:
         return RunConfig.model_validate({
             "seed": args.seed,
-            "encoder": {"name": encoder, "freeze_embeddings": args.freeze_embeddings},
+            "encoder": {"name": encoder, "freeze_embeddings": args.freeze_embeddings,
+                        "forward": args.forward},
             "targets": {"tasks": [name],
                         "training": xstilts_training(args, lengths[name], width)},
             "tasks": {name: declaration}})
@@ -432,7 +442,8 @@ def main() -> None:
     shown = SHAPED if args.encoder == SHAPED else encoder
     title = (f"Training throughput: {shown}, batch {args.batch_size}, {args.steps} steps, "
              + (f"median of {args.rounds} rounds, " if args.rounds > 1 else "")
-             + f"lr {args.lr}, seed {args.seed}, {device.type}"
+             + f"lr {args.lr}, seed {args.seed}, {device.type}, xstilts forward "
+             + args.forward_ran + (" (auto)" if args.forward == "auto" else "")
              + (f", length {args.length}" if args.length else "")
              + (", word embeddings frozen" if args.freeze_embeddings else ""))
     print_table(title, COLUMNS, [

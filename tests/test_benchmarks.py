@@ -270,14 +270,34 @@ def test_trainer_models_start_from_xstilts_fresh_head(monkeypatch):
 
 
 def test_encoder_step_quick():
-    header, rows, machine = table(run_quick("encoder_step.py"))
+    stdout = run_quick("encoder_step.py")
+    header, rows, machine = table(stdout)
     check_machine(machine)
-    assert header == ["length", "real share", "forward", "ms/step", "vs hf"]
+    assert "Encoder training step: tiny BERT, batch 16, cpu, median of 1" in stdout
+    assert header == ["length", "real share", "forward", "ms/step", "vs hf", "train loss",
+                      "eval loss"]
     assert [(r[0], r[2]) for r in rows] == [("12", "hf"), ("12", "unpadded"),
                                             ("24", "hf"), ("24", "unpadded")]
     for row in rows:
-        assert number(row[3]) > 0 and 0 < number(row[1]) <= 100
+        assert number(row[3]) > 0 and 0 < number(row[1]) <= 100 and number(row[5]) > 0
     assert all(number(r[4]) == 1.0 for r in rows if r[2] == "hf")
+    # Without dropout the two forwards are the same math (printed to 6 digits).
+    for hf, unpadded in (rows[0:2], rows[2:4]):
+        assert number(hf[6]) == pytest.approx(number(unpadded[6]), rel=1e-5)
+    # One forward alone, as gpu_check.sh times them.
+    header, rows, _ = table(run_quick("encoder_step.py", "--forward", "unpadded"))
+    assert header[4] == "vs unpadded" and {r[2] for r in rows} == {"unpadded"}
+
+
+def test_train_throughput_forward_option(mini_data):
+    stdout = run_quick("train_throughput.py", "--data", str(mini_data), "--tasks", "udpos",
+                       "--systems", "xstilts", "--forward", "hf")
+    _, rows, _ = table(stdout)
+    assert "cpu, xstilts forward hf" in stdout
+    assert [(r[0], r[1].split(" ")[0]) for r in rows] == [("udpos", "xstilts")]
+    assert ", xstilts forward unpadded (auto)" in run_quick(
+        "train_throughput.py", "--data", str(mini_data), "--tasks", "udpos", "--systems",
+        "xstilts")
 
 
 def test_bucket_width_quick(mini_data):

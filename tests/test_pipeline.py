@@ -179,3 +179,71 @@ tasks:
     assert [ex["id"] for ex in task.load("train")] == ["q0", "q1"]
     assert [ex["id"] for ex in task.load("test", "en")] == ["q2"]
     assert task.describe()["source"]["split_options"]["test"] == {"articles": [2, 3]}
+
+
+def test_hf_and_unpadded_forwards_train_to_the_same_dev_metric(colour_config, tmp_path):
+    """Dropout off (attention_dropout: 0 in the config, hidden dropout 0 in a copy of
+    tiny-random's config: no setting turns it off), the two forwards are the same math: a
+    short training run gives the same dev metric and, to rounding, the same training losses."""
+    import shutil
+
+    from xstilts.models.encoder import resolve_encoder
+
+    config = load_config(colour_config)
+    folder = tmp_path / "no-dropout"
+    shutil.copytree(resolve_encoder("tiny-random", RunData(config).texts()), folder)
+    model_config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**model_config, "hidden_dropout_prob": 0.0}))
+    text = colour_config.read_text().replace("max_steps: 60", "max_steps: 12").replace(
+        "eval_every: 20", "eval_every: 4")
+    results = {}
+    for kind in ("hf", "unpadded"):
+        colour_config.write_text(text.replace(
+            "encoder: {name: tiny-random}",
+            f"encoder: {{name: '{folder}', attention_dropout: 0.0, forward: {kind}}}"))
+        results[kind] = run(load_config(colour_config), tmp_path / kind, store=tmp_path / "store")
+        assert results[kind]["forward"] == results[kind]["runtime"]["forward"] == kind
+        assert results[kind]["settings"]["forward"] == kind
+        assert results[kind]["targets"]["colour"]["dev"]["forward"] == kind  # the job's own
+    hf, unpadded = (results[k]["targets"]["colour"] for k in ("hf", "unpadded"))
+    assert hf["dev"]["steps"] == unpadded["dev"]["steps"] == 12
+    assert hf["dev"]["best_score"] == unpadded["dev"]["best_score"]
+    assert hf["languages"] == unpadded["languages"]
+    # One store, two keys: neither run reused the other's jobs.
+    assert hf["dev"]["checkpoint"] != unpadded["dev"]["checkpoint"]
+    folders = [(tmp_path / "store").joinpath(r["dev"]["checkpoint"].split("store/")[1], "..")
+               for r in (hf, unpadded)]
+    histories = [json.loads((f / "summary.json").read_text())["dev_history"] for f in folders]
+    assert histories[0] == histories[1]  # every dev evaluation's scores
+    losses = [[json.loads(line)["loss"] for line in (f / "log.jsonl").read_text().splitlines()
+               if "loss" in json.loads(line)] for f in folders]
+    assert len(losses[0]) == 12
+    assert losses[0] == pytest.approx(losses[1], rel=1e-4)
+
+
+def test_unpadded_forward_on_an_encoder_it_cannot_run_is_refused_before_any_work(
+        colour_config, tmp_path):
+    from transformers import BertConfig, BertModel
+
+    from xstilts.models.encoder import write_encoder_folder
+    from xstilts.models.tiny_random import build_tokenizer
+
+    config = load_config(colour_config)
+    tokenizer = build_tokenizer(RunData(config).texts(), vocab_size=300)
+    model = BertModel(BertConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=1,
+                                 num_attention_heads=2, intermediate_size=64,
+                                 position_embedding_type="relative_key"))
+    write_encoder_folder(model, tokenizer, tmp_path / "relative")
+    colour_config.write_text(colour_config.read_text().replace(
+        "encoder: {name: tiny-random}",
+        f"encoder:\n  name: '{tmp_path / 'relative'}'\n  forward: unpadded"))
+    with pytest.raises(XstiltsError, match=r"(?s)c\.yaml:5: encoder\.forward: unpadded, but the "
+                       r"unpadded forward cannot run this encoder: relative_key position "
+                       r"embeddings.*fix: set `encoder\.forward: auto` \(or hf\)"):
+        run(load_config(colour_config), tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    # auto runs it with Hugging Face's forward.
+    colour_config.write_text(colour_config.read_text().replace("forward: unpadded",
+                                                               "forward: auto").replace(
+        "max_steps: 60", "max_steps: 2"))
+    assert run(load_config(colour_config), tmp_path / "out")["forward"] == "hf"

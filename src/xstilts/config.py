@@ -49,6 +49,11 @@ class EncoderConfig(Strict):
     # How token representations are formed from the encoder's layers for classification,
     # tagging and QA heads: the last layer, an ELMo scalar mix, or attention over layers.
     layer_aggregation: Literal["last", "scalar_mix", "attention"] = "last"
+    # Which forward runs the encoder (models/forward.py): auto = Hugging Face's with PyTorch
+    # SDPA on CUDA, the unpadded one (models/unpadded.py) on a CPU where it supports the
+    # encoder; hf = Hugging Face's everywhere; unpadded = the unpadded one, refused at the
+    # start of a run for an encoder it cannot run.
+    forward: Literal["auto", "hf", "unpadded"] = "auto"
 
 
 class TrainingConfig(Strict):

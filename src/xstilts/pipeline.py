@@ -38,6 +38,7 @@ from xstilts.models.encoder import (
     max_positions,
     resolve_encoder,  # noqa: F401  (re-exported for callers that resolve encoders)
 )
+from xstilts.models.forward import forward_of, use_forward
 from xstilts.models.kept import load_encoder_isolated, load_start_encoder
 from xstilts.models.mlm_head import load_pretrained_mlm_head
 from xstilts.models.multitask import MultiTaskModel
@@ -242,13 +243,18 @@ def freeze_bottom_layers(encoder, n: int) -> None:
         module.requires_grad_(False)
 
 
-def build_model(location: str, encoder_config: EncoderConfig, keep: bool = False):
+def build_model(location: str, encoder_config: EncoderConfig, keep: bool = False,
+                device: torch.device | str | None = None):
     """Load the encoder for a phase (with a fresh layer aggregation, if any); freeze what
-    the encoder settings say. `keep`: a start encoder, kept in memory for the next job
-    that starts from it (models/kept.py); either way the load draws no random numbers."""
+    the encoder settings say; mark it with the forward that runs it on `device` (default:
+    the GPU when there is one; models/forward.py). `keep`: a start encoder, kept in memory
+    for the next job that starts from it (models/kept.py); either way the load draws no
+    random numbers."""
     load = load_start_encoder if keep else load_encoder_isolated
     encoder, tokenizer = load(location, encoder_config.trust_remote_code,
                               encoder_config.attention_dropout)
+    use_forward(encoder, encoder_config.forward,
+                device or ("cuda" if torch.cuda.is_available() else "cpu"))
     if encoder_config.freeze_embeddings:
         encoder.get_input_embeddings().weight.requires_grad_(False)
     if encoder_config.freeze_layers:
@@ -293,11 +299,12 @@ def train_intermediate(tasks: tuple[Task, ...], phase: PhaseConfig, seed: int, s
     """Phase (ii): train `start` on the tasks together; returns the phase summary (`on_log`:
     see train_phase)."""
     seed_everything(seed)
-    model, tokenizer = build_model(start, encoder, keep=True)
+    model, tokenizer = build_model(start, encoder, keep=True, device=device)
     tds = phase_data(model, tokenizer, {t.name: t for t in tasks}, phase, features)
     train_phase(model, tokenizer, tds, phase.training, folder, seed, device, desc=label,
                 on_log=on_log)
-    return json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    return {**summary, "forward": forward_of(model.backbone)}
 
 
 def train_target(task: Task, phase: PhaseConfig, seed: int, start: str,
@@ -306,13 +313,13 @@ def train_target(task: Task, phase: PhaseConfig, seed: int, start: str,
     """Phase (iii), training: fine-tune `start` on one target; returns its dev summary
     (`on_log`: see train_phase)."""
     seed_everything(seed)
-    model, tokenizer = build_model(start, encoder, keep=True)
+    model, tokenizer = build_model(start, encoder, keep=True, device=device)
     tds = phase_data(model, tokenizer, {task.name: task}, phase, features)
     result = train_phase(model, tokenizer, tds, phase.training, folder, seed, device,
                          desc=f"target {task.name}", on_log=on_log)
     return {"best_score": result.best_score, "steps": result.steps,
             "evaluations": result.evaluations, "best_step": result.best_step,
-            "checkpoint": str(result.best_dir)}
+            "checkpoint": str(result.best_dir), "forward": forward_of(model.backbone)}
 
 
 # The last evaluated model, kept for the next language of the same target, with the memo of
@@ -324,10 +331,10 @@ def _evaluation_model(location: str, task: Task, trained: bool, encoder: Encoder
                       device: torch.device):
     """(encoder, head, tokenizer, embedding memo) to evaluate with; a trained target's head
     from its checkpoint."""
-    key = (location, task.name, trained, str(device))
+    key = (location, task.name, trained, str(device), encoder.forward)
     if _LOADED.get("key") != key:
         _LOADED.clear()
-        model, tokenizer = build_model(location, encoder, keep=not trained)
+        model, tokenizer = build_model(location, encoder, keep=not trained, device=device)
         head = None
         if trained:
             model.load_heads(Path(location), {task.name: task})
@@ -378,7 +385,13 @@ def evaluate_language(task: Task, lang: str, split: str, phase: PhaseConfig, loc
     except NotImplementedError:
         has_labels = False
     return {"metrics": metrics, "tuned": tuned, "file": filename, "labels": has_labels,
-            "max_length": length, "split": split, "oracle": is_oracle(task, split)}
+            "max_length": length, "split": split, "oracle": is_oracle(task, split),
+            "forward": forward_of(_backbone(encoder_model))}
+
+
+def _backbone(encoder_model):
+    # The Hugging Face encoder inside a layer aggregation (the module build_model marked).
+    return getattr(encoder_model, "backbone", encoder_model)
 
 
 def run(config: RunConfig, out: Path, db: Path | None = None,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from pathlib import Path
 
 import pytest
 from tests.fixtures import COLOUR_TASK_YAML, colour_examples, write_colour_task, write_jsonl
@@ -132,3 +133,74 @@ def test_the_bucket_width_keys_training_only_where_it_changes_the_batches():
     # Ungrouped batches are a plain shuffle: the width changes nothing.
     assert settings(group_by_length=False, length_bucket_width=1) == settings(
         group_by_length=False)
+
+
+def plan_keys(config, device="cpu", **changes) -> dict[str, set[str]]:
+    """The job keys per kind of `config` planned for `device`."""
+    from xstilts.study.plan import Arm, compile_plan
+    from xstilts.study.run import prepare
+
+    if changes:
+        config = config.model_copy(update={"encoder": config.encoder.model_copy(update=changes)})
+    tasks, setup = prepare(config, device=device)
+    plan = compile_plan(config, tasks, [Arm(("colour_inter",), 0, 0)], setup)
+    keys: dict[str, set[str]] = {}
+    for key, job in plan.jobs.items():
+        keys.setdefault(job.kind, set()).add(key)
+    return keys
+
+
+def test_device_versions_and_forward_are_in_every_key(tmp_path, monkeypatch):
+    from xstilts.study import plan as plan_module
+
+    config = setup(tmp_path)
+    cpu = plan_keys(config, "cpu")
+    assert cpu == plan_keys(config, "cpu")  # equal settings, equal keys
+    assert cpu == plan_keys(config, "cpu", forward="unpadded")  # auto is unpadded on a CPU
+    assert {k: len(v) for k, v in cpu.items()} == {"intermediate": 1, "target": 1,
+                                                   "evaluation": 3}
+    others = [plan_keys(config, "cuda"),  # another device (and auto: Hugging Face's forward)
+              plan_keys(config, "cuda", forward="unpadded"),  # the same forward, on CUDA
+              plan_keys(config, "cpu", forward="hf")]  # another forward, on a CPU
+    real = plan_module.version
+    monkeypatch.setattr(plan_module, "version", lambda package: "4.57.1" if package ==
+                        "transformers" else real(package))
+    others.append(plan_keys(config, "cpu"))  # another transformers release
+    monkeypatch.undo()
+    for other in others:
+        for kind in ("intermediate", "target", "evaluation"):
+            assert not cpu[kind] & other[kind], kind
+    assert len({frozenset(o["target"]) for o in others}) == len(others)
+
+
+def test_results_and_study_status_say_the_runtime(tmp_path):
+    from importlib.metadata import version
+
+    from xstilts.study.spec import load_study
+    from xstilts.study.study import run_study, study_status
+
+    results = run(setup(tmp_path), tmp_path / "out")
+    torch_version = ".".join(version("torch").split("+")[0].split(".")[:2])
+    assert results["forward"] == "unpadded"
+    assert results["runtime"] == {"device": "cpu", "torch": torch_version,
+                                  "transformers": results["runtime"]["transformers"],
+                                  "forward": "unpadded"}
+    assert results["intermediate"]["summary"]["forward"] == "unpadded"
+    study = Path(__file__).resolve().parents[2] / "examples" / "study-tiny.yaml"
+    run_study(load_study(study), tmp_path / "study", dry_run=True)
+    status = study_status(tmp_path / "study")
+    assert (f"runtime (in every job key): device cpu, torch {torch_version}, transformers "
+            f"{results['runtime']['transformers']}, forward unpadded") in status
+
+
+def test_jobs_get_the_resolved_forward_and_compile_keeps_hugging_faces(tmp_path):
+    from xstilts.study.run import prepare
+
+    config = setup(tmp_path)
+    _, plain = prepare(config, device="cpu")
+    assert plain.encoder.forward == plain.runtime["forward"] == "unpadded"
+    compiled = CONFIG.replace("training: {max_steps: 3, batch_size: 8}\ntasks:",
+                              "training: {max_steps: 3, batch_size: 8, compile: true}\ntasks:")
+    assert compiled != CONFIG
+    _, setup_ = prepare(setup(tmp_path, compiled), device="cpu")
+    assert setup_.encoder.forward == setup_.runtime["forward"] == "hf"

@@ -19,6 +19,7 @@ from xstilts.artifacts import write_json_atomic
 from xstilts.errors import XstiltsError
 from xstilts.formats import get_format
 from xstilts.models.aggregation import LayerAggregatingEncoder, build_aggregation
+from xstilts.models.forward import MARK, forward_of
 
 HEADS_WEIGHTS = "heads.safetensors"
 HEADS_INFO = "heads.json"
@@ -56,7 +57,11 @@ class MultiTaskModel(nn.Module):
 
     def set_encoder(self, encoder: nn.Module) -> None:
         """Swap in another Hugging Face encoder (a reloaded checkpoint), keeping the layer
-        aggregation module (`load_heads` restores its weights)."""
+        aggregation module (`load_heads` restores its weights) and the forward the old one
+        was marked with (models/forward.py)."""
+        kind = forward_of(self.backbone)
+        if kind is not None and forward_of(encoder) is None:
+            setattr(encoder, MARK, kind)
         if isinstance(self.encoder, LayerAggregatingEncoder):
             self.encoder.backbone = encoder
         else:

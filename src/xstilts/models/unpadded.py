@@ -24,6 +24,9 @@ not a decoder), with Hugging Face's own modules and weights:
    embeddings and every layer's output, as Hugging Face returns them.
 Anything else (another architecture, gradient checkpointing, a compiled encoder) runs
 Hugging Face's forward: `supports_unpadded` decides (the architecture once per encoder).
+Whether `encode` uses this forward at all is the `encoder.forward` setting, resolved per
+device into a mark on the encoder (models/forward.py): by default this forward on a CPU,
+Hugging Face's (with SDPA) on CUDA.
 """
 
 from __future__ import annotations
@@ -36,11 +39,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from xstilts.models.dropout import dropout_keep, same_draws_dropout
+from xstilts.models.forward import config_refusal, forward_of, resolve_forward
 from xstilts.models.packed_attention import packed_attention
 
-# Architectures whose layers are BERT's (query/key/value, attention output, intermediate,
-# output), checked module by module in `supports_unpadded` as well.
-BERT_SHAPED = ("bert", "roberta", "xlm-roberta", "camembert")
 # Attention scores per group on a CPU (heads x sequences x longest^2 floats: 32 MiB).
 # Measured on the project's 2-core machine, e5-small, batch 16, a training step: at 384
 # tokens the whole batch as one group (113 MiB of scores per tensor) took 12.6 s, groups
@@ -86,15 +87,11 @@ _BERT_SHAPED_MODULES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 def _bert_shaped(encoder: nn.Module) -> bool:
     config = getattr(encoder, "config", None)
-    if config is None or getattr(config, "model_type", None) not in BERT_SHAPED:
+    if config is None or config_refusal(config) is not None:
         return False
     # transformers' own classes only: remote code (trust_remote_code) may keep BERT's module
     # names and config type and change what its forward does.
     if not type(encoder).__module__.startswith("transformers.models."):
-        return False
-    if (getattr(config, "is_decoder", False) or getattr(config, "add_cross_attention", False)
-            or getattr(config, "position_embedding_type", "absolute") not in (None, "absolute")
-            or getattr(config, "chunk_size_feed_forward", 0)):
         return False
     layers = getattr(getattr(encoder, "encoder", None), "layer", None)
     if not isinstance(getattr(encoder, "embeddings", None), nn.Module) or not layers:
@@ -265,13 +262,15 @@ def token_types(encoder: nn.Module) -> bool:
 
 def encode(encoder: nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor,
            output_hidden_states: bool = False, token_type_ids: torch.Tensor | None = None):
-    """The encoder's output for a padded batch: over the real tokens only where the encoder
-    and the padding allow it, else Hugging Face's forward. `token_type_ids` (None: type 0
-    everywhere) reach only an encoder with token types (`token_types`); another one sees
-    type 0 everywhere, as it always has."""
+    """The encoder's output for a padded batch: over the real tokens only where the encoder's
+    forward kind says so (models/forward.py: its mark, else `auto` for the inputs' device)
+    and the encoder and the padding allow it, else Hugging Face's forward. `token_type_ids`
+    (None: type 0 everywhere) reach only an encoder with token types (`token_types`); another
+    one sees type 0 everywhere, as it always has."""
     if token_type_ids is not None and not token_types(encoder):
         token_type_ids = None
-    if attention_mask is not None and supports_unpadded(encoder):
+    if attention_mask is not None and _unpadded_kind(encoder, input_ids.device) \
+            and supports_unpadded(encoder):
         on_cpu = attention_mask.cpu()  # one GPU sync; the packing is worked out from it
         if right_padded(on_cpu):
             return unpadded_forward(encoder, input_ids, on_cpu, output_hidden_states,
@@ -279,6 +278,16 @@ def encode(encoder: nn.Module, input_ids: torch.Tensor, attention_mask: torch.Te
     typed = {} if token_type_ids is None else {"token_type_ids": token_type_ids}
     return encoder(input_ids=input_ids, attention_mask=attention_mask,
                    output_hidden_states=output_hidden_states, return_dict=True, **typed)
+
+
+def _unpadded_kind(encoder: nn.Module, device: torch.device) -> bool:
+    # The kind build_model marked the encoder with; an unmarked Hugging Face encoder (loaded
+    # outside build_model) gets `auto`. A wrapper (the layer aggregation) has neither: its
+    # own forward calls `encode` on the encoder inside.
+    kind = forward_of(encoder)
+    if kind is None and getattr(encoder, "config", None) is not None:
+        kind = resolve_forward("auto", device, encoder)
+    return kind == "unpadded"
 
 
 def _unpack(x: torch.Tensor, packing: Packing) -> torch.Tensor:

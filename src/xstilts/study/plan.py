@@ -7,14 +7,20 @@
 Everything a job needs is resolved here, before any work: tasks with their final options,
 training settings, the encoder. A job's key covers exactly what changes its output: the
 encoder's identity (folder content hashes or hub id and revision), the data's fingerprint
-(file content hashes), the settings, the seed and the code version. Evaluation-only settings
-(languages, test_limit, eval batch size) are in evaluation keys alone: changing them
-re-evaluates and never retrains. Identical work gets one key, so it runs once per store.
+(file content hashes), the settings, the seed, the code version, and the runtime
+(`job_runtime`: device type, torch and transformers major.minor, the encoder's forward), so
+a store shared by CPU and GPU workers, or by two installs, never hands one's results to the
+other. The runtime is the planning process's view: where a Ray cluster's workers have
+another device than its driver, the keys say the driver's (study/run.py `prepare`).
+Evaluation-only settings (languages, test_limit, eval batch size) are in evaluation keys
+alone: changing them re-evaluates and never retrains. Identical work gets one key, so it
+runs once per store.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from importlib.metadata import version
 
 from xstilts import __version__
 from xstilts.artifacts import content_key
@@ -51,6 +57,8 @@ class Setup:
     label: str = "run"  # the study's name; "run" for a single config
     # Experiment trackers, resolved (dir absolute); observability only, in no job's key.
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    # What the jobs run on and with (`job_runtime`), in every job's key.
+    runtime: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -180,6 +188,24 @@ def training_settings(phase: PhaseConfig) -> dict:
     return settings
 
 
+def major_minor(package: str) -> str:
+    """'2.13' for an installed 2.13.0+cpu."""
+    return ".".join(version(package).split("+")[0].split(".")[:2])
+
+
+def job_runtime(device: str, forward: str) -> dict:
+    """What changes a job's numbers beyond its inputs: the device type (cpu, cuda), torch's
+    and transformers' major.minor, and the forward that runs the encoder (models/forward.py)."""
+    return {"device": device, "torch": major_minor("torch"),
+            "transformers": major_minor("transformers"), "forward": forward}
+
+
+def describe_runtime(runtime: dict) -> str:
+    """'device cpu, torch 2.13, transformers 5.25, forward unpadded'."""
+    return ", ".join(f"{k} {runtime[k]}" for k in ("device", "torch", "transformers",
+                                                     "forward") if k in runtime)
+
+
 def _encoder_settings(encoder: EncoderConfig) -> dict:
     return {k: getattr(encoder, k) for k in TRAINING_ENCODER_KEYS}
 
@@ -189,7 +215,7 @@ def compile_plan(config: RunConfig, tasks: dict[str, Task], arms: list[Arm],
     """Jobs for every arm over the resolved `tasks` (targets from config.targets), deduplicated
     by key, in dependency order (intermediate, target, evaluation)."""
     base = {"encoder": setup.encoder_identity, "settings": _encoder_settings(setup.encoder),
-            "code": CODE_VERSION}
+            "code": CODE_VERSION, "runtime": setup.runtime}
     phase_ii = config.intermediate or PhaseConfig()
     intermediate: dict[str, IntermediateJob] = {}
     target_jobs: dict[str, TargetJob] = {}

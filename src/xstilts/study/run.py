@@ -14,6 +14,7 @@ from xstilts.evaluate.average import language_average
 from xstilts.evaluate.store import record_run
 from xstilts.formats import get_format
 from xstilts.models.encoder import encoder_defaults, read_config, resolve_encoder
+from xstilts.models.forward import device_type, resolve_forward
 from xstilts.pipeline import (
     load_split,
     resolve_tasks,
@@ -26,7 +27,8 @@ from xstilts.progress import release_log
 from xstilts.study.data_parallel import execute_data_parallel
 from xstilts.study.execute import Execution, execute, make_backend
 from xstilts.study.fingerprint import encoder_identity
-from xstilts.study.plan import Arm, Plan, Setup, compile_plan
+from xstilts.study.jobs import default_device
+from xstilts.study.plan import Arm, Plan, Setup, compile_plan, describe_runtime, job_runtime
 from xstilts.study.store import Store
 from xstilts.study.tracked import resolve_tracking, track_results, with_tracking
 from xstilts.tasks.splits import needed_splits
@@ -37,11 +39,15 @@ logger = logging.getLogger(__name__)
 
 
 def prepare(config: RunConfig, pool: tuple[str, ...] = (), label: str = "run",
-            sets: tuple[tuple[str, ...], ...] = ()) -> tuple[dict[str, Task], Setup]:
+            sets: tuple[tuple[str, ...], ...] = (),
+            device: torch.device | str | None = None) -> tuple[dict[str, Task], Setup]:
     """Resolve every task (a study's pool too) and the base encoder, once, before any work.
 
     A locally built tokenizer (tiny-random) or a trimmed vocabulary is made from the text of
-    every task involved, so all arms of a study share one encoder.
+    every task involved, so all arms of a study share one encoder. `device`: where the jobs
+    will run (default: this machine's GPU if any; a Ray study's workers may differ, see
+    study/plan.py); with it the encoder's forward is resolved (models/forward.py) and the
+    runtime of every job key fixed.
     """
     tasks = {n: with_learned_labels(t) for n, t in resolve_tasks(config, pool).items()}
     check_run(config, tasks, pool, sets)  # bad data, heads or folders: refused before any work
@@ -58,6 +64,9 @@ def prepare(config: RunConfig, pool: tuple[str, ...] = (), label: str = "run",
     except XstiltsError as exc:  # say which config line names the encoder
         raise XstiltsError(f"{config.where('encoder', 'name')}: {exc}") from None
     check_encoder(config, model_config)
+    device = device_type(device or default_device())
+    forward = resolve_forward(config.encoder.forward, device, model_config,
+                              compiled=compiles(config), where=config.where("encoder", "forward"))
     defaults = encoder_defaults(model_config)
     tasks = {n: with_encoder_options(t, config.encoder, defaults) for n, t in tasks.items()}
     if config.encoder.trim_vocab:
@@ -65,7 +74,17 @@ def prepare(config: RunConfig, pool: tuple[str, ...] = (), label: str = "run",
 
         prefixes = sorted({t.options["prefix"] for t in tasks.values() if t.options.get("prefix")})
         base = str(ensure_trimmed(base, texts + [p + t for p in prefixes for t in texts]))
-    return tasks, Setup(config.encoder.name, base, encoder_identity(base), config.encoder, label)
+    # Jobs get the resolved forward (hf or unpadded), so every job runs what its key says.
+    encoder = config.encoder.model_copy(update={"forward": forward})
+    return tasks, Setup(config.encoder.name, base, encoder_identity(base), encoder, label,
+                        runtime=job_runtime(device, forward))
+
+
+def compiles(config: RunConfig) -> bool:
+    """Whether any phase compiles the encoder (training.compile: Hugging Face's forward)."""
+    phases = [config.intermediate] if config.intermediate else []
+    return any(p.training.compile for p in phases) or any(
+        config.targets.for_task(name).training.compile for name in config.targets.tasks)
 
 
 def _all_splits(config: RunConfig, tasks: dict[str, Task]):
@@ -83,18 +102,19 @@ def run_config(config: RunConfig, out: Path, db: Path | None = None,
     parallel = DataParallel() if world_size() > 1 else None  # under `accelerate launch`
     if parallel and not parallel.is_main:
         parallel.wait()  # rank 0 prepares first (encoder conversion, caches), then the rest
-    tasks, setup = prepare(config)  # everything is checked before OUT is touched
+    device = device or torch.device(default_device())
+    tasks, setup = prepare(config, device=device)  # everything is checked before OUT is touched
     if parallel and parallel.is_main:
         parallel.wait()
     out.mkdir(parents=True, exist_ok=True)
     release_log()  # checks passed: OUT/xstilts.log gets the lines held so far
     write_json_atomic(out / "config.json", config.model_dump())
-    device = device or torch.device("cuda" if torch.cuda.is_available() else "cpu")
     logger.info(f"encoder {config.encoder.name} ({setup.encoder_location}); "
                 f"freeze_embeddings={config.encoder.freeze_embeddings} "
                 f"trim_vocab={config.encoder.trim_vocab} "
                 f"freeze_layers={config.encoder.freeze_layers} "
-                f"attention_dropout={config.encoder.attention_dropout} device={device}")
+                f"attention_dropout={config.encoder.attention_dropout} device={device}; "
+                f"{describe_runtime(setup.runtime)}")
     inter = tuple(config.intermediate.tasks) if config.intermediate else ()
     plan = compile_plan(config, tasks, [Arm(inter, config.seed, config.seed)], setup)
     plan = with_tracking(plan, tracking)
@@ -135,11 +155,15 @@ def assemble_run(plan: Plan, store: Store, config: RunConfig, out: Path, db: Pat
     results = {"config_hash": content_key(config.model_dump(exclude={"tracking"})),
                "encoder": config.encoder.name,
                "encoder_location": plan.setup.encoder_location, "device": device,
+               # The forward that ran the encoder (encoder.forward resolved: hf | unpadded)
+               # and the rest of what every job key holds (study/plan.py `job_runtime`).
+               "forward": plan.setup.runtime.get("forward"), "runtime": plan.setup.runtime,
                "settings": {"freeze_embeddings": config.encoder.freeze_embeddings,
                             "trim_vocab": config.encoder.trim_vocab,
                             "freeze_layers": config.encoder.freeze_layers,
                             "attention_dropout": config.encoder.attention_dropout,
                             "layer_aggregation": config.encoder.layer_aggregation,
+                            "forward": config.encoder.forward,
                             "label_position": config.label_position, "seed": config.seed},
                "intermediate": {"tasks": list(arm.arm.tasks),
                                 "checkpoint": summary["checkpoint"] if summary else None,

@@ -20,7 +20,7 @@ from xstilts.pipeline import load_split, sequence_length
 from xstilts.progress import release_log
 from xstilts.study import locks
 from xstilts.study.execute import execute, make_backend
-from xstilts.study.plan import CODE_VERSION, Plan, compile_plan
+from xstilts.study.plan import CODE_VERSION, Plan, compile_plan, describe_runtime
 from xstilts.study.run import failure_report, prepare
 from xstilts.study.spec import Study
 from xstilts.study.store import Store
@@ -94,7 +94,8 @@ def describe(plan: Plan, study: Study, store: Store) -> dict:
     """plan.json: what `xstilts study status` and `xstilts report` read."""
     return {"study": study.spec.name, "store": str(store.root.resolve()),
             "encoder": plan.setup.encoder_name, "counts": plan.count(),
-            "xstilts": CODE_VERSION, "spec": study.spec.model_dump(mode="json"),
+            "xstilts": CODE_VERSION, "runtime": plan.setup.runtime,
+            "spec": study.spec.model_dump(mode="json"),
             "pool": {t: sorted(study.languages[t]) for t in study.spec.pool},
             "targets": {name: target_description(plan, study, name) for name in plan.targets},
             "settings": {"encoder": plan.setup.encoder.model_dump(mode="json"),
@@ -201,6 +202,7 @@ def dry_run_text(plan: Plan, store: Store) -> str:
             tokens[job.kind] += training_tokens(job)
     lines = [f"study {plan.setup.label}: {len(plan.arms)} arm(s), encoder "
              f"{plan.setup.encoder_name}; store {store.root}",
+             f"runtime (in every job key): {describe_runtime(plan.setup.runtime)}",
              f"{'jobs':<14}{'planned':>9}{'in store':>10}{'to run':>8}  compute (tokens, padded)"]
     for kind in ("intermediate", "target", "evaluation"):
         cost = f"{tokens[kind]:.3g}" if kind != "evaluation" else "-"
@@ -244,7 +246,10 @@ def study_status(folder: Path) -> str:
             status = "pending" if status == "done" else status
         table.setdefault(job["kind"], Counter())[status] += 1
     columns = ("done", "running", "failed", "blocked", "pending")
+    runtime = plan.get("runtime")
     lines = [f"study {plan['study']} (store {plan['store']})",
+             "runtime (in every job key): " + (describe_runtime(runtime) if runtime else
+                                               "not recorded (planned by an older xstilts)"),
              f"{'jobs':<14}" + "".join(f"{c:>9}" for c in columns)]
     for kind in ("intermediate", "target", "evaluation"):
         row = table.get(kind, Counter())
