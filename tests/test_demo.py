@@ -16,6 +16,8 @@ def test_demo_runs_the_study_writes_the_report_and_prints_the_table(tmp_path, ca
     assert "Zero-shot transfer by intermediate set size" in printed and "trivial" in printed
     summary = json.loads((out / "summary.json").read_text())
     arms = summary["arms"]
+    # Where it ran, for README's line about the wall time (docs/demo_table.py).
+    assert summary["machine"].endswith("-core CPU") or summary["machine"].startswith("the GPU ")
     # The baseline, 2 single tasks, a one-language and a two-language pair, all four.
     assert sorted(a["k"] for a in arms.values()) == [0, 1, 1, 2, 2, 4]
     assert arms[",".join(POOL)]["k"] == 4 and arms["baseline"]["k"] == 0

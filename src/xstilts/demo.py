@@ -9,6 +9,7 @@ report (report.html) and a table of trivial / baseline / mean per set size.
 from __future__ import annotations
 
 import math
+import os
 import time
 from pathlib import Path
 
@@ -157,6 +158,18 @@ def size_table(frame, trivial: dict, trivial_avg: float | None = None) -> str:
     return "\n".join(lines)
 
 
+def machine() -> str:
+    """Where the demo ran, for the README's line about its wall time (docs/demo_table.py):
+    the GPU's name, else the CPU cores this process may use."""
+    import torch
+
+    if torch.cuda.is_available():
+        return f"the GPU {torch.cuda.get_device_name(0)}"
+    cores = (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+             else os.cpu_count())
+    return f"a {cores}-core CPU"
+
+
 def run_demo(out: Path, quick: bool = False, encoder: str = "e5-small") -> dict:
     """Run the demo study and write its report; returns the arms' scores, the table by set
     size (`table`, also OUT/table.txt) and the wall time in minutes."""
@@ -192,6 +205,7 @@ def run_demo(out: Path, quick: bool = False, encoder: str = "e5-small") -> dict:
             arm["targets"][name] = {"metric": target_rows["metric"].iloc[0],
                                     "average": values.pop("avg"), "languages": values}
     write_text_atomic(out / "table.txt", table + "\n")
-    write_json_atomic(out / "summary.json", {"minutes": minutes, "trivial": trivial,
+    write_json_atomic(out / "summary.json", {"minutes": minutes, "machine": machine(),
+                                             "trivial": trivial,
                                              "trivial_average": trivial_avg, "arms": arms})
     return {"arms": arms, "table": table, "minutes": minutes}
