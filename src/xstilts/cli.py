@@ -9,7 +9,26 @@ import sys
 import traceback
 from pathlib import Path
 
+from xstilts import __version__
 from xstilts.errors import XstiltsError
+
+DESCRIPTION = """\
+Intermediate-task training (STILTs) and zero-shot cross-lingual transfer: train a
+multilingual encoder on intermediate tasks, fine-tune it on a target task in English,
+and evaluate it zero-shot in the target's other languages."""
+
+EPILOG = """\
+main commands:
+  xstilts demo --out runs/demo        the offline demo (no download, no GPU)
+  xstilts run CONFIG.yaml --out DIR   one configuration (see examples/)
+  xstilts study STUDY.yaml --out DIR  a scaling study over intermediate-task sets
+  xstilts report DIR                  a study's report: tables, plots, intervals
+  xstilts tasks -v                    the built-in tasks
+
+`xstilts COMMAND --help` shows a command's options; README.md is the guide."""
+
+# What a shell reports for a process that wrote into a closed pipe (128 + SIGPIPE).
+CLOSED_PIPE_STATUS = 141
 
 
 def output_folders(args, *flags: str) -> None:
@@ -160,18 +179,25 @@ def add_verbosity(parser: argparse.ArgumentParser, default=logging.INFO) -> None
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="xstilts", description=__doc__)
+    parser = argparse.ArgumentParser(prog="xstilts", description=DESCRIPTION, epilog=EPILOG,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"xstilts {__version__}")
     add_verbosity(parser)
-    sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("run", help="run one configuration: intermediate → targets → zero-shot")
+    sub = parser.add_subparsers(dest="command", required=True, title="commands",
+                                metavar="COMMAND")
+    p = sub.add_parser("run", help="train and evaluate one configuration (a YAML file)",
+                       description="Run one configuration: optional intermediate training, "
+                       "fine-tuning on each target's English data, zero-shot evaluation in "
+                       "every target language.")
     p.add_argument("config", help="YAML config (see examples/)")
     p.add_argument("--out", required=True, help="output folder (results, predictions, checkpoints)")
     p.add_argument("--db", help="SQLite results store (default OUT/results.sqlite)")
     p.add_argument("--store", help="artifact store (checkpoints, evaluations) shared by runs "
                    "and studies (default OUT)")
     p.set_defaults(func=cmd_run)
-    p = sub.add_parser("study", help="a scaling study over intermediate-task sets "
-                       "(or: study status DIR)")
+    p = sub.add_parser("study", help="run a scaling study (or: study status DIR)",
+                       description="Run a scaling study over sets of intermediate tasks "
+                       "(`xstilts study status DIR`: what is done and what is left).")
     p.add_argument("study", nargs="+", metavar="STUDY.yaml | status DIR")
     p.add_argument("--out", help="the study's folder (plan.json; the store by default)")
     p.add_argument("--store", help="artifact store shared between runs and studies "
@@ -182,15 +208,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true",
                    help="print the plan and its compute; run nothing")
     p.set_defaults(func=cmd_study)
-    p = sub.add_parser("report", help="a study's report: report.md, report.html, results.csv "
-                       "and plots")
+    p = sub.add_parser("report", help="write a study's report (HTML, markdown, plots)",
+                       description="Write a study's report: report.html, report.md, "
+                       "results.csv and its plots.")
     p.add_argument("dir", help="the study's --out folder (or its store folder)")
     p.add_argument("--study", help="which study, when a store folder holds several")
     p.add_argument("--out", help="where to write the report (default DIR)")
     p.set_defaults(func=cmd_report)
-    p = sub.add_parser("results", help="scores per language and their average (and, as a "
-                       "table, each arm's average over the targets), from a run's or a "
-                       "study's folder or a store")
+    p = sub.add_parser("results", help="print the scores of a run, a study or a store",
+                       description="Scores per language and their average (and, as a table, "
+                       "each arm's average over the targets), from a run's or a study's "
+                       "folder or a store.")
     p.add_argument("dir", help="a run's --out folder, a study's --out folder or a store folder")
     p.add_argument("--target", help="only this target")
     p.add_argument("--metric", help="only this metric ('main': each target's main metric)")
@@ -198,15 +226,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["table", "csv", "json"], default="table")
     p.set_defaults(func=cmd_results)
     p = sub.add_parser("tasks", help="list the built-in tasks")
-    p.add_argument("-v", "--verbose", action="store_true")
+    p.add_argument("-v", "--verbose", action="store_true", help="with their descriptions")
     p.set_defaults(func=cmd_tasks)
-    p = sub.add_parser("demo", help="offline demo: e5-small on the built-in multilingual suite")
+    p = sub.add_parser("demo", help="the offline demo: a small study, no download, no GPU",
+                       description="The offline demo: a small scaling study with e5-small on "
+                       "the built-in multilingual suite, then its report (about 15 minutes "
+                       "on 2 CPU cores).")
     p.add_argument("--out", default="runs/demo")
     p.add_argument("--quick", action="store_true", help="smaller sizes (for smoke tests)")
     p.add_argument("--encoder", default="e5-small",
                    help="encoder to use instead of e5-small (hub id, folder, tiny-random)")
     p.set_defaults(func=cmd_demo)
-    p = sub.add_parser("score", help="score predictions against labels as XTREME's evaluate.py")
+    p = sub.add_parser("score", help="score predictions as XTREME's evaluate.py does",
+                       description="Score predictions in XTREME's submission layout against "
+                       "gold labels, as google-research/xtreme's evaluate.py does.")
     p.add_argument("predictions", help="folder of <task>/<split>-<lang>.tsv|json predictions "
                    "(split test or dev)")
     p.add_argument("labels", help="folder of gold labels in the same layout (e.g. OUT/labels)")
@@ -216,7 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "test-*), or auto (each language's only split; the default)")
     p.add_argument("--json", help="also write the scores to this JSON file")
     p.set_defaults(func=cmd_score)
-    p = sub.add_parser("data", help="inspect task data")
+    p = sub.add_parser("data", help="check a task's data (data check TASK)")
     data_sub = p.add_subparsers(dest="data_command", required=True)
     p = data_sub.add_parser("check", help="load every split and language of a task; print counts")
     p.add_argument("task", help="task name (see `xstilts tasks`)")
@@ -241,6 +274,29 @@ def log_file(args) -> Path | None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `xstilts` command."""
+    try:
+        try:
+            return run_command(argv)
+        finally:
+            sys.stdout.flush()  # a closed pipe shows here, not at the interpreter's exit
+    except BrokenPipeError:
+        return closed_pipe()
+
+
+def closed_pipe() -> int:
+    """The reader of stdout went away (`xstilts tasks | head`): stop quietly, as `cat` does.
+    Python's documented way: point stdout at devnull, so that the flush at exit cannot fail
+    again, and exit with the status a shell shows for SIGPIPE."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout without a file descriptor (captured in tests)
+        pass
+    return CLOSED_PIPE_STATUS
+
+
+def run_command(argv: list[str] | None) -> int:
+    """Parse the arguments and run the command; an XstiltsError is one line and exit 2."""
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
     from xstilts.models.encoder import quiet_transformers
@@ -265,6 +321,8 @@ def main(argv: list[str] | None = None) -> int:
         print("xstilts: interrupted; finished targets are in results.json", file=sys.stderr)
         file_only(logging.WARNING, "interrupted")
         return 130
+    except BrokenPipeError:  # the reader closed stdout: not a bug (main exits quietly)
+        raise
     except Exception:  # a bug: its traceback on stderr as always, and in the run's log
         file_only(logging.ERROR, traceback.format_exc())
         raise
