@@ -6,6 +6,7 @@ The scripts are run as `python benchmarks/NAME.py`, so this module is importable
 
 from __future__ import annotations
 
+import importlib
 import os
 import platform
 import sys
@@ -136,6 +137,22 @@ def pick_encoder(requested: str, quick: bool) -> str:
         except OSError:
             print(f"note: {GPU_ENCODER} is not in the local Hugging Face cache; using e5-small")
     return "e5-small"
+
+
+# What the benchmarks import beyond xstilts' own dependencies (pyproject.toml's `bench` extra).
+BENCH_EXTRA = 'pip install -e ".[bench]"'
+
+
+def require_modules(*names: str, needed_by: str) -> None:
+    """Stop with the command that installs the benchmarks' extra when a module they need (and
+    xstilts does not) is missing, before any work, instead of an ImportError deep in a run."""
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:
+            sys.exit(f"{needed_by} needs the Python package '{name}', which does not import "
+                     f"here ({exc}).\n  fix: {BENCH_EXTRA}  (the benchmarks' extra), or "
+                     f"pip install {name}")
 
 
 def require_data(data: Path, *folders: str) -> None:

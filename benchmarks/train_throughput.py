@@ -53,7 +53,14 @@ from pathlib import Path
 from unittest import mock
 
 import torch
-from bench_common import SHAPED, add_common_arguments, pick_encoder, print_table, require_data
+from bench_common import (
+    SHAPED,
+    add_common_arguments,
+    pick_encoder,
+    print_table,
+    require_data,
+    require_modules,
+)
 
 SYSTEMS = ("xstilts", "hf-padded", "hf-grouped", "hf-dynamic")
 LENGTHS = {"xquad": 384, "udpos": 128}
@@ -383,6 +390,8 @@ def main() -> None:
     if args.quick:
         args.steps, args.batch_size = min(args.steps, 3), 4
     require_data(args.data, *args.tasks)
+    if set(args.systems) != {"xstilts"}:  # the hf-* systems: transformers.Trainer
+        require_modules("accelerate", needed_by="transformers.Trainer (the hf-* systems)")
     if "xstilts" not in args.systems:
         args.systems.insert(0, "xstilts")  # it featurises for all and is the ratio's base
 
