@@ -110,4 +110,13 @@ def test_multitask_run_end_to_end_with_mlm(tmp_path):
     summary = results["intermediate"]["summary"]
     assert set(summary["batches_per_task"]) == set(PHASE_TASKS)
     assert "corpus_mlm" in summary["dev_history"][-1]["dev"]
-    assert results["targets"]["colour"]["languages"]["de"]["accuracy"] >= 0.0
+    # The target's German score is what its exported predictions earn against the test file's
+    # labels (a wrong file, order or scale breaks it; "accuracy >= 0" could not).
+    gold = [json.loads(line)["label"] for line in
+            (tmp_path / "data" / "test-de.jsonl").read_text(encoding="utf-8").splitlines()]
+    predicted = (tmp_path / "out" / "predictions" / "colour" / "test-de.tsv").read_text(
+        encoding="utf-8").splitlines()
+    assert len(predicted) == len(gold) == 32 and set(predicted) <= {"pos", "neg"}
+    right = sum(p == g for p, g in zip(predicted, gold, strict=True))
+    assert results["targets"]["colour"]["languages"]["de"]["accuracy"] == pytest.approx(
+        100 * right / 32)
