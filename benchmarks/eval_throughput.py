@@ -100,16 +100,17 @@ def evaluate_xstilts(config, tasks, setup, checkpoint: str, out: Path, device) -
     base encoder kept between jobs) count automatically; a feature cache that needs an
     argument (a store) is passed here."""
     from xstilts.formats import get_format
-    from xstilts.pipeline import eval_split, evaluate_language, load_split
+    from xstilts.pipeline import evaluate_language, load_split
+    from xstilts.tasks.splits import scored_split
 
     done = {}
     for name in config.targets.tasks:
         task, phase = tasks[name], config.targets.for_task(name)
         trained = get_format(task.format).trainable
         location = checkpoint if trained else setup.encoder_location
-        split = eval_split(task, config.targets.eval_split)
         started, count = time.perf_counter(), 0
         for lang in task.languages:
+            split = scored_split(task, config.targets.eval_split, lang)
             evaluate_language(task, lang, split, phase, location, trained, config.encoder,
                               out / name / lang, device)
             count += _count(task, load_split(task, split, lang), phase.test_limit)
@@ -125,15 +126,16 @@ def evaluate_plain(config, tasks, setup, checkpoint: str, out: Path, device) -> 
     from xstilts.evaluate.predict import autocast, to_device
     from xstilts.formats import get_format
     from xstilts.models.encoder import max_positions
-    from xstilts.pipeline import build_model, eval_split, evaluation_length
+    from xstilts.pipeline import build_model, evaluation_length
+    from xstilts.tasks.splits import scored_split
 
     done = {}
     for name in config.targets.tasks:
         task, phase = tasks[name], config.targets.for_task(name)
         fmt = get_format(task.format)
-        split = eval_split(task, config.targets.eval_split)
         started, count = time.perf_counter(), 0
         for lang in task.languages:
+            split = scored_split(task, config.targets.eval_split, lang)
             location = checkpoint if fmt.trainable else setup.encoder_location
             model, tokenizer = build_model(location, config.encoder)  # loaded every time
             head = None
