@@ -27,6 +27,7 @@ from xstilts.features.codec import CODEC_VERSION, ColumnFeatures, write_columns
 from xstilts.formats.base import featurize as progress_featurize
 from xstilts.formats.tokenize import pair_types
 from xstilts.tasks.known_splits import LazyExamples
+from xstilts.tasks.task import keyed_options
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +101,7 @@ class FeatureCache:
         key = {"code": __version__, "codec": CODEC_VERSION, "format": fmt.name,
                "feature_version": fmt.feature_version, "task": task.name, "split": split,
                "lang": lang, "labels": list(task.labels) if task.labels else None,
-               "options": task.options, "tokenizer": tokenizer_id,
+               "options": keyed_options(task.options), "tokenizer": tokenizer_id,
                "max_length": int(max_length), "examples": examples_digest(examples),
                "n_examples": len(examples)}
         if pair_types(tokenizer):

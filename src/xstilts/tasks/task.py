@@ -152,6 +152,17 @@ class HubSource:
                 "revision": self.revision, "convert": f"{self.convert.__module__}.{conv}"}
 
 
+# Task options that describe a task to a study, not its data or its training: `family`
+# (translations of one task share one: study/spec.py's `types` strata). They are in no content
+# key (`keyed_options`), so setting one retrains and refeaturises nothing.
+STUDY_OPTIONS = ("family",)
+
+
+def keyed_options(options: dict) -> dict:
+    """A task's options as content keys see them (without STUDY_OPTIONS)."""
+    return {k: v for k, v in options.items() if k not in STUDY_OPTIONS}
+
+
 @dataclass(frozen=True)
 class Task:
     """What a task is: its format, languages, labels and sources of each split."""
@@ -279,7 +290,7 @@ class Task:
                 "train_language": self.train_language,
                 "train_languages": list(self.train_languages or []),
                 "labels": list(self.labels) if self.labels else None,
-                "source": self.source.describe(), "options": self.options,
+                "source": self.source.describe(), "options": keyed_options(self.options),
                 **({"dev_languages": list(self.dev_languages)}
                    if self.dev_languages is not None else {})}
 

@@ -6,7 +6,10 @@
   (unzip XNLI-MT-1.0.zip and XNLI-1.0.zip into the data folder; download_data.sh deletes them).
 - pawsx_tt_{lang}: PAWS-X's translated_train.tsv (the hub's paws-x train split for that
   language); dev/test are dev_2k.tsv/test_2k.tsv. Local: x-final/{lang}/ from x-final.tar.gz.
-Labels match the XNLI/MNLI and PAWS-X tasks, so heads can be shared.
+Labels match the XNLI/MNLI and PAWS-X tasks, so heads can be shared. Each task's option
+`family` names the English task it translates (xnli_tt_*: "mnli", pawsx_tt_*: "pawsx", the
+English PAWS training set's task): a study's `types` strata count the families of a set, so
+MNLI and its translations are one type (study/spec.py). The option is in no content key.
 """
 
 from __future__ import annotations
@@ -63,7 +66,7 @@ def xnli_tt(lang: str) -> Task:
                     options={"skip_bad_rows": True}, convert=xnli_mt_record)
     local = SplitSource({"train": mt, "dev": xnli, "test": xnli})
     return Task(name=f"xnli_tt_{lang}", format="classification", languages=[lang], source=hub,
-                train_language=lang, labels=list(NLI_LABELS),
+                train_language=lang, labels=list(NLI_LABELS), options={"family": "mnli"},
                 description=f"XNLI translate-train ({lang}): MultiNLI machine-translated into "
                             f"{lang} (XNLI-MT 1.0); dev/test = XNLI {lang}.",
                 alternatives={"hub": hub, "local": local})
@@ -76,7 +79,7 @@ def pawsx_tt(lang: str) -> Task:
                                "test": "x-final/{lang}/test_2k.tsv"},
                        options={"skip_bad_rows": True}, convert=pawsx_row)
     return Task(name=f"pawsx_tt_{lang}", format="classification", languages=[lang], source=hub,
-                train_language=lang, labels=list(PAWSX_LABELS),
+                train_language=lang, labels=list(PAWSX_LABELS), options={"family": "pawsx"},
                 description=f"PAWS-X translate-train ({lang}): PAWS training pairs machine-"
                             f"translated into {lang}; dev/test = PAWS-X {lang}.",
                 alternatives={"hub": hub, "local": local})
