@@ -7,7 +7,17 @@ the execution's wall clock once the jobs' own seconds are taken out.
 
 Pool of P demo tasks, sizes 0 and 1, one target (demo-nli) evaluated in German:
 jobs = 2 (baseline: target + evaluation) + 3 per pool task (intermediate, target, evaluation).
+
+`--noop-jobs N`: the driver alone at a paper study's scale: a plan of about N jobs that do
+nothing (per intermediate checkpoint 7 target trainings, each evaluated in 23 languages: the
+proportions of issue 27's 41-task study, 330 / 2,317 / 53,622 jobs), run by the real
+executor (`study/execute.py`: schedule, store job log, pins, progress) against a real store;
+each job's only work is the record its worker writes. Driver time per job = the execution's
+wall clock less those writes; peak memory from the process's peak RSS. Then the same plan
+again (every job reused) and the one line that says so.
+
 Usage: python benchmarks/study_overhead.py [--jobs 20] [--workers N] [--quick]
+       python benchmarks/study_overhead.py --noop-jobs 50000 [--quick]
 """
 
 from __future__ import annotations
@@ -16,10 +26,12 @@ import argparse
 import contextlib
 import io
 import json
+import resource
 import sys
 import tempfile
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 from bench_common import add_common_arguments, print_table
 
@@ -88,6 +100,116 @@ def timed_study(study, out: Path, workers: int | None) -> dict:
             "reused": len(execution.reused), "planned": sum(plan.count().values())}
 
 
+NOOP_COLUMNS = ["part", "jobs", "seconds", "ms per job", "memory"]
+TARGETS_PER_CHECKPOINT, LANGUAGES_PER_TARGET = 7, 23
+DRIVER_TARGET_MS = 2.0  # issue 27: the driver's share of a job, at most
+
+
+def noop_plan(jobs: int) -> SimpleNamespace:
+    """About `jobs` jobs in a study's shape (keys of the store's length, plan order:
+    dependencies first), as the executor reads a plan: jobs by key, the setup's label."""
+    per_checkpoint = 1 + TARGETS_PER_CHECKPOINT * (1 + LANGUAGES_PER_TARGET)
+    plan = {}
+
+    def add(key: str, kind: str, deps: tuple[str, ...], folder: str) -> None:
+        plan[key] = SimpleNamespace(key=key, kind=kind, label=f"{kind} {key}", deps=deps,
+                                    folder=folder)
+
+    for c in range(max(1, -(-jobs // per_checkpoint))):
+        inter = f"{c:06x}0000000000"
+        add(inter, "intermediate", (), f"checkpoints/intermediate-{inter}")
+        for t in range(TARGETS_PER_CHECKPOINT):
+            target = f"{c:06x}{t + 1:02x}00000000"
+            add(target, "target", (inter,), f"checkpoints/target-t{t}-{target}")
+            for lang in range(LANGUAGES_PER_TARGET):
+                key = f"{c:06x}{t + 1:02x}{lang + 1:02x}000000"
+                add(key, "evaluation", (target,), f"evaluations/t{t}-l{lang}-{key}")
+    return SimpleNamespace(jobs=plan, setup=SimpleNamespace(label="noop"))
+
+
+class NoopBackend:
+    """Jobs that do nothing but write their record, as a worker does once a job is done
+    (timed apart: a worker's share, not the driver's)."""
+
+    capacity = 1
+
+    def __init__(self):
+        self.writing, self.waiting = 0.0, {}
+
+    def submit(self, job, setup, root, folders, threads):
+        from xstilts.study.claim import RECORDED, Outcome
+        from xstilts.study.store import write_record
+
+        started = time.perf_counter()
+        write_record(root, job, {"metrics": {}}, 0.0)
+        self.writing += time.perf_counter() - started
+        self.waiting[job.key] = Outcome(True, {"metrics": {}}, 0.0, RECORDED)
+        return job.key
+
+    def wait(self, handles):
+        return handles[0], self.waiting.pop(handles[0])
+
+    def close(self) -> None:
+        pass
+
+
+def rss_mib() -> float:
+    """This process's resident memory now (MiB; Linux), else its peak."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+        return pages * resource.getpagesize() / 2**20
+    except (OSError, ValueError, IndexError):
+        return peak_rss_mib()
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def noop_driver(jobs: int) -> None:
+    """The executor over `jobs` no-op jobs, then again with every job reused."""
+    from xstilts.study.execute import execute  # (and torch: before the memory baseline)
+    from xstilts.study.store import Store
+
+    started = time.perf_counter()
+    plan = noop_plan(jobs)
+    planned = time.perf_counter() - started
+    n = len(plan.jobs)
+    with tempfile.TemporaryDirectory() as tmp:
+        store, backend, said = Store(Path(tmp) / "store"), NoopBackend(), []
+        before = rss_mib()
+        mark = time.perf_counter()
+        first = execute(plan, store, backend, log=said.append)
+        wall = time.perf_counter() - mark
+        peak = peak_rss_mib()
+        if len(first.ran) != n:
+            sys.exit(f"{n - len(first.ran)} no-op job(s) did not run: {first.failed}")
+        again_said = []
+        mark = time.perf_counter()
+        again = execute(plan, store, NoopBackend(), log=again_said.append)
+        rerun = time.perf_counter() - mark
+    driver = wall - backend.writing
+    rows = [["plan (no-op jobs, in memory)", n, planned, planned / n * 1e3, "-"],
+            ["execute (wall)", n, wall, wall / n * 1e3,
+             f"peak RSS {peak:,.0f} MiB ({peak - before:+,.0f} MiB)"],
+            ["workers: job records written", n, backend.writing, backend.writing / n * 1e3,
+             "-"],
+            ["driver (wall - workers)", n, driver, driver / n * 1e3, "-"],
+            [f"rerun: {len(again.reused)} reused, {len(again.ran)} ran", n, rerun,
+             rerun / n * 1e3, "-"]]
+    kinds = {}
+    for job in plan.jobs.values():
+        kinds[job.kind] = kinds.get(job.kind, 0) + 1
+    print_table(f"Study driver: {n} no-op jobs ({kinds['intermediate']} intermediate, "
+                f"{kinds['target']} target, {kinds['evaluation']} evaluation), one at a time",
+                NOOP_COLUMNS, rows)
+    print()
+    verdict = "met" if driver / n * 1e3 <= DRIVER_TARGET_MS else "NOT met"
+    print(f"driver {driver / n * 1e3:.2f} ms per job: target <= {DRIVER_TARGET_MS:g} ms {verdict}")
+    summary = [line for line in again_said if "reusing" in line]
+    print(f"rerun said {len(again_said)} line(s): " + " | ".join(summary or again_said))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -96,7 +218,13 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=20, help="about this many jobs [20]")
     parser.add_argument("--workers", type=int, default=None,
                         help="local worker processes (default: jobs run in this process)")
+    parser.add_argument("--noop-jobs", type=int, default=None, metavar="N",
+                        help="the driver alone over a plan of about N no-op jobs (50000: "
+                             "a paper-scale study); --quick: 2000")
     args = parser.parse_args()
+    if args.noop_jobs is not None:
+        noop_driver(min(args.noop_jobs, 2000) if args.quick else args.noop_jobs)
+        return
     if args.quick:
         args.jobs, args.steps, args.encoder = min(args.jobs, 8), 1, "tiny-random"
     if args.encoder == "auto":

@@ -49,12 +49,18 @@ def _use_wal(conn: sqlite3.Connection, timeout: float) -> None:
 def transaction(path: str | Path, timeout: float = BUSY_TIMEOUT_S
                 ) -> Iterator[sqlite3.Connection]:
     """One write transaction: committed when the block ends, rolled back if it raises."""
-    with connect(path, timeout) as conn:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            if conn.in_transaction:  # SQLite rolls back by itself on some errors (disk full)
-                conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+    with connect(path, timeout) as conn, begin(conn):
+        yield conn
+
+
+@contextmanager
+def begin(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One write transaction on an open connection (one of `connect`'s)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        if conn.in_transaction:  # SQLite rolls back by itself on some errors (disk full)
+            conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")

@@ -55,8 +55,15 @@ def test_each_intermediate_checkpoint_is_trained_exactly_once(local):
 
 def test_running_again_trains_and_evaluates_nothing(local, capsys):
     before = table(Store(local / "store"))
-    outcome = run_study(load_study(STUDY), local)
+    said = []
+    outcome = run_study(load_study(STUDY), local, log=said.append)
     assert outcome["ran"] == [] and len(outcome["reused"]) == 152
+    # What it reused in one line, not one per job (a paper-scale study has 56,000).
+    reusing = [line for line in said if "reus" in line]
+    assert len(reusing) == 2, said  # the summary, and the study's closing line
+    assert reusing[0] == (f"reusing 152 job(s) already in {local / 'store'} (16 intermediate, "
+                          "34 target, 102 evaluation); nothing to run")
+    assert reusing[1].startswith("study study-tiny: 0 job(s) ran, 152 reused, 0 failed")
     assert table(Store(local / "store")) == before
     assert main(["study", "status", str(local)]) == 0
     status = capsys.readouterr().out

@@ -2,7 +2,8 @@
 
 A backend runs jobs (this process, local worker processes, Ray tasks); this driver asks the
 schedule (study/schedule.py) what is ready, writes the store's records and prints one line
-per job start and finish. A failed job is recorded with its error; jobs that need it are
+per job start and finish, and one for the jobs the store already holds (reused; a run of one
+arm also names each checkpoint it reuses). A failed job is recorded with its error; jobs that need it are
 recorded as blocked; the rest go on.
 
 Other processes may share the store (study/locks.py): a worker runs a job under the job's
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 
 import torch
@@ -75,6 +77,18 @@ def pinned_jobs_to_run(plan: Plan, store: Store, pins: Pins) -> set[str]:
             return todo
 
 
+def reuse_summary(total: int, reused: Counter, root) -> str:
+    """One line for what a run will do and what it reuses (a study reused whole says so in
+    this one line, not one per job: a paper-scale study has 56,000)."""
+    kinds = ", ".join(f"{reused[kind]} {kind}" for kind in ("intermediate", "target",
+                                                               "evaluation") if reused[kind])
+    n = sum(reused.values())
+    if not total:
+        return f"reusing {n} job(s) already in {root} ({kinds}); nothing to run" if n else \
+            "nothing to run"
+    return f"{total} job(s) to run, {n} already in {root}" + (f" (reused: {kinds})" if n else "")
+
+
 def execute(plan: Plan, store: Store, backend=None, log=None) -> Execution:
     """Run every job of `plan` not yet in `store`; returns what ran, failed or was reused
     (one line per job start and finish: the `xstilts` logger, or `log`)."""
@@ -83,8 +97,9 @@ def execute(plan: Plan, store: Store, backend=None, log=None) -> Execution:
     started_at = time.perf_counter()
     pins = Pins(store.root)
     try:
-        return _execute(plan, store, backend, pins, pinned_jobs_to_run(plan, store, pins),
-                        say, warn, started_at)
+        with store.job_log():
+            return _execute(plan, store, backend, pins, pinned_jobs_to_run(plan, store, pins),
+                            say, warn, started_at)
     finally:
         backend.close()  # its workers are done with the pinned checkpoints first
         pins.close()
@@ -94,19 +109,20 @@ def _execute(plan: Plan, store: Store, backend, pins: Pins, todo_keys: set[str],
              started_at: float) -> Execution:
     result = Execution()
     statuses = store.statuses()
-    todo = []
+    todo, reused = [], Counter()
+    each = len(getattr(plan, "arms", ())) == 1  # a run: its few checkpoints by name
     for job in plan.jobs.values():
         if job.key in todo_keys:
             todo.append(job)
         else:
             result.reused.append(job.key)
+            reused[job.kind] += 1
             if statuses.get(job.key) != "done":  # killed between its record and its log
                 store.reconcile(job, plan.setup.label)
-            if job.kind != "evaluation":
+            if each and job.kind != "evaluation":
                 say(f"reusing {job.label} ({job.key}): {store.path(job)}")
     total, finished = len(todo), 0
-    if total:
-        say(f"{total} job(s) to run, {len(result.reused)} already in {store.root}")
+    say(reuse_summary(total, reused, store.root))
     # The study-level bar (stderr); job lines go above it.
     bar = progress(total=total, desc=plan.setup.label, unit="job",
                    level=logging.INFO if total else None)
