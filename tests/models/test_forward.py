@@ -7,6 +7,7 @@ import copy
 
 import pytest
 import torch
+from tests.models.test_unpadded import SIZES
 from transformers import (
     BertConfig,
     BertModel,
@@ -29,8 +30,6 @@ from xstilts.models.forward import (
 )
 from xstilts.models.unpadded import encode
 
-SIZES = dict(vocab_size=120, hidden_size=32, num_hidden_layers=3, num_attention_heads=4,
-             intermediate_size=64, max_position_embeddings=80)
 LENGTHS = [7, 3, 12, 12, 1, 9]
 TEXTS = ["the quick brown fox jumps over the lazy dog", "der schnelle braune Fuchs"]
 
