@@ -42,7 +42,8 @@ targets:
 """)
     config = load_config(tmp_path / "c.yaml")
     tasks = resolve_tasks(config)
-    needed = {(t.name, split, lang) for t, split, lang in needed_splits(config, tasks)}
+    needed = {(t.name, split, lang) for t, split, lang in
+              needed_splits(tasks, config.targets.tasks, config.targets.eval_split)}
     # From the hub: MNLI's dev-matched selects the XNLI model; XNLI's dev sets are scored.
     assert {("xnli", "selection", None), ("xnli", "dev", "en"), ("xnli", "dev", "de")} <= needed
     assert ("xnli", "dev", None) not in needed and ("xnli", "test", "de") not in needed

@@ -178,10 +178,10 @@ class RunData:
         self.tasks = {n: with_learned_labels(t) for n, t in resolve_tasks(config).items()}
         self.splits: dict[tuple[str, str, str], list[dict]] = {}
         # Intermediate tasks are trained, not evaluated; a task that is neither is evaluated.
-        evaluated = config.model_copy(update={"targets": config.targets.model_copy(update={
-            "tasks": [n for n in self.tasks if n in config.targets.tasks or n not in (
-                config.intermediate.tasks if config.intermediate else [])]})})
-        for task, split, lang in needed_splits(evaluated, self.tasks):
+        intermediate = config.intermediate.tasks if config.intermediate else []
+        evaluated = [n for n in self.tasks if n in config.targets.tasks or n not in intermediate]
+        needed = needed_splits(self.tasks, evaluated, config.targets.eval_split)
+        for task, split, lang in needed:
             self.splits[(task.name, split, lang or task.train_language)] = \
                 load_split(task, split, lang)
 

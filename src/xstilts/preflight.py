@@ -44,7 +44,8 @@ def check_run(config: RunConfig, tasks: dict[str, Task], pool: tuple = (),
                 f"{where}: task {name!r} ({task.format}) is trained, but has no "
                 f"{' or '.join(missing)} split.\n  fix: add {missing} to its `paths:`, or use "
                 "it only where it is not trained.")
-    for task, split, lang in needed_splits(config, tasks):
+    targets = config.targets
+    for task, split, lang in needed_splits(tasks, targets.tasks, targets.eval_split):
         examples = load_split(task, split, lang)
         check_split(task, split, lang, examples)
         if lang is not None and threshold_split(task):
@@ -205,7 +206,8 @@ def dropped_rows(config: RunConfig, tasks: dict[str, Task]) -> dict[str, dict[st
     """Rows left out while reading (bad rows skipped, converter drops) per task and split,
     where any were: {task: {"train (en)": {"dropped", "read", "reasons"}}}."""
     out: dict[str, dict[str, dict]] = {}
-    for task, split, lang in needed_splits(config, tasks):
+    targets = config.targets
+    for task, split, lang in needed_splits(tasks, targets.tasks, targets.eval_split):
         examples = load_split(task, split, lang)
         reasons = dict(getattr(examples, "dropped", {}) or {})
         if reasons:

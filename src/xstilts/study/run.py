@@ -89,7 +89,8 @@ def compiles(config: RunConfig) -> bool:
 
 def _all_splits(config: RunConfig, tasks: dict[str, Task]):
     """Every split any job of the run may read."""
-    return (load_split(task, split, lang) for task, split, lang in needed_splits(config, tasks))
+    needed = needed_splits(tasks, config.targets.tasks, config.targets.eval_split)
+    return (load_split(task, split, lang) for task, split, lang in needed)
 
 
 def run_config(config: RunConfig, out: Path, db: Path | None = None,

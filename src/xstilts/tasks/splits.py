@@ -52,18 +52,20 @@ def is_oracle(task: Task, scored: str) -> bool:
     return get_format(task.format).tunes_on_dev and scored == "dev"
 
 
-def needed_splits(config, tasks: dict[str, Task]) -> Iterator[tuple[Task, str, str | None]]:
+def needed_splits(tasks: dict[str, Task], targets, eval_split: str
+                  ) -> Iterator[tuple[Task, str, str | None]]:
     """(task, split, language) of every split any job of the run reads, each once; language
     None: the task's training language(s). Trained tasks read train and their selection
-    split; targets their scored split per language (and a threshold's dev split)."""
+    split; the evaluated `targets` their scored split per language (`eval_split` asked for)
+    and a threshold's dev split."""
     seen = set()
     for name, task in tasks.items():
         wanted = []
         if get_format(task.format).trainable:
             wanted += [("train", None), (task.selection_split, None)]
-        if name in config.targets.tasks:
+        if name in targets:
             for lang in task.languages:
-                split = scored_split(task, config.targets.eval_split, lang)
+                split = scored_split(task, eval_split, lang)
                 wanted.append((split, lang))
                 if threshold_split(task):
                     wanted.append((threshold_split(task), lang))
