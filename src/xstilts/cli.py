@@ -23,6 +23,7 @@ main commands:
   xstilts run CONFIG.yaml --out DIR   one configuration (see examples/)
   xstilts study STUDY.yaml --out DIR  a scaling study over intermediate-task sets
   xstilts report DIR                  a study's report: tables, plots, intervals
+  xstilts rank STUDY.yaml --out DIR   rank a study's sets before training them
   xstilts tasks -v                    the built-in tasks
 
 `xstilts COMMAND --help` shows a command's options; README.md is the guide."""
@@ -42,12 +43,12 @@ def output_folders(args, *flags: str) -> None:
 
 def cmd_run(args) -> int:
     from xstilts.config import load_config
-    from xstilts.pipeline import run
     from xstilts.report import format_results
+    from xstilts.study.run import run_config
 
     output_folders(args, "--out", "--store")
     config = load_config(args.config)
-    results = run(config, Path(args.out), db=Path(args.db) if args.db else None,
+    results = run_config(config, Path(args.out), db=Path(args.db) if args.db else None,
                   store=Path(args.store) if args.store else None)
     if results is None:
         return 0  # a data-parallel run's other rank: rank 0 prints the results
@@ -75,7 +76,8 @@ def cmd_study(args) -> int:
     output_folders(args, "--out", "--store")
     study = load_study(args.study[0])
     outcome = run_study(study, Path(args.out), Path(args.store) if args.store else None,
-                        args.backend, args.workers, args.address, args.dry_run)
+                        args.backend, args.workers, args.address, args.dry_run,
+                        gpu=args.gpu, mfu=args.mfu)
     if args.dry_run:
         print(outcome["dry_run"])
     return 0
@@ -85,9 +87,29 @@ def cmd_report(args) -> int:
     from xstilts.study.report import write_report
 
     output_folders(args, "--out")
-    written = write_report(Path(args.dir), args.study, Path(args.out) if args.out else None)
+    written = write_report(Path(args.dir), args.study, Path(args.out) if args.out else None,
+                           latex=args.latex, csv=args.csv)
+    files = [name for name in written if name.startswith("tables/")]
     print(f"report: {written['report.html']}  (also {written['report.md']}, "
-          f"{written['results.csv']} and {len(written) - 3} plot(s))")
+          f"{written['results.csv']} and {len(written) - 3 - len(files)} plot(s))"
+          + (f"; {len(files)} table file(s) in {written[files[0]].parent}" if files else ""))
+    return 0
+
+
+def cmd_rank(args) -> int:
+    from xstilts.rank.estimates import SampleSettings
+    from xstilts.rank.ranking import rank_study, summary_text
+    from xstilts.study.spec import load_study
+
+    output_folders(args, "--out")
+    if args.top is not None and args.top < 1:
+        raise XstiltsError(f"--top {args.top}: give the number of sets to keep (1 or more).")
+    if args.examples < 2:
+        raise XstiltsError(f"--examples {args.examples}: give 2 or more (per task).")
+    study = load_study(args.study)
+    settings = SampleSettings(examples=args.examples, seed=args.seed)
+    result = rank_study(study, Path(args.study), Path(args.out), settings, args.top)
+    print(summary_text(result, Path(args.out)))
     return 0
 
 
@@ -207,6 +229,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, help="local worker processes (one per GPU)")
     p.add_argument("--dry-run", action="store_true",
                    help="print the plan and its compute; run nothing")
+    p.add_argument("--gpu", default="h100",
+                   help="the GPU a dry run's GPU-hours are for (h100, a100, h200, l40s, ...)")
+    p.add_argument("--mfu", type=float, default=0.4,
+                   help="the model-FLOPs utilisation a dry run assumes (default 0.4)")
     p.set_defaults(func=cmd_study)
     p = sub.add_parser("report", help="write a study's report (HTML, markdown, plots)",
                        description="Write a study's report: report.html, report.md, "
@@ -214,7 +240,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dir", help="the study's --out folder (or its store folder)")
     p.add_argument("--study", help="which study, when a store folder holds several")
     p.add_argument("--out", help="where to write the report (default DIR)")
+    p.add_argument("--latex", action="store_true",
+                   help="also write the main tables as LaTeX (OUT/tables/*.tex)")
+    p.add_argument("--csv", action="store_true",
+                   help="also write the main tables as CSV (OUT/tables/*.csv)")
     p.set_defaults(func=cmd_report)
+    p = sub.add_parser("rank", help="rank a study's intermediate sets before training them",
+                       description="Estimate, per target, how much each of a study's "
+                       "intermediate sets helps, from the base encoder and small samples (no "
+                       "intermediate training): text and task-embedding similarity, LogME, "
+                       "language features. Writes DIR/rank.csv (the study's --out folder: its "
+                       "report then compares predicted and measured gains).")
+    p.add_argument("study", help="the study file (YAML)")
+    p.add_argument("--out", required=True, help="where rank.csv goes (the study's --out folder)")
+    p.add_argument("--top", type=int, help="also write a study file of the M best sets and "
+                   "the baseline")
+    p.add_argument("--examples", type=int, default=128, help="examples sampled per task")
+    p.add_argument("--seed", type=int, default=0, help="seed of the samples and fresh heads")
+    p.set_defaults(func=cmd_rank)
     p = sub.add_parser("results", help="print the scores of a run, a study or a store",
                        description="Scores per language and their average (and, as a table, "
                        "each arm's average over the targets), from a run's or a study's "
