@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import zlib
 
 import numpy as np
 import pandas as pd
@@ -22,74 +21,89 @@ def arms(rows: list[tuple]) -> pd.DataFrame:
     return table
 
 
-def test_bootstrap_mean_is_the_mean_and_redrawable_percentile_bounds():
-    values = [1.0, 2.0, 3.0, 4.0, 10.0]
-    mean, low, high = analysis.bootstrap_mean(values, n_boot=500, seed=7)
-    assert mean == 4.0  # (1 + 2 + 3 + 4 + 10) / 5
-    rng = np.random.default_rng(7)
-    means = np.array(values)[rng.integers(0, 5, size=(500, 5))].mean(axis=1)
-    assert (low, high) == tuple(np.quantile(means, [0.025, 0.975]))
-    assert 1.0 <= low < mean < high <= 10.0
-    assert math.isnan(analysis.bootstrap_mean([3.0])[1])  # one value: no interval
+def seeded(rows: list[tuple]) -> pd.DataFrame:
+    """An arm table from (intermediate, k, intermediate_seed, target_seed, average) rows; each
+    arm its own model (every target trained)."""
+    table = pd.DataFrame(rows, columns=["intermediate", "k", "intermediate_seed",
+                                        "target_seed", "average"])
+    table["n_languages"], table["english_in_set"] = table["k"], True
+    table["model"] = [f"m{i}" for i in range(len(table))]
+    return table
 
 
-def test_mean_by_k_averages_arms_and_seeds_each_k_separately():
-    table = arms([("", 0, 0, False, 50.0), ("", 0, 0, False, 52.0),
-                  ("a", 1, 1, True, 55.0), ("a", 1, 1, True, 57.0), ("b", 1, 1, False, 60.0),
-                  ("a,b", 2, 2, True, 58.0), ("a,b", 2, 2, True, 62.0)])
-    out = analysis.mean_by_k(table, n_boot=300, seed=3).set_index("k")
-    assert out.loc[0, "mean"] == 51.0 and out.loc[2, "mean"] == 60.0
-    assert out.loc[1, "mean"] == pytest.approx(172 / 3)
-    assert (out.loc[1, "arms"], out.loc[1, "sets"]) == (3, 2)
-    assert out.loc[2, "sd"] == pytest.approx(math.sqrt(8))  # (2² + 2²) / (2 - 1)
-    for k, values in ((1, [55.0, 57.0, 60.0]), (2, [58.0, 62.0])):
-        rng = np.random.default_rng([3, k])  # the documented seed of size k
-        means = np.array(values)[rng.integers(0, len(values), (300, len(values)))].mean(axis=1)
-        low, high = np.quantile(means, [0.025, 0.975])
-        assert (out.loc[k, "ci_low"], out.loc[k, "ci_high"]) == (low, high)
+# Baseline seeds 50, 52; k = 1 sets a (55, 57), b (59, 61), c (49, 51); k = 2 sets a,b (58,
+# 62) and b,c with one complete seed (52).
+CLUSTERED = seeded([("", 0, -1, 0, 50.0), ("", 0, -1, 1, 52.0),
+                    ("a", 1, 0, 0, 55.0), ("a", 1, 1, 0, 57.0), ("b", 1, 0, 0, 59.0),
+                    ("b", 1, 1, 0, 61.0), ("c", 1, 0, 0, 49.0), ("c", 1, 1, 0, 51.0),
+                    ("a,b", 2, 0, 0, 58.0), ("a,b", 2, 1, 0, 62.0), ("b,c", 2, 0, 0, 52.0)])
 
 
-def test_slope_over_log2_k_and_its_t_interval():
-    # log2(k) = 0, 0, 1, 1, 2, 2; by hand: slope = Sxy / Sxx = 8 / 4 = 2, intercept 11/3 - 2,
-    # RSS = 22/3, s² = RSS / 4, se = sqrt(s² / Sxx) = sqrt(11/24).
-    table = arms([("", 0, 0, False, 99.0)] + [(s, k, 1, True, y) for s, k, y in (
-        ("a", 1, 1.0), ("b", 1, 3.0), ("a,b", 2, 2.0), ("b,c", 2, 4.0),
-        ("a,b,c,d", 4, 5.0), ("b,c,d,e", 4, 7.0))])
+def test_mean_by_k_is_a_mean_over_sets_with_a_t_interval_over_them():
+    out = analysis.mean_by_k(CLUSTERED).set_index("k")
+    # k = 1: set means 56, 60, 50; k = 2: 60 and 52 (not the arms' 57.33: sets weigh equally)
+    assert out.loc[1, "mean"] == pytest.approx(166 / 3) and out.loc[2, "mean"] == 56.0
+    assert (out.loc[1, "arms"], out.loc[1, "sets"], out.loc[1, "units"]) == (6, 3, 3)
+    assert (out.loc[2, "arms"], out.loc[2, "sets"], out.loc[2, "units"]) == (3, 2, 2)
+    assert (out.loc[0, "units"], out.loc[0, "mean"]) == (2, 51.0)  # baseline: its seeds
+    for k, units in ((0, [50.0, 52.0]), (1, [56.0, 60.0, 50.0]), (2, [60.0, 52.0])):
+        ci = stats.ttest_1samp(units, 0.0).confidence_interval(0.95)
+        assert (out.loc[k, "ci_low"], out.loc[k, "ci_high"]) == pytest.approx((ci.low, ci.high))
+    # Arms as units (the old bootstrap's view) would give a much narrower k = 1 interval.
+    naive = stats.ttest_1samp([55, 57, 59, 61, 49, 51.0], 0).confidence_interval(0.95)
+    assert naive.high - naive.low < out.loc[1, "ci_high"] - out.loc[1, "ci_low"]
+
+
+def test_each_k_against_the_baseline_and_the_best_single_task_with_holm():
+    out = analysis.comparisons(CLUSTERED)
+    base = out[out["against"] == "baseline"].set_index("k")
+    p = {}
+    for k, units in ((1, [56.0, 60.0, 50.0]), (2, [60.0, 52.0])):
+        ref = stats.ttest_ind(units, [50.0, 52.0], equal_var=False)  # the baseline's variance in
+        ci = ref.confidence_interval(0.95)
+        assert base.loc[k, "difference"] == pytest.approx(np.mean(units) - 51.0)
+        assert (base.loc[k, "ci_low"], base.loc[k, "ci_high"]) == pytest.approx((ci.low, ci.high))
+        assert base.loc[k, "p"] == pytest.approx(ref.pvalue)
+        p[k] = ref.pvalue
+    low, high = sorted(p.values())  # Holm by hand: 2 * smallest, then the running maximum
+    assert sorted(base["p_holm"]) == pytest.approx([2 * low, max(2 * low, high)])
+    best = out[out["against"] == "best single task"]
+    assert list(best["k"]) == [2] and best["reference"].iloc[0] == "b"  # set mean 60
+    ref = stats.ttest_ind([60.0, 52.0], [59.0, 61.0], equal_var=False)
+    assert best["p"].iloc[0] == pytest.approx(ref.pvalue)
+    assert best["p_holm"].iloc[0] == pytest.approx(ref.pvalue)  # a family of one
+    assert tuple(best[["units", "reference_units"]].iloc[0]) == (2, 2)
+
+
+def test_slope_is_clustered_by_set_and_wider_than_over_arms():
+    # Seeds of a set agree almost exactly: 12 arms but 6 independent sets.
+    rows = [("", 0, -1, 0, 40.0)]
+    for name, k, y in (("a", 1, 50.0), ("b", 1, 54.0), ("a,b", 2, 53.0), ("b,c", 2, 57.0),
+                       ("a,b,c,d", 4, 55.0), ("b,c,d,e", 4, 61.0)):
+        rows += [(name, k, 0, 0, y), (name, k, 1, 0, y + 0.2)]
+    table = seeded(rows)
     out = analysis.slope_log2k(table)
-    assert out["slope"] == pytest.approx(2.0) and out["n"] == 6  # the baseline is left out
-    assert out["intercept"] == pytest.approx(11 / 3 - 2)
-    assert out["stderr"] == pytest.approx(math.sqrt(11 / 24))
-    half = stats.t.ppf(0.975, 4) * math.sqrt(11 / 24)
-    assert (out["ci_low"], out["ci_high"]) == pytest.approx((2 - half, 2 + half))
-    fit = stats.linregress([0, 0, 1, 1, 2, 2], [1, 3, 2, 4, 5, 7])
-    assert (out["slope"], out["stderr"], out["p"]) == pytest.approx(
-        (fit.slope, fit.stderr, fit.pvalue))
-    one_size = table[table["k"] <= 1]
-    assert math.isnan(analysis.slope_log2k(one_size)["slope"])
-
-
-def test_ols_on_an_orthogonal_design_by_hand():
-    # Orthogonal centred columns: each coefficient is sum(x y) / sum(x²); residuals ±0.5,
-    # RSS 1 with 1 degree of freedom, so every standard error is sqrt(1 / 4).
-    a, b = np.array([-1, -1, 1, 1.0]), np.array([-1, 1, -1, 1.0])
-    y = np.array([1, 2, 4, 7.0])
-    out = analysis.ols(y, np.column_stack([np.ones(4), a, b]), ["intercept", "a", "b"])
-    out = out.set_index("term")
-    assert list(out["estimate"]) == pytest.approx([3.5, 2.0, 1.0])
-    assert list(out["stderr"]) == pytest.approx([0.5, 0.5, 0.5])
-    t = stats.t.ppf(0.975, 1)  # 12.706...
-    assert (out.loc["a", "ci_low"], out.loc["a", "ci_high"]) == pytest.approx(
-        (2 - 0.5 * t, 2 + 0.5 * t))
-    assert out.loc["a", "p"] == pytest.approx(2 * stats.t.sf(4.0, 1))
-
-
-def test_ols_with_one_regressor_is_linregress():
-    x, y = np.array([0, 1, 2, 3, 4.0]), np.array([2.0, 2.5, 4.1, 3.9, 6.2])
-    out = analysis.ols(y, np.column_stack([np.ones(5), x]), ["intercept", "x"]).set_index("term")
-    fit = stats.linregress(x, y)
-    assert (out.loc["x", "estimate"], out.loc["x", "stderr"], out.loc["x", "p"]) == \
-        pytest.approx((fit.slope, fit.stderr, fit.pvalue))
-    assert out.loc["intercept", "stderr"] == pytest.approx(fit.intercept_stderr)
+    arms = table[table["k"] >= 1]
+    x = np.column_stack([np.ones(12), np.log2(arms["k"].to_numpy(float))])
+    y = arms["average"].to_numpy(float)
+    groups = arms["intermediate"].to_numpy()
+    bread = np.linalg.inv(x.T @ x)
+    beta = bread @ x.T @ y
+    e = y - x @ beta
+    meat = sum(np.outer(x[groups == g].T @ e[groups == g], x[groups == g].T @ e[groups == g])
+               for g in set(groups))
+    se = math.sqrt((6 / 5 * 11 / 10 * bread @ meat @ bread)[1, 1])  # CR1, G = 6, N = 12, K = 2
+    half = stats.t.ppf(0.975, 5) * se
+    assert (out["slope"], out["stderr"]) == pytest.approx((beta[1], se))
+    assert (out["ci_low"], out["ci_high"]) == pytest.approx((beta[1] - half, beta[1] + half))
+    assert (out["n"], out["sets"]) == (12, 6)
+    naive = stats.linregress(x[:, 1], y)
+    naive_half = stats.t.ppf(0.975, 10) * naive.stderr
+    assert out["slope"] == pytest.approx(naive.slope)
+    assert out["ci_high"] - out["ci_low"] > 2 * naive_half  # the arms' interval was too narrow
+    assert math.isnan(analysis.slope_log2k(table[table["k"] <= 1])["slope"])
+    two_sets = analysis.slope_log2k(table[table["intermediate"].isin(["", "a", "a,b"])])
+    assert math.isfinite(two_sets["slope"]) and math.isnan(two_sets["ci_low"])
 
 
 def test_scaling_regression_leaves_out_what_the_arms_cannot_separate():
@@ -112,22 +126,28 @@ def frame(rows: list[tuple]) -> pd.DataFrame:
     return out
 
 
-def test_same_language_effect_by_hand():
-    rows = [("b0", "", 0, "", "de", 50.0), ("b1", "", 0, "", "de", 52.0),  # baseline 51
-            ("r1", "x-de", 1, "de", "de", 55.0), ("r2", "x-de", 1, "de", "de", 57.0),
-            ("r3", "x-en", 1, "en", "de", 52.0), ("r4", "y-en", 1, "en", "de", 50.0),
-            ("r5", "y-en", 1, "en", "de", 54.0)]
-    out = analysis.same_language_effect(frame(rows), n_boot=400, seed=5).set_index("language")
-    # gains with de: 4, 6 (mean 5); without: 1, -1, 3 (mean 1)
-    assert (out.loc["de", "gain_with"], out.loc["de", "gain_without"]) == (5.0, 1.0)
-    assert out.loc["de", "difference"] == 4.0
-    assert (out.loc["de", "arms_with"], out.loc["de", "arms_without"]) == (2, 3)
-    rng = np.random.default_rng([5, zlib.crc32(b"de")])
-    with_, without = np.array([4.0, 6.0]), np.array([1.0, -1.0, 3.0])
-    diffs = (with_[rng.integers(0, 2, (400, 2))].mean(axis=1)
-             - without[rng.integers(0, 3, (400, 3))].mean(axis=1))
-    assert (out.loc["de", "ci_low"], out.loc["de", "ci_high"]) == tuple(
-        np.quantile(diffs, [0.025, 0.975]))
+def test_same_language_effect_compares_sets_of_one_size():
+    rows = [("b0", "", 0, "", "de", 50.0), ("b1", "", 0, "", "de", 52.0)]  # baseline 51
+    scores = {("x-de", 1, "de"): [55.0, 57.0], ("y-de", 1, "de"): [60.0],
+              ("x-en", 1, "en"): [52.0], ("y-en", 1, "en"): [50.0, 54.0],
+              ("z-en", 1, "en"): [49.0],
+              ("x-de,x-en", 2, "de,en"): [62.0], ("y-de,y-en", 2, "de,en"): [58.0, 60.0],
+              ("x-en,y-en", 2, "en"): [53.0], ("y-en,z-en", 2, "en"): [57.0]}
+    for (name, k, langs), values in scores.items():
+        rows += [(f"{name}-{i}", name, k, langs, "de", v) for i, v in enumerate(values)]
+    out = analysis.same_language_effect(frame(rows)).set_index(["language", "k"])
+    p = []
+    for k, with_, without in ((1, [56.0, 60.0], [52.0, 52.0, 49.0]),
+                              (2, [62.0, 59.0], [53.0, 57.0])):  # set means, seeds averaged
+        row = out.loc[("de", k)]
+        ref = stats.ttest_ind(with_, without, equal_var=False)
+        ci = ref.confidence_interval(0.95)
+        assert (row["sets_with"], row["sets_without"]) == (2, len(without))
+        assert row["gain_with"] == pytest.approx(np.mean(with_) - 51.0)
+        assert row["difference"] == pytest.approx(np.mean(with_) - np.mean(without))
+        assert (row["ci_low"], row["ci_high"]) == pytest.approx((ci.low, ci.high))
+        p.append(ref.pvalue)
+    assert list(out["p_bh"]) == pytest.approx(list(stats.false_discovery_control(p)))
 
 
 def test_best_set_per_target_and_the_benchmark_it_gives():
@@ -196,3 +216,28 @@ def test_by_k_language_says_which_split_each_language_was_scored_on():
     out = analysis.by_k_language(results_rows(rows)).set_index("language")
     assert out.loc["kk", "split"] == "test" and out.loc["de", "split"] == "dev"
     assert out.loc["avg", "split"] == "dev; test: kk"
+
+
+def test_an_untrained_target_counts_once_per_model_and_its_baseline_is_fixed():
+    # Tatoeba-like: no target training, so the two target seeds of an intermediate model share
+    # one evaluation (job); the baseline is the base encoder, one fixed model.
+    rows = [(f"b{st}", "", 0, "de", 40.0, "e-base") for st in (0, 1)]
+    for name, values in (("a", (45.0, 47.0)), ("b", (41.0, 43.0)), ("c", (50.0, 52.0))):
+        for si, value in enumerate(values):
+            rows += [(f"{name}{si}{st}", name, 1, "de", value, f"e-{name}{si}") for st in (0, 1)]
+    table = pd.DataFrame(rows, columns=["run_id", "intermediate", "k", "language", "value",
+                                        "job"])
+    table["target"], table["metric"], table["main"], table["split"] = "tatoeba", "acc", True, ""
+    out = analysis.by_k_language(table, untrained=frozenset({"tatoeba"}))
+    out = out.set_index(["language", "k"])
+    assert (out.loc[("de", 0), "arms"], out.loc[("de", 1), "arms"]) == (1, 6)  # not 2 and 12
+    assert out.loc[("de", 1), "sets"] == 3
+    ref = stats.ttest_1samp([46.0, 42.0, 51.0], 40.0)  # set means against the fixed 40
+    ci = ref.confidence_interval(0.95)
+    assert out.loc[("de", 1), "gain"] == pytest.approx(139 / 3 - 40)
+    assert out.loc[("de", 1), "p"] == pytest.approx(ref.pvalue)
+    assert (out.loc[("de", 1), "ci_low"], out.loc[("de", 1), "ci_high"]) == pytest.approx(
+        (ci.low - 40, ci.high - 40))
+    # As a trained target, one baseline model would leave the gain's variance unknown.
+    trained = analysis.by_k_language(table).set_index(["language", "k"])
+    assert math.isnan(trained.loc[("de", 1), "p"])

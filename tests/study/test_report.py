@@ -44,7 +44,8 @@ sizes: [0, 1, 2]
 draws: {2: {random: 2}}
 seeds: {intermediate: [0], target: [0]}
 """
-PLOTS = ("average_vs_k.png", "targets_vs_k.png", "same_language.png", "transfer_heatmap.png")
+PLOTS = ("average_vs_k.png", "targets_vs_k.png", "gain_heatmap.png", "same_language.png",
+         "transfer_heatmap.png")
 
 
 @pytest.fixture(scope="module")

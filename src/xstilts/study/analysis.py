@@ -1,28 +1,32 @@
-"""A study's statistics: scores per arm, means per k with bootstrap intervals, the slope over
-log2(k), a regression separating "more tasks" from "more languages", the same-language effect
-and the best set per target.
+"""A study's statistics: scores per arm, means per k with their intervals, each k against the
+baseline and the best single task, the slope over log2(k), a regression separating "more
+tasks" from "more languages", per target and language gains, the same-language effect at a
+fixed k and the best set per target.
 
 Scores are percentages; a gain is in percentage points over the baseline's (k = 0) mean.
-Every interval is a 95% one unless `level` says otherwise; bootstraps use numpy Generators
-seeded as documented per function, so a test can redraw the same resamples.
+Sets are the units of every interval and test (study/stats.py says how); an arm's `model`
+names the evaluations it was scored by, so arms that share them (an untrained target is
+scored once per intermediate model, whatever the target seed) count once. Every interval is
+a 95% one unless `level` says otherwise.
 """
 
 from __future__ import annotations
 
 import math
-import zlib
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from xstilts.evaluate.average import task_score
 from xstilts.evaluate.xtreme import describe_average, split_text
+from xstilts.study import stats
+from xstilts.study.stats import LEVEL
 
-LEVEL = 0.95
-N_BOOT = 2000
 ARM_COLUMNS = ["intermediate", "k", "n_languages", "languages", "english_in_set",
                "intermediate_seed", "target_seed"]
+BY_K = ["k", "arms", "sets", "units", "mean", "sd", "ci_low", "ci_high"]
+VERSUS = ["k", "against", "reference", "units", "reference_units", "difference", "ci_low",
+          "ci_high", "p", "p_holm"]
 
 
 def target_scores(frame: pd.DataFrame) -> pd.DataFrame:
@@ -39,16 +43,36 @@ def target_scores(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["run_id", "target", "score"])
 
 
+def with_models(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows with `model`: the evaluation job of a language's row, the target's jobs for
+    its 'avg' row (the run_id where the frame names no jobs). Rows of one target, language
+    and model are one measurement, however many arms list it."""
+    out = frame.copy()
+    if "job" not in out or not (out["job"] != "").any():
+        out["model"] = out["run_id"].astype(str)
+        return out
+    jobs = out[out["language"] != "avg"].groupby(["run_id", "target"])["job"].agg(
+        lambda s: "+".join(sorted(set(s))))
+    out["model"] = [job if lang != "avg" else jobs.get((run, target), run) for job, lang, run,
+                    target in zip(out["job"], out["language"], out["run_id"], out["target"],
+                                  strict=True)]
+    return out
+
+
 def arm_table(frame: pd.DataFrame, targets: list[str]) -> pd.DataFrame:
     """One row per arm (index run_id): its columns, each target's score (target_scores: its
-    main metric averaged over its languages, (EM + F1) / 2 for span QA) and `average`, the
+    main metric averaged over its languages, (EM + F1) / 2 for span QA), `average`, the
     mean over `targets` of those scores (NaN when one of them is missing for the arm; what it
-    is, XTREME score or partial, says `average_description`)."""
+    is, XTREME score or partial, says `average_description`), and `model`, the evaluations
+    its scores come from (arms with the same are one measurement)."""
     scores = target_scores(frame)
     wide = scores.pivot_table(index="run_id", columns="target", values="score", aggfunc="mean")
     arms = frame.drop_duplicates("run_id").set_index("run_id")[ARM_COLUMNS]
     table = arms.join(wide.reindex(columns=targets))
     table["average"] = table[targets].mean(axis=1, skipna=False)
+    models = with_models(frame[frame["language"] != "avg"]).groupby("run_id")["model"].agg(
+        lambda s: "+".join(sorted(set(s))))
+    table["model"] = [models.get(run, run) for run in table.index]
     return table.sort_values(["k", "intermediate", "intermediate_seed", "target_seed"])
 
 
@@ -69,79 +93,109 @@ def average_description(frame: pd.DataFrame, targets: list[str]) -> dict:
     return described
 
 
-def bootstrap_mean(values, n_boot: int = N_BOOT, seed=0, level: float = LEVEL
-                   ) -> tuple[float, float, float]:
-    """The mean and its percentile bootstrap interval: `n_boot` resamples with replacement,
-    indices `np.random.default_rng(seed).integers(0, n, (n_boot, n))`; NaN bounds for n < 2."""
-    v = np.asarray(values, dtype=float)
-    if len(v) == 0:
-        return math.nan, math.nan, math.nan
-    if len(v) < 2:  # one value: no spread to resample
-        return float(v.mean()), math.nan, math.nan
-    rng = np.random.default_rng(seed)
-    means = v[rng.integers(0, len(v), size=(n_boot, len(v)))].mean(axis=1)
-    low, high = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
-    return float(v.mean()), float(low), float(high)
+
+def measured_arms(table: pd.DataFrame, column: str = "average") -> pd.DataFrame:
+    """The arms with a `column` score, each model once (arms sharing all their evaluations
+    are one measurement)."""
+    sub = table[table[column].notna()]
+    return sub.drop_duplicates(["intermediate", "model"]) if "model" in sub else sub
 
 
-def mean_by_k(table: pd.DataFrame, column: str = "average", n_boot: int = N_BOOT,
-              seed: int = 0, level: float = LEVEL) -> pd.DataFrame:
-    """Per k: the mean of `column` over its arms (sets × seeds) and its bootstrap interval,
-    resampling arms (bootstrap_mean seeded with [seed, k])."""
+def set_scores(table: pd.DataFrame, column: str = "average") -> pd.DataFrame:
+    """Per intermediate set (index): k and its mean `column` over its measured arms (`score`)
+    with their number (`arms`): the units of every interval over sets."""
+    arms = measured_arms(table, column)
+    return arms.groupby("intermediate").agg(k=("k", "first"), score=(column, "mean"),
+                                            arms=(column, "size"))
+
+
+def units_by_k(table: pd.DataFrame, column: str = "average") -> dict[int, np.ndarray]:
+    """Per k, its independent units: the sets' scores for k ≥ 1; for the baseline (one set,
+    no intermediate phase) its measured arms, the seeds being the only thing that varies."""
+    sets, arms = set_scores(table, column), measured_arms(table, column)
+    out = {0: arms.loc[arms["k"] == 0, column].to_numpy(float)} if (arms["k"] == 0).any() \
+        else {}
+    out.update({int(k): g["score"].to_numpy(float) for k, g in sets[sets["k"] >= 1].groupby("k")})
+    return dict(sorted(out.items()))
+
+
+def mean_by_k(table: pd.DataFrame, column: str = "average", level: float = LEVEL
+              ) -> pd.DataFrame:
+    """Per k: measured arms, sets, units (units_by_k), the mean over the units and its t
+    interval (stats.t_interval): a mean over sets, each set's seeds averaged first."""
+    arms = measured_arms(table, column)
     rows = []
-    for k, group in table.dropna(subset=[column]).groupby("k"):
-        mean, low, high = bootstrap_mean(group[column], n_boot, [seed, int(k)], level)
-        rows.append({"k": int(k), "arms": len(group), "sets": group["intermediate"].nunique(),
-                     "mean": mean, "sd": float(group[column].std(ddof=1)) if len(group) > 1
-                     else math.nan, "ci_low": low, "ci_high": high})
-    return pd.DataFrame(rows, columns=["k", "arms", "sets", "mean", "sd", "ci_low", "ci_high"])
+    for k, units in units_by_k(table, column).items():
+        here = arms[arms["k"] == k]
+        rows.append({"k": k, "arms": len(here), "sets": here["intermediate"].nunique(),
+                     **stats.t_interval(units, level), "units": len(units)})
+    return pd.DataFrame(rows, columns=BY_K)
+
+
+def best_single(table: pd.DataFrame, column: str = "average") -> str | None:
+    """The single task (k = 1 set) with the highest mean `column` over its seeds."""
+    sets = set_scores(table, column)
+    singles = sets.loc[sets["k"] == 1, "score"]
+    return str(singles.idxmax()) if len(singles) else None
+
+
+def comparisons(table: pd.DataFrame, column: str = "average", level: float = LEVEL,
+                fixed_baseline: bool = False) -> pd.DataFrame:
+    """Each k ≥ 1 against the baseline, and each k ≥ 2 against the best single task (its seeds
+    as its units; chosen on these same scores, which favours it): stats.difference, with
+    Holm's correction within each of the two families. `fixed_baseline`: the baseline is one
+    fixed model (every target untrained)."""
+    units = units_by_k(table, column)
+    arms = measured_arms(table, column)
+    best = best_single(table, column)
+    references = []
+    if 0 in units:
+        references.append(("baseline", "baseline (k = 0)", units[0], fixed_baseline, 1))
+    if best is not None:
+        references.append(("best single task", best, arms.loc[arms["intermediate"] == best,
+                                                              column].to_numpy(float), False, 2))
+    rows = []
+    for against, name, ref, fixed, smallest in references:
+        family = [{"k": k, "against": against, "reference": name, "units": len(values),
+                   "reference_units": len(ref),
+                   **stats.difference(values, ref, level, b_fixed=fixed)}
+                  for k, values in units.items() if k >= smallest]
+        for row, p in zip(family, stats.adjust([r["p"] for r in family], "holm"), strict=True):
+            row["p_holm"] = p
+        rows += family
+    return pd.DataFrame(rows, columns=VERSUS)
 
 
 def slope_log2k(table: pd.DataFrame, column: str = "average", level: float = LEVEL) -> dict:
-    """OLS slope of `column` on log2(k) over arms with k ≥ 1 (points per doubling of k), with
-    its t interval (scipy.stats.linregress's standard error, n - 2 degrees of freedom)."""
-    sub = table[(table["k"] >= 1) & table[column].notna()]
-    x, y = np.log2(sub["k"].to_numpy(float)), sub[column].to_numpy(float)
+    """Least-squares slope of `column` on log2(k) over the measured arms with k ≥ 1 (points per
+    doubling of k), its standard error clustered by set (stats.cluster_ols); `n` arms, `sets`
+    clusters. Needs two sizes; an interval needs three sets."""
+    sub = measured_arms(table[table["k"] >= 1], column)
     out = {"slope": math.nan, "intercept": math.nan, "ci_low": math.nan, "ci_high": math.nan,
-           "stderr": math.nan, "p": math.nan, "n": len(sub), "note": ""}
-    if len(set(x)) < 2 or len(sub) < 3:
-        out["note"] = "needs arms at two sizes k ≥ 1 or more (and 3 arms)"
+           "stderr": math.nan, "p": math.nan, "n": len(sub),
+           "sets": sub["intermediate"].nunique(), "note": ""}
+    x = np.log2(sub["k"].to_numpy(float))
+    if len(set(x)) < 2:
+        out["note"] = "needs arms at two sizes k ≥ 1"
         return out
-    fit = stats.linregress(x, y)
-    t = stats.t.ppf((1 + level) / 2, len(sub) - 2)
-    out.update(slope=float(fit.slope), intercept=float(fit.intercept), stderr=float(fit.stderr),
-               p=float(fit.pvalue), ci_low=float(fit.slope - t * fit.stderr),
-               ci_high=float(fit.slope + t * fit.stderr))
+    fit = stats.cluster_ols(sub[column], np.column_stack([np.ones(len(x)), x]),
+                            ["intercept", "slope"], sub["intermediate"], level).set_index("term")
+    out.update(slope=float(fit.loc["slope", "estimate"]),
+               intercept=float(fit.loc["intercept", "estimate"]),
+               **{key: float(fit.loc["slope", key]) for key in ("stderr", "ci_low", "ci_high",
+                                                                "p")})
+    if math.isnan(out["stderr"]):
+        out["note"] = f"{out['sets']} set(s): an interval needs 3 or more"
     return out
-
-
-def ols(y, x: np.ndarray, names: list[str], level: float = LEVEL) -> pd.DataFrame:
-    """Least squares y ~ x (x holds the intercept column if wanted) with classical standard
-    errors sqrt(diag(s² (XᵀX)⁻¹)), s² = RSS / (n - p), and t intervals and p-values."""
-    y, x = np.asarray(y, dtype=float), np.asarray(x, dtype=float)
-    n, p = x.shape
-    beta = np.linalg.lstsq(x, y, rcond=None)[0]
-    dof = n - p
-    if dof > 0:
-        resid = y - x @ beta
-        cov = (resid @ resid / dof) * np.linalg.inv(x.T @ x)
-        se = np.sqrt(np.diag(cov))
-        t = stats.t.ppf((1 + level) / 2, dof)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            pvalues = 2 * stats.t.sf(np.abs(beta / se), dof)
-    else:  # as many terms as arms: an exact fit, no error estimate
-        se = pvalues = np.full(p, math.nan)
-        t = math.nan
-    return pd.DataFrame({"term": names, "estimate": beta, "stderr": se,
-                         "ci_low": beta - t * se, "ci_high": beta + t * se, "p": pvalues})
 
 
 def scaling_regression(table: pd.DataFrame, column: str = "average", level: float = LEVEL
                        ) -> tuple[pd.DataFrame, list[str], int]:
-    """score ~ 1 + log2(k) + n_languages + english_in_set over arms with k ≥ 1: "more tasks"
-    and "more languages" separately. A term the arms cannot separate from the ones before it
-    (constant, or collinear) is left out with a note. Returns (terms, notes, arms)."""
-    sub = table[(table["k"] >= 1) & table[column].notna()]
+    """score ~ 1 + log2(k) + n_languages + english_in_set over the measured arms with k ≥ 1,
+    standard errors clustered by set: "more tasks" and "more languages" separately. A term the
+    arms cannot separate from the ones before it (constant, or collinear) is left out with a
+    note. Returns (terms, notes, arms)."""
+    sub = measured_arms(table[table["k"] >= 1], column)
     notes = []
     if sub["english_in_set"].isna().any():
         sub = sub.drop(columns="english_in_set")
@@ -160,60 +214,52 @@ def scaling_regression(table: pd.DataFrame, column: str = "average", level: floa
         else:
             notes.append(f"{name}: not separable from {', '.join(names)} with these arms "
                          "(constant or collinear); left out")
-    if len(sub) <= len(names):
-        notes.append(f"{len(sub)} arm(s) for {len(names)} terms: no intervals")
     if not len(sub):
-        return pd.DataFrame(columns=["term", "estimate", "stderr", "ci_low", "ci_high", "p"]), \
-            notes, 0
-    return ols(sub[column].to_numpy(float), np.column_stack(columns), names, level), notes, \
-        len(sub)
+        return pd.DataFrame(columns=stats.TERM_COLUMNS), notes, 0
+    sets = sub["intermediate"].nunique()
+    if sets <= len(names):
+        notes.append(f"{sets} set(s) for {len(names)} terms: no intervals (standard errors "
+                     "clustered by set need more sets than terms)")
+    return stats.cluster_ols(sub[column], np.column_stack(columns), names,
+                             sub["intermediate"], level), notes, len(sub)
 
 
-def gains(frame: pd.DataFrame) -> pd.DataFrame:
-    """Main-metric rows of non-baseline arms with `gain`: value minus the baseline arms' mean
-    for the same target and language (NaN without a baseline)."""
-    main = frame[frame["main"]]
-    base = main[main["k"] == 0].groupby(["target", "language"])["value"].mean()
-    out = main[main["k"] > 0].copy()
-    out["baseline"] = [base.get((t, lang), math.nan)
-                       for t, lang in zip(out["target"], out["language"], strict=True)]
-    out["gain"] = out["value"] - out["baseline"]
-    return out
+def _language_scores(frame: pd.DataFrame) -> pd.DataFrame:
+    """Main-metric scores per set × target × language (mean over its models), with k and the
+    set's training languages."""
+    rows = with_models(frame[frame["main"] & (frame["language"] != "avg")])
+    rows = rows.drop_duplicates(["target", "language", "model"])
+    return rows.groupby(["intermediate", "target", "language"], as_index=False).agg(
+        k=("k", "first"), languages=("languages", "first"), score=("value", "mean"))
 
 
-def _language_seed(seed: int, language: str) -> list[int]:
-    return [seed, zlib.crc32(language.encode("utf-8"))]
-
-
-def same_language_effect(frame: pd.DataFrame, n_boot: int = N_BOOT, seed: int = 0,
-                         level: float = LEVEL) -> pd.DataFrame:
-    """Per target language L: each arm's gain on L (averaged over the targets tested in L) in
-    arms whose set has a task in L vs arms whose set has none; the difference's interval
-    resamples each group's arms independently (rng seeded with [seed, crc32(L)]; `with`
-    indices drawn first)."""
-    columns = ["language", "arms_with", "arms_without", "gain_with", "gain_without",
-               "difference", "ci_low", "ci_high"]
-    rows = gains(frame[frame["language"] != "avg"])
-    if rows.empty or rows["languages"].isna().any():
+def same_language_effect(frame: pd.DataFrame, level: float = LEVEL) -> pd.DataFrame:
+    """Per target language L and size k ≥ 1: sets with a task trained in L against sets of the
+    same size without one. A set's score on L is its mean over seeds, averaged over the targets
+    tested in L; its gain subtracts the baseline's score on L (the same for both groups, so the
+    difference is Welch's over the two groups' sets: stats.difference). Comparing at one k
+    keeps set size out of the difference. p_bh: Benjamini-Hochberg over every (L, k)."""
+    columns = ["language", "k", "sets_with", "sets_without", "gain_with", "gain_without",
+               "difference", "ci_low", "ci_high", "p", "p_bh"]
+    if frame.empty or frame["languages"].isna().any():
         return pd.DataFrame(columns=columns)
-    per_arm = rows.groupby(["run_id", "language", "languages"])["gain"].mean().reset_index()
+    scores = _language_scores(frame)
+    base = scores[scores["k"] == 0].groupby("language")["score"].mean()
+    per_set = scores[scores["k"] >= 1].groupby(["intermediate", "language"], as_index=False).agg(
+        k=("k", "first"), languages=("languages", "first"), score=("score", "mean"))
     out = []
-    for lang, group in per_arm.groupby("language"):
-        has = group["languages"].map(lambda s, lang=lang: lang in s.split(","))
-        a, b = group.loc[has, "gain"].to_numpy(), group.loc[~has, "gain"].to_numpy()
-        low = high = math.nan
-        if len(a) >= 2 and len(b) >= 2:
-            rng = np.random.default_rng(_language_seed(seed, lang))
-            ia = rng.integers(0, len(a), size=(n_boot, len(a)))
-            ib = rng.integers(0, len(b), size=(n_boot, len(b)))
-            diffs = a[ia].mean(axis=1) - b[ib].mean(axis=1)
-            low, high = np.quantile(diffs, [(1 - level) / 2, (1 + level) / 2])
-        mean_a = float(a.mean()) if len(a) else math.nan
-        mean_b = float(b.mean()) if len(b) else math.nan
-        out.append({"language": lang, "arms_with": len(a), "arms_without": len(b),
-                    "gain_with": mean_a, "gain_without": mean_b, "difference": mean_a - mean_b,
-                    "ci_low": float(low), "ci_high": float(high)})
-    return pd.DataFrame(out, columns=columns)
+    for (lang, k), group in per_set.groupby(["language", "k"]):
+        has = group["languages"].map(lambda s, lang=lang: lang in str(s).split(","))
+        a, b = group.loc[has, "score"].to_numpy(float), group.loc[~has, "score"].to_numpy(float)
+        baseline = base.get(lang, math.nan)
+        test = stats.difference(a, b, level)
+        out.append({"language": lang, "k": int(k), "sets_with": len(a), "sets_without": len(b),
+                    "gain_with": float(a.mean()) - baseline if len(a) else math.nan,
+                    "gain_without": float(b.mean()) - baseline if len(b) else math.nan,
+                    **{c: test[c] for c in ("difference", "ci_low", "ci_high", "p")}})
+    table = pd.DataFrame(out, columns=columns)
+    table["p_bh"] = stats.adjust(table["p"], "fdr_bh")
+    return table
 
 
 def best_sets(table: pd.DataFrame, targets: list[str], dev: pd.DataFrame | None = None
@@ -254,16 +300,38 @@ def best_sets(table: pd.DataFrame, targets: list[str], dev: pd.DataFrame | None 
     return per_target, bench
 
 
-def by_k_language(frame: pd.DataFrame) -> pd.DataFrame:
-    """Main metric per target, language (and 'avg') and k: mean over arms, the baseline mean,
-    the gain over it, and `split`, the split the language was scored on (for 'avg',
-    evaluate.xtreme.split_text of its languages' splits; "" where the frame has none)."""
-    main = frame[frame["main"]]
-    out = main.groupby(["target", "language", "k"])["value"].agg(["mean", "count"]).reset_index()
-    base = out[out["k"] == 0].set_index(["target", "language"])["mean"]
-    out["baseline"] = [base.get((t, lang), math.nan)
-                       for t, lang in zip(out["target"], out["language"], strict=True)]
-    out["gain"] = out["mean"] - out["baseline"]
+def by_k_language(frame: pd.DataFrame, level: float = LEVEL,
+                  untrained: frozenset[str] = frozenset()) -> pd.DataFrame:
+    """Main metric per target, language (and 'avg') and k: `sets`, measured `arms`, the mean
+    over sets (k ≥ 1; each set's models averaged first) or over the baseline's models, the
+    baseline's mean, the gain over it with Welch's interval and p against the baseline's
+    models (an `untrained` target's baseline is one fixed model: no variance), `p_bh`
+    (Benjamini-Hochberg over every target × language × k ≥ 1 cell), and `split`, the split the
+    language was scored on (for 'avg', evaluate.xtreme.split_text of its languages' splits;
+    "" where the frame has none)."""
+    main = with_models(frame[frame["main"]])
+    main = main.drop_duplicates(["target", "language", "model"])
+    rows = []
+    for (target, lang), group in main.groupby(["target", "language"]):
+        base = group.loc[group["k"] == 0, "value"].to_numpy(float)
+        per_set = group[group["k"] >= 1].groupby("intermediate").agg(
+            k=("k", "first"), score=("value", "mean"))
+        for k in sorted(group["k"].unique()):
+            here = group[group["k"] == k]
+            units = base if k == 0 else per_set.loc[per_set["k"] == k, "score"].to_numpy(float)
+            row = {"target": target, "language": lang, "k": int(k),
+                   "sets": here["intermediate"].nunique(), "arms": len(here),
+                   "mean": float(units.mean()), "baseline": float(base.mean()) if len(base)
+                   else math.nan}
+            test = (stats.difference(units, base, level, b_fixed=target in untrained)
+                    if k > 0 else {})
+            row.update(gain=test.get("difference", math.nan) if len(base) else math.nan,
+                       ci_low=test.get("ci_low", math.nan), ci_high=test.get("ci_high", math.nan),
+                       p=test.get("p", math.nan))
+            rows.append(row)
+    out = pd.DataFrame(rows, columns=["target", "language", "k", "sets", "arms", "mean",
+                                      "baseline", "gain", "ci_low", "ci_high", "p"])
+    out["p_bh"] = stats.adjust(out["p"], "fdr_bh")
     splits: dict[tuple[str, str], str] = {}
     if "split" in main:
         rows = main[(main["language"] != "avg") & (main["split"] != "")]
@@ -274,4 +342,4 @@ def by_k_language(frame: pd.DataFrame) -> pd.DataFrame:
                                                           strict=True)))
     out["split"] = [splits.get((t, lang), "")
                     for t, lang in zip(out["target"], out["language"], strict=True)]
-    return out.rename(columns={"count": "arms"})
+    return out

@@ -11,6 +11,8 @@ import pandas as pd
 from matplotlib.colors import TwoSlopeNorm
 from matplotlib.figure import Figure
 
+from xstilts.study.stats import MIN_UNITS
+
 DPI = 110
 BASELINE = dict(color="0.35", linestyle="--", linewidth=1.2)
 
@@ -43,8 +45,9 @@ def average_vs_k(table: pd.DataFrame, by_k: pd.DataFrame, slope: dict, n_targets
                  label: str | None = None) -> bytes:
     """The main plot: the average over the targets per arm (`label`: what it is, from
     analysis.average_description: "average over its 4 targets", "partial average over 3 of 9
-    XTREME tasks", "XTREME score") and its mean per k with 95% bootstrap intervals, the
-    baseline as a line with its interval, and the fitted slope."""
+    XTREME tasks", "XTREME score") and its mean per k over sets, with its 95% t interval only
+    where a k has MIN_UNITS sets or more (a point otherwise; n = sets written beside it), the
+    baseline as a line (with its interval from MIN_UNITS seeds on), and the fitted slope."""
     fig = Figure(figsize=(7.5, 4.6))
     ax = fig.add_subplot()
     base = by_k[by_k["k"] == 0]
@@ -52,10 +55,10 @@ def average_vs_k(table: pd.DataFrame, by_k: pd.DataFrame, slope: dict, n_targets
     if len(base):
         b = base.iloc[0]
         ax.axhline(b["mean"], **BASELINE,
-                   label=f"baseline (k = 0), mean of {int(b['arms'])} arm(s)")
-        if not math.isnan(b["ci_low"]):
+                   label=f"baseline (k = 0), mean of {int(b['units'])} seed arm(s)")
+        if b["units"] >= MIN_UNITS and not math.isnan(b["ci_low"]):
             ax.axhspan(b["ci_low"], b["ci_high"], color="0.6", alpha=0.18,
-                       label="baseline 95% bootstrap CI")
+                       label="baseline 95% t interval")
     arms = table[(table["k"] >= 1) & table["average"].notna()]
     if len(arms):
         jitter = np.random.default_rng(0).uniform(-0.08, 0.08, len(arms))
@@ -63,9 +66,20 @@ def average_vs_k(table: pd.DataFrame, by_k: pd.DataFrame, slope: dict, n_targets
                    alpha=0.35, color="tab:blue", label="one arm (set × seeds)")
     if len(runs):
         x = np.log2(runs["k"].to_numpy(float))
-        ax.errorbar(x, runs["mean"], yerr=_errors(runs["mean"], runs["ci_low"], runs["ci_high"]),
-                    fmt="o-", color="tab:blue", capsize=4, linewidth=1.8,
-                    label="mean over sets and seeds, 95% bootstrap CI")
+        ax.plot(x, runs["mean"], "-", color="tab:blue", linewidth=1.4)
+        wide = (runs["units"] >= MIN_UNITS).to_numpy() & runs["ci_low"].notna().to_numpy()
+        if wide.any():
+            ax.errorbar(x[wide], runs["mean"][wide],
+                        yerr=_errors(runs["mean"][wide], runs["ci_low"][wide],
+                                     runs["ci_high"][wide]),
+                        fmt="o", color="tab:blue", capsize=4,
+                        label=f"mean over sets, 95% t interval ({MIN_UNITS}+ sets)")
+        if (~wide).any():
+            ax.plot(x[~wide], runs["mean"][~wide], "o", color="tab:blue", mfc="white",
+                    label=f"mean over sets, no interval (< {MIN_UNITS} sets)")
+        for xi, r in zip(x, runs.itertuples(), strict=True):
+            ax.annotate(f"n = {r.sets}", (xi, r.mean), textcoords="offset points",
+                        xytext=(6, -12), fontsize=7, color="tab:blue")
         if not math.isnan(slope["slope"]):
             xs = np.linspace(x.min(), x.max(), 20)
             ax.plot(xs, slope["intercept"] + slope["slope"] * xs, ":", color="tab:red",
@@ -118,27 +132,69 @@ def targets_vs_k(by_lang: pd.DataFrame, targets: list[str], metrics: dict[str, s
 
 
 def same_language(effect: pd.DataFrame) -> bytes:
-    """Per target language: gain with a task in that language minus gain without, with CI."""
-    effect = effect[effect["difference"].notna()]
-    fig = Figure(figsize=(7, 0.6 * len(effect) + 1.6))
+    """Per target language and k: gain with a task in that language minus gain without, with
+    its interval where there is one (n: sets with / without)."""
+    effect = effect[effect["difference"].notna()].reset_index(drop=True)
+    fig = Figure(figsize=(7, 0.5 * len(effect) + 1.6))
     ax = fig.add_subplot()
     y = np.arange(len(effect))
-    ax.errorbar(effect["difference"], y,
-                xerr=_errors(effect["difference"], effect["ci_low"], effect["ci_high"]),
-                fmt="o", color="tab:purple", capsize=4, label="difference, 95% bootstrap CI")
+    has = effect["ci_low"].notna().to_numpy()
+    if has.any():
+        part = effect[has]
+        ax.errorbar(part["difference"], y[has],
+                    xerr=_errors(part["difference"], part["ci_low"], part["ci_high"]),
+                    fmt="o", color="tab:purple", capsize=4, label="difference, Welch 95% interval")
+    if (~has).any():
+        ax.plot(effect.loc[~has, "difference"], y[~has], "o", color="tab:purple", mfc="white",
+                label="difference, no interval (a side with < 2 sets)")
     ax.axvline(0, **BASELINE, label="no difference")
-    ax.set_yticks(y, [text(lang) for lang in effect["language"]])
+    ax.set_yticks(y, [f"{text(r.language)}, k = {r.k} (n = {r.sets_with} / {r.sets_without})"
+                      for r in effect.itertuples()])
     ax.set_ylim(-0.6, len(effect) - 0.4)
-    ax.set_ylabel("target language")
+    ax.set_ylabel("target language, set size")
     ax.set_xlabel("gain with a task in the language − gain without (percentage points)")
-    ax.set_title("Same-language effect")
+    ax.set_title("Same-language effect at a fixed k")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="best")
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2)
+    return _png(fig)
+
+
+def gain_heatmap(by_lang: pd.DataFrame, targets: list[str]) -> bytes:
+    """Target language × k: the gain over the baseline (analysis.by_k_language); * marks a
+    Benjamini-Hochberg-adjusted p < 0.05; the columns say their number of sets."""
+    cells = by_lang[(by_lang["k"] >= 1) & (by_lang["language"] != "avg")]
+    rows = [(t, lang) for t in targets
+            for lang in sorted(set(cells.loc[cells["target"] == t, "language"]))]
+    ks = sorted(cells["k"].unique())
+    at = cells.set_index(["target", "language", "k"])
+    values = np.array([[at["gain"].get((t, lang, k), np.nan) for k in ks] for t, lang in rows],
+                      dtype=float).reshape(len(rows), len(ks))
+    marks = [[bool(at["p_bh"].get((t, lang, k), np.nan) < 0.05) for k in ks] for t, lang in rows]
+    sets = cells.groupby("k")["sets"].max()
+    limit = float(np.nanmax(np.abs(values))) if np.isfinite(values).any() else 1.0
+    limit = limit or 1.0
+    fig = Figure(figsize=(1.3 * len(ks) + 3.5, max(3.0, 0.42 * len(rows) + 1.8)))
+    ax = fig.add_subplot()
+    image = ax.imshow(np.ma.masked_invalid(values), cmap="RdBu", aspect="auto",
+                      norm=TwoSlopeNorm(0.0, -limit, limit))
+    for i in range(len(rows)):
+        for j in range(len(ks)):
+            v = values[i, j]
+            label = "n/a" if math.isnan(v) else f"{v:+.1f}" + ("*" if marks[i][j] else "")
+            ax.text(j, i, label, ha="center", va="center", fontsize=8,
+                    color="white" if not math.isnan(v) and abs(v) > 0.6 * limit else "black")
+    ax.set_xticks(range(len(ks)), [f"k = {k}\n(n = {sets[k]})" for k in ks])
+    ax.set_yticks(range(len(rows)), [f"{text(t)} {text(lang)}" for t, lang in rows])
+    ax.set_xlabel("number of intermediate tasks (n: sets)")
+    ax.set_ylabel("target, language")
+    ax.set_title("Gain over the baseline (* Benjamini-Hochberg p < 0.05)")
+    fig.colorbar(image, ax=ax).set_label("gain (percentage points)")
     return _png(fig)
 
 
 def transfer_heatmap(matrix: pd.DataFrame, targets: list[str]) -> bytes:
-    """k = 1 task × target gain over the baseline; * marks a paired-bootstrap CI without 0."""
+    """k = 1 task × target gain over the baseline; * marks a Benjamini-Hochberg-adjusted
+    paired-bootstrap p < 0.05 (the matrix's `significant`)."""
     tasks = sorted(matrix["task"].unique())
     gains = matrix.pivot(index="task", columns="target", values="gain").reindex(
         index=tasks, columns=targets)
@@ -161,7 +217,7 @@ def transfer_heatmap(matrix: pd.DataFrame, targets: list[str]) -> bytes:
     ax.set_yticks(range(len(tasks)), [text(t) for t in tasks])
     ax.set_xlabel("target task")
     ax.set_ylabel("intermediate task (k = 1)")
-    ax.set_title("Transfer: gain over the baseline (* paired bootstrap, 95%)")
+    ax.set_title("Transfer: gain over the baseline (* Benjamini-Hochberg p < 0.05)")
     bar = fig.colorbar(image, ax=ax)
     bar.set_label("gain (percentage points)")
     return _png(fig)
