@@ -90,13 +90,14 @@ def arm_label(name: str) -> str:
 
 
 def slope(by_k: dict[int, list[dict]]) -> dict:
-    """The report's slope per doubling of k (study.analysis.slope_log2k) over these arms."""
+    """The report's slope per doubling of k (study.analysis.slope_log2k: standard errors
+    clustered by intermediate set) over these arms (summary.json has one per set)."""
     import pandas as pd
 
     from xstilts.study.analysis import slope_log2k
 
-    rows = [{"k": k, "average": float(arm["average"])} for k, arms in by_k.items()
-            for arm in arms]
+    rows = [{"k": k, "average": float(arm["average"]), "intermediate": arm["name"]}
+            for k, arms in by_k.items() for arm in arms]
     return slope_log2k(pd.DataFrame(rows))
 
 
@@ -160,12 +161,16 @@ def findings(run: dict) -> str:
             + (", ".join(at[:-1]) + " and " + at[-1] if len(at) > 1 else "".join(at))
             + verdict + ". ")
     fit = slope(by_k)
-    if math.isfinite(fit["slope"]):
+    if math.isfinite(fit["ci_low"]):
         interval = (f"{number(fit['ci_low'], sign=True)} to {number(fit['ci_high'], sign=True)}")
         zero = fit["ci_low"] <= 0 <= fit["ci_high"]
         text += (f"The slope per doubling of k is {number(fit['slope'], sign=True)} points, 95% "
-                 f"interval {interval} over {fit['n']} arms with k ≥ 1"
+                 f"interval {interval} over {fit['sets']} intermediate sets with k ≥ 1 "
+                 "(standard errors clustered by set)"
                  + ("; the interval includes 0" if zero else "") + ". ")
+    elif math.isfinite(fit["slope"]):
+        text += (f"The slope per doubling of k is {number(fit['slope'], sign=True)} points over "
+                 f"{fit['sets']} intermediate sets with k ≥ 1 (too few sets for an interval). ")
     arm_counts = ", ".join(f"{len(by_k[k])} at k = {k}" for k in sizes)
     text += f"Arms per size: {arm_counts}. Per target, the change from the baseline by arm:"
     ranges = []
@@ -194,8 +199,8 @@ def block(run: dict, image: str) -> str:
     caption = run["caption"] or "the average over the targets"
     count = len(run["trivial"])
     parts = [fill(measured(run)), "\n".join(table(run)),
-             fill(f"The last row: {caption}. Columns k: the mean over the arms with k "
-                  "intermediate tasks."),
+             fill(f"The last row: {caption}. Columns k: the mean over the sets of k "
+                  "intermediate tasks (one seed each)."),
              fill(f"The report's main plot, the average over the {count} targets against the "
                   "number of intermediate tasks (`runs/demo/average_vs_k.png`):"),
              f"![the demo's average over targets vs the number of intermediate tasks]({image})",

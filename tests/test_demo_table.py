@@ -114,7 +114,7 @@ def test_the_table_and_sentences_hold_the_run_folders_numbers(tmp_path):
     # Least squares on log2(k) over the four arms with k >= 1: x = 0, 0, 1, 2 and
     # y = 40, 49, 50, 50.5: Sxy / Sxx = 8.875 / 2.75 = 3.227 points per doubling.
     assert "The slope per doubling of k is +3.2 points, 95% interval " in prose
-    assert "over 4 arms with k ≥ 1" in prose
+    assert "over 4 intermediate sets with k ≥ 1 (standard errors clustered by set)" in prose
     assert "Arms per size: 2 at k = 1, 1 at k = 2, 1 at k = 4." in prose
     assert "`demo-nli` from −10.0 (`demo-topic-en`) to +2.0 (`demo-topic-en` + `demo-pos-en` " \
         "+ `demo-topic-de` + `demo-topic-zh`)" in prose
@@ -129,17 +129,26 @@ def test_the_table_and_sentences_hold_the_run_folders_numbers(tmp_path):
 
 
 def test_the_slope_interval_is_the_reports(tmp_path):
+    import numpy as np
     from scipy import stats
 
     script = load_script()
     run = script.load_run(make_run(tmp_path / "demo"))
-    fit = stats.linregress([0, 0, 1, 2], [40.0, 49.0, 50.0, 50.5])
-    half = stats.t.ppf(0.975, 2) * fit.stderr
+    # One arm per set here, so clustering by set is the CR1 sandwich over arms, by hand:
+    # (X'X)^-1 (sum_i x_i x_i' e_i^2) (X'X)^-1 times G/(G-1) (N-1)/(N-K) = 4/3 * 3/2, t(G - 1).
+    x = np.column_stack([np.ones(4), [0, 0, 1, 2.0]])
+    y = np.array([40.0, 49.0, 50.0, 50.5])
+    bread = np.linalg.inv(x.T @ x)
+    beta = bread @ x.T @ y
+    e = y - x @ beta
+    meat = sum(np.outer(x[i] * e[i], x[i] * e[i]) for i in range(4))
+    half = stats.t.ppf(0.975, 3) * np.sqrt(2 * (bread @ meat @ bread)[1, 1])
     text = " ".join(script.findings(run).split())
-    low, high = fit.slope - half, fit.slope + half
+    low, high = beta[1] - half, beta[1] + half
     assert low < 0 < high
     assert (f"95% interval {low:+.1f} to {high:+.1f}".replace("-", "−")
-            + " over 4 arms with k ≥ 1; the interval includes 0") in text
+            + " over 4 intermediate sets with k ≥ 1 (standard errors clustered by set); the "
+            "interval includes 0") in text
 
 
 def test_a_run_that_is_not_the_default_demo_is_refused(tmp_path):

@@ -153,3 +153,12 @@ def test_a_complete_study_says_every_arm_is_complete(tmp_path):
                                    "results in every planned language.")
     assert not (out / "tables").exists()  # no --csv / --latex
 
+
+
+def test_latex_tables_escape_names_and_write_missing_values_as_dashes():
+    from xstilts.study.tables import latex_table
+
+    table = pd.DataFrame({"task": ["xnli_tt_de & 50%"], "gain": [1.234], "p_bh": [float("nan")]})
+    tex = latex_table("transfer", table)
+    assert "xnli\\_tt\\_de \\& 50\\% & 1.23 & -- \\\\" in tex
+    assert "\\toprule" in tex and "\\label{tab:transfer}" in tex

@@ -90,7 +90,8 @@ def test_the_report_names_its_average_and_the_splits(study_dir):
     # both targets are scored by accuracy: the baseline's average is the mean of the two
     expected = base.groupby("target")["value"].mean().mean()
     assert f"- Average, baseline (k = 0): {expected:.2f}% " in md
-    assert "| target | language | split | k | arms | mean (%) | gain (points) |" in md
+    assert ("| target | language | split | k | sets | arms | mean (%) | gain (points) | 95% CI "
+            "| p (BH) |") in md
     assert "| demo-nli | de | test | 0 |" in md and "| demo-nli | avg | test | 0 |" in md
 
 
