@@ -65,6 +65,10 @@ class TrainingConfig(Strict):
     eval_batch_size: int = Field(64, ge=1)
     max_steps: int | None = Field(None, ge=1)
     epochs: float = Field(1.0, gt=0)
+    # Train each task on at most N of its training examples (features: QA windows), a
+    # random subset drawn with the phase's seed (train/budget.py); None: all of them. A
+    # study's `budget: {per_task_examples: N}` sets it for the intermediate phase.
+    examples_per_task: int | None = Field(None, ge=1)
     warmup_ratio: float = Field(0.1, ge=0, lt=1)
     weight_decay: float = Field(0.01, ge=0)
     grad_accum: int = Field(1, ge=1)
