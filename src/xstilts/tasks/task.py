@@ -153,9 +153,10 @@ class HubSource:
 
 
 # Task options that describe a task to a study, not its data or its training: `family`
-# (translations of one task share one: study/spec.py's `types` strata). They are in no content
-# key (`keyed_options`), so setting one retrains and refeaturises nothing.
-STUDY_OPTIONS = ("family",)
+# (translations of one task share one: study/spec.py's `types` strata) and `sizes` (its
+# splits' sizes, for a study's cost before its data is on disk: study/cost.py). They are in
+# no content key (`keyed_options`), so setting one retrains and refeaturises nothing.
+STUDY_OPTIONS = ("family", "sizes")
 
 
 def keyed_options(options: dict) -> dict:

@@ -20,20 +20,7 @@ import time
 import torch
 from torch import nn
 
-# Dense (no sparsity) peak bf16 tensor FLOP/s by a lower-case substring of
-# torch.cuda.get_device_name(); first match wins, so specific names come first.
-PEAK_BF16_FLOPS = (
-    ("h100 pcie", 756e12),
-    ("h100 nvl", 835e12),
-    ("h100", 989e12),
-    ("h200", 989e12),
-    ("gh200", 989e12),
-    ("b200", 2250e12),
-    ("a100", 312e12),
-    ("l40s", 362e12),
-    ("l40", 181e12),
-    ("l4", 121e12),
-)
+from xstilts.train.gpus import PEAK_BF16_FLOPS
 
 
 def peak_bf16_flops(device: torch.device) -> float | None:
