@@ -181,31 +181,29 @@ def test_scattered_puts_rows_in_place_and_zeros_at_padding_even_over_reused_memo
 
 
 @pytest.mark.parametrize("build", [bert, xlmr])
-@pytest.mark.parametrize("budget", [unpadded.CPU_GROUP_SCORES, 1, 1152])
-def test_cpu_attention_with_dropout_is_hugging_faces_attention_before_its_dropout(
-        build, budget, monkeypatch):
-    # Training with attention dropout takes the written-out attention on a CPU
-    # (models/packed_attention.py); with its dropout mask all ones, the forward and the
-    # gradients must equal Hugging Face's without dropout. The default budget: one group with
-    # padding (keys masked by the product's bias); budget 1: each sequence alone, no padding
-    # (no bias); 1152 (4 heads x 2 x 12^2): groups [7, 3] and [1, 9] padded, [12, 12] not.
-    monkeypatch.setattr(unpadded, "CPU_GROUP_SCORES", budget)
-    monkeypatch.setattr(unpadded, "dropout_keep", lambda shape, p: torch.ones(shape))
-    ids, mask = padded_batch(LENGTHS, width=14)
-    weights = torch.randn(14, 32, generator=torch.Generator().manual_seed(2))
+def test_training_with_dropout_draws_as_hugging_faces_sdpa_forward_where_nothing_is_padded(
+        build):
+    # Sequences of one length: the unpadded forward's tensors have Hugging Face's shapes
+    # (attention over one (batch, heads, 9, 9) group; hidden states (tokens, width) against
+    # (batch, 9, width)), so with the same seed every dropout (embeddings, attention
+    # probabilities through SDPA's dropout_p, hidden states through the layers' nn.Dropout)
+    # draws the same masks in the same order: the same outputs and gradients, to rounding.
+    ids, mask = padded_batch([9, 9, 9])
+    weights = torch.randn(9, 32, generator=torch.Generator().manual_seed(2))
     outputs, grads = [], []
     for mode in ("ours", "theirs"):
-        model = build(dropout=0.3)
-        for name, module in model.named_modules():  # only the attention probabilities drop
-            if isinstance(module, torch.nn.Dropout) and not name.endswith("attention.self.dropout"):
-                module.p = 0.0
-        hidden = (unpadded_forward(model.train(), ids, mask).last_hidden_state if mode == "ours"
-                  else model.eval()(input_ids=ids, attention_mask=mask).last_hidden_state)
-        (hidden * weights * mask[..., None]).sum().backward()
+        model = build(dropout=0.3).train()
+        model.set_attn_implementation("sdpa")
+        torch.manual_seed(5)
+        hidden = (unpadded_forward(model, ids, mask).last_hidden_state if mode == "ours"
+                  else model(input_ids=ids, attention_mask=mask).last_hidden_state)
+        (hidden * weights).sum().backward()
         outputs.append(hidden.detach())
         grads.append({n: p.grad for n, p in model.named_parameters() if p.grad is not None})
-    real = mask.bool()
-    assert torch.allclose(outputs[0][real], outputs[1][real], atol=1e-5)
+    with torch.no_grad():
+        undropped = unpadded_forward(model.eval(), ids, mask).last_hidden_state
+    assert not torch.allclose(outputs[0], undropped, atol=1e-2)  # dropout did drop
+    assert torch.allclose(outputs[0], outputs[1], atol=1e-5)
     assert grads[0].keys() == grads[1].keys() and len(grads[0]) > 30
     for name in grads[1]:
         assert torch.allclose(grads[0][name], grads[1][name], atol=1e-4, rtol=1e-4), name

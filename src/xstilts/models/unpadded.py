@@ -4,10 +4,10 @@ Why: a batch is padded to its longest sequence, and Hugging Face's forward compu
 padding position through every layer. The projections, feed-forward layers and LayerNorms
 act on each token alone, so they can run on the real tokens packed into one matrix; only
 attention needs sequences, and it gets them in groups padded to the group's own longest. On a
-CPU the groups are also kept small: one attention over a whole batch of 384-token windows is a
-(batch, heads, 384, 384) tensor per layer (113 MiB for e5-small at batch 16) for the scores,
-the softmax, the dropout mask and each of their gradients, and a training step at that
-length took 1.7x longer than in groups of 32 MiB (`CPU_GROUP_SCORES`).
+CPU the groups are also kept small (`CPU_GROUP_SCORES`): one attention over a whole batch of
+long windows makes per-layer score tensors (scores, softmax, dropout mask, their gradients)
+of over 100 MiB, which is slower than several smaller groups (benchmarks/README.md,
+encoder_step.py).
 
 What runs here: BERT-shaped encoders (BERT, RoBERTa, XLM-R, CamemBERT: absolute positions,
 not a decoder), with Hugging Face's own modules and weights:
@@ -16,9 +16,7 @@ not a decoder), with Hugging Face's own modules and weights:
 2. the real tokens packed into a (tokens, width) matrix, on which every layer's
    projections, residuals, LayerNorms, feed-forward and hidden dropout (its own modules) run;
 3. attention per group of consecutive sequences, masked within the group: PyTorch's
-   scaled_dot_product_attention with the layer's dropout when training, except on a CPU
-   when training with dropout, where it is written out, forward and backward, over the
-   packed rows (models/packed_attention.py) with a cheaper mask (models/dropout.py);
+   scaled_dot_product_attention with the layer's attention dropout rate when training;
 4. the outputs scattered back to (batch, length, width), zeros at padding positions (no
    head reads them: each masks or ignores padding). `hidden_states`, when asked for, are the
    embeddings and every layer's output, as Hugging Face returns them.
@@ -38,17 +36,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from xstilts.models.dropout import dropout_keep, same_draws_dropout
 from xstilts.models.forward import config_refusal, forward_of, resolve_forward
-from xstilts.models.packed_attention import packed_attention
 
-# Attention scores per group on a CPU (heads x sequences x longest^2 floats: 32 MiB).
-# Measured on the project's 2-core machine, e5-small, batch 16, a training step: at 384
-# tokens the whole batch as one group (113 MiB of scores per tensor) took 12.6 s, groups
-# within this budget (2 sequences) 7.4 s, groups of one sequence 8.4 s; at 205 tokens the
-# whole batch (32 MiB) is one group, and smaller groups were slower (3.2 s against 3.1 s).
-# Likely cause of the cliff: glibc's malloc serves blocks over 32 MiB from fresh pages
-# (mmap) at every allocation, and the softmax, dropout mask and their gradients each take one.
+# Attention scores per group on a CPU (heads x sequences x longest^2 floats: 32 MiB). Larger
+# groups were slower per step and much smaller ones too (e5-small at 205 and 384 tokens:
+# benchmarks/README.md, "Attention group size"); why larger ones are slower was not measured.
 CPU_GROUP_SCORES = 1 << 23
 
 
@@ -132,11 +124,6 @@ class Group:
     scatter: torch.Tensor | None
     padding: torch.Tensor | None
     mask: torch.Tensor | None  # (sequences, 1, 1, longest): which keys are real
-    # For the CPU attention with dropout (models/packed_attention.py), None without padding
-    # or off the CPU: the packed row each padded slot reads (sequences x longest,), and
-    # (heads x sequences, 1, longest): 0 at real keys, -inf at padding.
-    gather: torch.Tensor | None = None
-    key_bias: torch.Tensor | None = None
 
 
 def attention_groups(lengths: list[int], heads: int, budget: int | None) -> list[list[int]]:
@@ -173,28 +160,14 @@ def pack(attention_mask: torch.Tensor, heads: int, budget: int | None,
     for members in attention_groups(lengths, heads, budget):
         sizes = [lengths[i] for i in members]
         longest, count = max(sizes), sum(sizes)
-        scatter = padding = mask = gather = key_bias = None
+        scatter = padding = mask = None
         if min(sizes) < longest:
             sub = real[members[0]:members[-1] + 1, :longest]
             scatter, padding = where(sub, True), where(sub, False)
             mask = on_device(sub[:, None, None, :])
-            if device is None or device.type == "cpu":
-                gather = _slot_rows(sizes, longest, start)
-                key_bias = torch.zeros(sub.shape).masked_fill_(~sub, float("-inf"))
-                key_bias = key_bias.repeat(heads, 1)[:, None, :]
-        groups.append(Group(start, count, len(members), longest, scatter, padding, mask,
-                            gather, key_bias))
+        groups.append(Group(start, count, len(members), longest, scatter, padding, mask))
         start += count
     return Packing(batch, length, where(real, True), where(real, False), tuple(groups))
-
-
-def _slot_rows(sizes: list[int], longest: int, start: int) -> torch.Tensor:
-    # The packed row each (sequence, position) slot of a padded group reads; a padding slot
-    # reads its sequence's first token (models/packed_attention.py: any finite row serves).
-    sizes_t = torch.tensor(sizes)
-    firsts = start + sizes_t.cumsum(0) - sizes_t
-    positions = torch.arange(longest)[None, :]
-    return (firsts[:, None] + positions.masked_fill(positions >= sizes_t[:, None], 0)).reshape(-1)
 
 
 def _scattered(x: torch.Tensor, rows: torch.Tensor, padding: torch.Tensor,
@@ -218,10 +191,6 @@ def _attention(layer: nn.Module, x: torch.Tensor, packing: Packing):
     weight = torch.cat([attn.query.weight, attn.key.weight, attn.value.weight])
     bias = torch.cat([attn.query.bias, attn.key.bias, attn.value.bias])
     qkv = F.linear(x, weight, bias)
-    if rate and qkv.device.type == "cpu" and qkv.dtype == torch.float32:
-        keeps = [dropout_keep((heads * g.sequences, g.longest, g.longest), rate)
-                 for g in packing.groups]
-        return packed_attention(qkv, packing.groups, heads, keeps)
     outputs = []
     for group in packing.groups:
         # The whole matrix when one group has every row: a narrow's backward would write the
@@ -237,11 +206,6 @@ def _attention(layer: nn.Module, x: torch.Tensor, packing: Packing):
         out = out.transpose(1, 2).reshape(-1, heads * size)
         outputs.append(out if group.scatter is None else out.index_select(0, group.scatter))
     return outputs[0] if len(outputs) == 1 else torch.cat(outputs)
-
-
-def _hidden_dropout(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    # The layer's own nn.Dropout, its very result (rate, training flag, draws), sooner.
-    return same_draws_dropout(x, module.p, module.training)
 
 
 def right_padded(attention_mask: torch.Tensor) -> bool:
@@ -315,9 +279,9 @@ def unpadded_forward(encoder: nn.Module, input_ids: torch.Tensor,
     for layer in layers:
         attended = _attention(layer, x, packing)
         out = layer.attention.output
-        x = out.LayerNorm(_hidden_dropout(out.dropout, out.dense(attended)) + x)
+        x = out.LayerNorm(out.dropout(out.dense(attended)) + x)
         out = layer.output
-        x = out.LayerNorm(_hidden_dropout(out.dropout, out.dense(layer.intermediate(x))) + x)
+        x = out.LayerNorm(out.dropout(out.dense(layer.intermediate(x))) + x)
         if states is not None:
             states.append(_unpack(x, packing))
     last = states[-1] if states is not None else _unpack(x, packing)

@@ -38,8 +38,10 @@ from xstilts.train.batching import BUCKET_WIDTH
 # clipping's scale applied inside fused AdamW (a division by its inverse: other roundings).
 # 5: CPU attention with dropout scales and masks the scores inside the product (baddbmm:
 # other roundings). 6: CPU attention with dropout over packed rows (models/packed_attention.py:
-# its mask laid out heads first, other draws per position).
-JOBS_VERSION = 6
+# its mask laid out heads first, other draws per position). 7: CPU tricks removed (issue 26,
+# point 2): attention dropout through SDPA, hidden dropout through nn.Dropout (torch's
+# masks), clipping by clip_grad_norm_ before the step (other draws and roundings).
+JOBS_VERSION = 7
 CODE_VERSION = f"xstilts {__version__} / jobs {JOBS_VERSION}"
 # Encoder settings that change what training produces (not where the model is read from).
 TRAINING_ENCODER_KEYS = ("freeze_embeddings", "trim_vocab", "freeze_layers",

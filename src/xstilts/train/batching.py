@@ -8,19 +8,9 @@ batches):
 1. a seeded permutation of the examples;
 2. cut into mega-chunks of `batch_size * CHUNK_BATCHES` examples, each ordered by length
    bucket (`BUCKET_WIDTH` tokens wide; a stable sort, so the examples of one bucket keep
-   their random order). A batch is not the n examples nearest in length: on the demo's
-   generated NLI (e5-small, 160 steps, batch 8; mean accuracy over its 6 test languages,
-   seeds 0-4) 16-token buckets reached 59.8% (50.3-66.3), exact sorting (width 1, as
-   Hugging Face's LengthGroupedSampler) 49.3% (32.3-61.8, below 16 at every seed) and 4-token
-   buckets 38.2% (seeds 0-3), although the batches' labels were as mixed (likely cause, not
-   shown: same-length generated pairs share their wording, so such a batch is too alike).
-   On real data the order is the same, by less: UD POS (e5-small trained 2 epochs on
-   English EWT dev, zero-shot accuracy over en/de/es test, seeds 0-2,
-   benchmarks/bucket_width.py) 85.34% with 16-token buckets, 85.15% with 4, 84.93% sorted
-   exactly, 16 above exact sorting at every seed.
-   The price is padding on short sequences: UD English POS at batch 16 is 71% real tokens
-   with 16-token buckets, 88% with 4, 94% sorted exactly (with models/unpadded.py only
-   attention computes that padding);
+   their random order). Buckets rather than exact sorting: batches of the n examples nearest
+   in length learnt worse on the demo's generated NLI and on real UD POS, at the price of
+   some padding on short sequences (benchmarks/README.md, bucket_width.py);
 3. each chunk cut into batches of `batch_size`;
 4. the full batches shuffled (seeded); the batch holding the longest example goes first, so
    an out-of-memory error shows at the first step, not hours in; a short remainder batch

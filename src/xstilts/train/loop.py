@@ -32,7 +32,7 @@ from xstilts.formats.base import TaskFormat
 from xstilts.progress import progress
 from xstilts.train.batching import BUCKET_WIDTH, batch_slice, epoch_order
 from xstilts.train.distributed import DataParallel
-from xstilts.train.optim import GradientNorms, build_optimizer, clipped_step, gradient_norm
+from xstilts.train.optim import build_optimizer, clip_gradients
 from xstilts.train.samplers import TaskSampler, task_probabilities
 from xstilts.train.state import (
     SavePolicy,
@@ -210,8 +210,6 @@ def train_phase(model, tokenizer, data: list[TaskData], cfg: TrainingConfig, out
     log = (out_dir / "log.jsonl" if par.is_main else Path(os.devnull)).open("a", encoding="utf-8")
     bar = progress(total=steps, initial=state["step"], desc=desc, unit="step")
     seen, started = 0, time.perf_counter()
-    # One process on a CPU: the gradients' norms taken during the backward (train/optim.py).
-    norms = GradientNorms(optimizer) if par.world_size == 1 and device.type == "cpu" else None
     try:
         while state["step"] < steps and not state["done"]:
             name = sampler.next()
@@ -227,14 +225,12 @@ def train_phase(model, tokenizer, data: list[TaskData], cfg: TrainingConfig, out
                     with autocast(device, cfg.bf16):
                         loss = step_loss(stream.data.fmt, stream.data.head_name,
                                          batch) / cfg.grad_accum
-                    with norms.recording(last_micro_batch) if norms else contextlib.nullcontext():
-                        loss.backward()
+                    loss.backward()
                 loss_sum += float(loss.detach())
                 seen += int(batch["input_ids"].shape[0])
-            # Clipped to cfg.max_grad_norm by the step.
-            norm = norms.total() if norms else gradient_norm(optimizer)
+            norm = clip_gradients(optimizer, cfg.max_grad_norm)  # the norm before clipping
             check_finite(loss_sum, float(norm), name, state["step"] + 1, steps, last_dir)
-            clipped_step(optimizer, norm, cfg.max_grad_norm)
+            optimizer.step()
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
             state["step"] += 1
@@ -264,8 +260,6 @@ def train_phase(model, tokenizer, data: list[TaskData], cfg: TrainingConfig, out
         with par.together():
             flush_log(log, last_dir)
     finally:
-        if norms:
-            norms.close()
         bar.close()
         with contextlib.suppress(OSError):  # flushed above; a full disk is reported there
             log.close()
