@@ -95,8 +95,9 @@ def test_labelled_views_and_fisher_on_tiny_random(tiny):
     pair = [(ex["text_a"], ex.get("text_b")) for ex in data["demo-topic-en"]]
     assert np.allclose(features[:, :-1], pooled(encoder, tokenizer, pair, settings), atol=1e-6)
     mc = labelled_view(tasks["demo-mc-en"], data["demo-mc-en"], encoder, tokenizer, settings)
-    choices = sum(len(ex["choices"]) for ex in data["demo-mc-en"])
-    assert mc[0].shape == (choices, hidden + 1) and mc[1].sum() == 12  # one right per question
+    # 4 choices a question: the first 3 questions make the 12 rows asked for, one right each.
+    assert mc[0].shape == (12, hidden + 1) and list(mc[1]) == [
+        int(j == ex["label"]) for ex in data["demo-mc-en"][:3] for j in range(4)]
     pos = labelled_view(tasks["demo-pos-en"], data["demo-pos-en"], encoder, tokenizer, settings)
     assert len(pos[1]) == sum(len(ex["tokens"]) for ex in data["demo-pos-en"])  # one per word
     assert labelled_view(tasks["demo-qa"], data["demo-qa"], encoder, tokenizer, settings) is None

@@ -1,8 +1,9 @@
 """What the base encoder says about one task from a small sample of its data, without training:
 
-    vectors   each sampled example's text (its string fields joined) through the encoder,
-              mean-pooled over its real tokens (last layer): TextEmb of Vu et al. 2020
-              averages such vectors over a task's data;
+    vectors   each sampled example's text (its string fields joined, labels left out;
+              classification: its (text_a, text_b) pair) through the encoder, mean-pooled
+              over its real tokens (last layer): TextEmb of Vu et al. 2020 averages such
+              vectors over a task's data;
     fisher    a task embedding: the diagonal empirical Fisher information of one layer's
               parameters (the encoder's last layer), the mean over a few mini-batches of the
               squared gradient of the task's own loss, with a fresh head of its format
@@ -12,7 +13,8 @@
               its inputs and labels at the base encoder;
     labelled  (features, integer labels) for LogME where the labels are classes of a fixed
               set: classification (the pooled pair, the label), multiple choice (each
-              (prompt, choice) pooled, label: right choice or not), tagging (each word's
+              (prompt, choice) pooled, label: right choice or not; of the first questions,
+              about `examples` rows in all), tagging (each word's
               first sub-token vector, its tag); None for span QA, retrieval, mining and MLM.
               Features carry a constant last column (a bias).
 
@@ -81,11 +83,15 @@ def sample_examples(examples, n: int, seed: int) -> list[dict]:
     return [examples[int(i)] for i in sorted(chosen)]
 
 
+NOT_TEXT = ("id", "label", "tags")  # an id and the labels are not the example's text
+
+
 def example_text(example: dict) -> str:
-    """An example's string fields (and lists of strings) joined by spaces, its id left out."""
+    """An example's string fields (and lists of strings) joined by spaces, its id and labels
+    left out."""
     parts = []
     for key, value in example.items():
-        if key == "id":
+        if key in NOT_TEXT:
             continue
         if isinstance(value, str):
             parts.append(value)
@@ -137,7 +143,9 @@ def labelled_view(task, examples: list[dict], encoder, tokenizer,
         texts = [(ex["text_a"], ex.get("text_b")) for ex in examples]
         labels = [index[str(ex["label"])] for ex in examples]
         return with_bias(pooled(encoder, tokenizer, texts, settings)), np.asarray(labels)
-    if task.format == "multiple_choice":
+    if task.format == "multiple_choice":  # about `examples` rows: the first questions' choices
+        per = max(len(ex["choices"]) for ex in examples)
+        examples = examples[:max(2, math.ceil(settings.examples / per))]
         texts = [(ex["prompt"], str(c)) for ex in examples for c in ex["choices"]]
         labels = [int(j == int(ex["label"])) for ex in examples
                   for j in range(len(ex["choices"]))]
@@ -224,7 +232,11 @@ def task_sample(task, examples: list[dict], encoder, tokenizer, settings: Sample
                 trained: bool = True) -> TaskSample:
     """Everything the estimates need from one task's sampled examples (`trained`: whether
     its labels are read: a target that is never trained gives text vectors only)."""
-    vectors = pooled(encoder, tokenizer, [example_text(ex) for ex in examples], settings)
     labelled = labelled_view(task, examples, encoder, tokenizer, settings) if trained else None
+    if task.format == "classification" and labelled is not None \
+            and len(labelled[1]) == len(examples):
+        vectors = labelled[0][:, :-1]  # the pooled (text_a, text_b): its text, encoded once
+    else:
+        vectors = pooled(encoder, tokenizer, [example_text(ex) for ex in examples], settings)
     fisher = fisher_vector(task, examples, encoder, tokenizer, settings) if trained else None
     return TaskSample(task.name, vectors, labelled, fisher, len(examples))

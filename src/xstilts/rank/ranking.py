@@ -34,12 +34,11 @@ def candidate_sets(study: Study) -> list[tuple[str, ...]]:
     return list(dict.fromkeys(s for k in study.spec.sizes if k > 0 for s in study.sets(k)))
 
 
-def rank_key(study: Study, settings, encoder_location: str) -> str:
-    """What the estimates depend on (a stored ranking with the same key is reused)."""
-    return content_key({"pool": study.spec.pool, "base": study.spec.base,
-                        "sizes": study.spec.sizes,
-                        "sets": candidate_sets(study), "settings": dataclasses.asdict(settings),
-                        "encoder": encoder_location, "v": 1})
+def rank_key(study: Study, settings) -> str:
+    """What the estimates depend on: the study (its `select` aside) and the settings; an
+    adaptive study reuses a ranking with the same key."""
+    spec = study.spec.model_dump(mode="json", exclude={"select"})
+    return content_key({"spec": spec, "settings": dataclasses.asdict(settings), "v": 1})
 
 
 def estimate(study: Study, settings, log=None) -> tuple[pd.DataFrame, dict]:
@@ -51,7 +50,7 @@ def estimate(study: Study, settings, log=None) -> tuple[pd.DataFrame, dict]:
         task_similarity,
         text_similarity,
     )
-    from xstilts.study.run import prepare
+    from xstilts.study.prepare import prepare
     from xstilts.tasks.loading import load_split
 
     say = log or logger.info
@@ -150,6 +149,7 @@ def rank_study(study: Study, study_path: Path, out: Path, settings, top: int | N
     out.mkdir(parents=True, exist_ok=True)
     write_text_atomic(out / RANK_FILE, frame.to_csv(index=False))
     meta["singles"] = scored.to_dict(orient="records")
+    meta["key"] = rank_key(study, settings)
     write_json_atomic(out / META_FILE, meta)
     top_file = None
     if top:
