@@ -89,7 +89,7 @@ def average_vs_k(table: pd.DataFrame, by_k: pd.DataFrame, slope: dict, n_targets
     label = label or f"average over {n_targets} target(s)"
     ax.set_title(f"{text(label[:1].upper() + label[1:])} vs number of intermediate tasks")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="best")
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)
     return _png(fig)
 
 
