@@ -241,3 +241,30 @@ def test_an_untrained_target_counts_once_per_model_and_its_baseline_is_fixed():
     # As a trained target, one baseline model would leave the gain's variance unknown.
     trained = analysis.by_k_language(table).set_index(["language", "k"])
     assert math.isnan(trained.loc[("de", 1), "p"])
+
+
+def test_language_gains_are_welch_against_the_baseline_seeds_with_bh_over_the_cells():
+    base = {"de": [50.0, 52.0, 51.0], "fr": [60.0, 61.0, 59.0]}
+    runs = {"de": {"a": 55.0, "b": 53.0, "c": 58.0}, "fr": {"a": 60.0, "b": 62.0, "c": 59.5}}
+    rows = []
+    for lang in ("de", "fr"):
+        rows += [(f"b{i}", "", 0, "t", lang, "acc", v, True, "test")
+                 for i, v in enumerate(base[lang])]
+        rows += [(f"r{name}", name, 1, "t", lang, "acc", v, True, "test")
+                 for name, v in runs[lang].items()]
+    for run in ("b0", "b1", "b2", "ra", "rb", "rc"):  # the target's mean over de and fr
+        here = [r for r in rows if r[0] == run]
+        rows.append((run, here[0][1], here[0][2], "t", "avg", "acc",
+                     sum(r[6] for r in here) / 2, True, "test/test"))
+    out = analysis.by_k_language(results_rows(rows)).set_index(["language", "k"])
+    p = []
+    for lang in ("de", "fr"):
+        ref = stats.ttest_ind(list(runs[lang].values()), base[lang], equal_var=False)
+        assert out.loc[(lang, 1), "p"] == pytest.approx(ref.pvalue)
+        assert out.loc[(lang, 1), "gain"] == pytest.approx(np.mean(list(runs[lang].values()))
+                                                           - np.mean(base[lang]))
+        p.append(ref.pvalue)
+    bh = stats.false_discovery_control(p)
+    assert (out.loc[("de", 1), "p_bh"], out.loc[("fr", 1), "p_bh"]) == pytest.approx(tuple(bh))
+    assert out.loc[("avg", 1), "p_bh"] == pytest.approx(out.loc[("avg", 1), "p"])  # own family
+    assert math.isnan(out.loc[("de", 0), "p_bh"])

@@ -306,7 +306,8 @@ def by_k_language(frame: pd.DataFrame, level: float = LEVEL,
     over sets (k ≥ 1; each set's models averaged first) or over the baseline's models, the
     baseline's mean, the gain over it with Welch's interval and p against the baseline's
     models (an `untrained` target's baseline is one fixed model: no variance), `p_bh`
-    (Benjamini-Hochberg over every target × language × k ≥ 1 cell), and `split`, the split the
+    (Benjamini-Hochberg over every target × language × k ≥ 1 cell; the targets' 'avg' rows
+    are a family of their own), and `split`, the split the
     language was scored on (for 'avg', evaluate.xtreme.split_text of its languages' splits;
     "" where the frame has none)."""
     main = with_models(frame[frame["main"]])
@@ -331,7 +332,9 @@ def by_k_language(frame: pd.DataFrame, level: float = LEVEL,
             rows.append(row)
     out = pd.DataFrame(rows, columns=["target", "language", "k", "sets", "arms", "mean",
                                       "baseline", "gain", "ci_low", "ci_high", "p"])
-    out["p_bh"] = stats.adjust(out["p"], "fdr_bh")
+    out["p_bh"] = np.nan
+    for family in (out["language"] != "avg", out["language"] == "avg"):
+        out.loc[family, "p_bh"] = stats.adjust(out.loc[family, "p"], "fdr_bh")
     splits: dict[tuple[str, str], str] = {}
     if "split" in main:
         rows = main[(main["language"] != "avg") & (main["split"] != "")]
