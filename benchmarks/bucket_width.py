@@ -10,7 +10,7 @@ default rests on real data, not only on the demo's generated NLI:
   file present (English EWT, German GSD, Spanish GSD in ../shared/data);
 - encoder: e5-small (word embeddings frozen, as the CPU runs of train_throughput.py), one
   evaluation at the end (the final model: no selection that could differ between widths);
-- each (width, seed) a `pipeline.run` into one store (features tokenised once); a rerun
+- each (width, seed) a `run_config` (study/run.py) into one store (features tokenised once); a rerun
   with the same store reuses finished runs.
 
 Prints one row per (width, seed) with each language's accuracy and F1 averaged over the
@@ -35,7 +35,7 @@ def run_one(declaration: dict, encoder: str, width: int, seed: int, args, out: P
             store: Path) -> dict:
     """One training run at `width`: its accuracy per language and F1 averaged over them."""
     from xstilts.config import RunConfig
-    from xstilts.pipeline import run
+    from xstilts.study.run import run_config
 
     training = {"batch_size": args.batch_size, "length_bucket_width": width,
                 "evaluations": 1, "dev_limit": 200}
@@ -44,7 +44,7 @@ def run_one(declaration: dict, encoder: str, width: int, seed: int, args, out: P
         "seed": seed, "encoder": {"name": encoder, "freeze_embeddings": True},
         "targets": {"tasks": ["udpos"], "training": training},
         "tasks": {"udpos": declaration}})
-    target = run(config, out / f"width{width}-seed{seed}", store=store)["targets"]["udpos"]
+    target = run_config(config, out / f"width{width}-seed{seed}", store=store)["targets"]["udpos"]
     accuracy = {lang: metrics["accuracy"] for lang, metrics in target["languages"].items()}
     return {"width": width, "seed": seed, "accuracy": accuracy, "f1": target["average"]["f1"]}
 

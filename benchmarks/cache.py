@@ -17,7 +17,7 @@ repeat with a store of its own; the table shows the median of each kind):
 run does before it trains: imports, reading and checking the data, loading the encoder,
 featurising); "first step" is that first optimiser step's own time (the same with any cache).
 "start-up" is launching to the end of the imports; "featurise" is the phase's featurisation
-(`pipeline.phase_data`).
+(`study/phases.py` `phase_data`).
 Usage: python benchmarks/cache.py [--tasks xquad udpos pairs] [--pairs N] [--repeat N] [--quick]
 """
 
@@ -100,14 +100,14 @@ def worker(config_file: Path, out: Path, store: Path, result: Path) -> None:
     import torch
     from torch.optim.optimizer import register_optimizer_step_post_hook
 
-    import xstilts.pipeline as pipeline
+    import xstilts.study.phases as phases
     from xstilts.config import RunConfig
     from xstilts.models.encoder import quiet_transformers
 
     quiet_transformers()
     imported = time.time()
     times = {"launched": float(os.environ["BENCH_LAUNCHED"]), "imported": imported}
-    featurise = getattr(pipeline, "phase_data", None)
+    featurise = getattr(phases, "phase_data", None)
     if featurise is not None:
         def timed_phase_data(*args, **kwargs):
             started = time.time()
@@ -116,7 +116,7 @@ def worker(config_file: Path, out: Path, store: Path, result: Path) -> None:
             finally:
                 times["featurise"] = times.get("featurise", 0.0) + time.time() - started
 
-        pipeline.phase_data = timed_phase_data
+        phases.phase_data = timed_phase_data
 
     from xstilts.train import loop
 
@@ -138,7 +138,9 @@ def worker(config_file: Path, out: Path, store: Path, result: Path) -> None:
 
     register_optimizer_step_post_hook(first_step)
     config = RunConfig.model_validate(json.loads(config_file.read_text(encoding="utf-8")))
-    pipeline.run(config, out, store=store)
+    from xstilts.study.run import run_config
+
+    run_config(config, out, store=store)
     sys.exit("the run ended without a training step")
 
 

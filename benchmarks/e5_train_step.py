@@ -12,10 +12,10 @@ import time
 import torch
 
 from xstilts.config import TrainingConfig
+from xstilts.models.build import freeze_bottom_layers
 from xstilts.models.e5_small import ensure_e5_small
 from xstilts.models.encoder import load_encoder, quiet_transformers
 from xstilts.models.trim import ensure_trimmed
-from xstilts.pipeline import freeze_bottom_layers
 from xstilts.train.optim import build_optimizer
 
 

@@ -6,7 +6,7 @@ Trainable targets are evaluated from one checkpoint with a fresh (untrained) hea
 throughput does not depend on what the head learnt. Tatoeba and demo-retrieval use the base
 encoder, as zero-shot retrieval does.
 
-- xstilts  `xstilts.pipeline.evaluate_language` for every (target, language), in a study's
+- xstilts  `xstilts.study.phases.evaluate_language` for every (target, language), in a study's
            order: the model kept in memory across a target's languages, splits read once,
            batches formed by length (and whatever caches this xstilts has);
 - plain    the same formats' featurize / collate / predict_batch / decode / score, with the
@@ -71,7 +71,7 @@ def run_config(args, encoder: str) -> dict:
 def prepared(config_data: dict):
     """(config, tasks with their final options, setup) as a run resolves them."""
     from xstilts.config import RunConfig
-    from xstilts.study.run import prepare
+    from xstilts.study.prepare import prepare
 
     config = RunConfig.model_validate(config_data)
     tasks, setup = prepare(config)
@@ -81,7 +81,8 @@ def prepared(config_data: dict):
 def write_checkpoint(config, tasks, setup, folder: Path) -> None:
     """The base encoder with a fresh head for every trainable target, in one checkpoint."""
     from xstilts.formats import get_format
-    from xstilts.pipeline import build_model, seed_everything
+    from xstilts.models.build import build_model
+    from xstilts.study.phases import seed_everything
 
     seed_everything(0)
     model, tokenizer = build_model(setup.encoder_location, config.encoder)
@@ -94,13 +95,15 @@ def write_checkpoint(config, tasks, setup, folder: Path) -> None:
 # ------------------------------------------------------------------ the two evaluation loops
 
 def evaluate_xstilts(config, tasks, setup, checkpoint: str, out: Path, device) -> dict:
-    """Every (target, language) through the pipeline's evaluation job; examples per target.
+    """Every (target, language) through the study's evaluation job; examples per target.
 
     Switch-on point: caches inside `evaluate_language` (the model kept between languages, a
     base encoder kept between jobs) count automatically; a feature cache that needs an
     argument (a store) is passed here."""
     from xstilts.formats import get_format
-    from xstilts.pipeline import evaluate_language, load_split
+    from xstilts.study.phases import Workspace, evaluate_language
+    from xstilts.study.plan import EvalJob
+    from xstilts.tasks.loading import load_split
     from xstilts.tasks.splits import scored_split
 
     done = {}
@@ -111,8 +114,9 @@ def evaluate_xstilts(config, tasks, setup, checkpoint: str, out: Path, device) -
         started, count = time.perf_counter(), 0
         for lang in task.languages:
             split = scored_split(task, config.targets.eval_split, lang)
-            evaluate_language(task, lang, split, phase, location, trained, config.encoder,
-                              out / name / lang, device)
+            job = EvalJob(key=f"{name}-{lang}", task=task, lang=lang, split=split, phase=phase,
+                          model=name if trained else None, start=None)
+            evaluate_language(job, Workspace(out / name / lang, location, config.encoder, device))
             count += _count(task, load_split(task, split, lang), phase.test_limit)
         done[name] = {"languages": len(task.languages), "examples": count,
                       "seconds": time.perf_counter() - started}
@@ -125,8 +129,9 @@ def evaluate_plain(config, tasks, setup, checkpoint: str, out: Path, device) -> 
 
     from xstilts.evaluate.predict import autocast, to_device
     from xstilts.formats import get_format
+    from xstilts.models.build import build_model
     from xstilts.models.encoder import max_positions
-    from xstilts.pipeline import build_model, evaluation_length
+    from xstilts.tasks.resolve import evaluation_length
     from xstilts.tasks.splits import scored_split
 
     done = {}
@@ -182,13 +187,13 @@ def worker(system: str, plan_file: Path, result_file: Path) -> None:
     """One system in this (fresh) process; writes its timings and peak memory."""
     import torch
 
-    import xstilts.pipeline as pipeline
     from xstilts.models.encoder import quiet_transformers
+    from xstilts.tasks import loading
 
     quiet_transformers()
     plan = json.loads(plan_file.read_text(encoding="utf-8"))
     config, tasks, setup = prepared(plan["config"])
-    pipeline._SPLITS.clear()  # prepare() read splits for the tokenizer: start cold
+    loading._SPLITS.clear()  # prepare() read splits for the tokenizer: start cold
     device = torch.device(plan["device"])
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats()

@@ -25,8 +25,10 @@ os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # before CUDA start
 import torch  # noqa: E402
 
 from xstilts.config import parse_config  # noqa: E402
+from xstilts.models.build import build_model
 from xstilts.models.encoder import resolve_encoder  # noqa: E402
-from xstilts.pipeline import RunData, build_model, phase_data, seed_everything  # noqa: E402
+from xstilts.study.phases import phase_data, seed_everything
+from xstilts.tasks.loading import RunData
 from xstilts.train import loop  # noqa: E402
 
 CONFIG = """

@@ -23,7 +23,7 @@ import torch
 
 from xstilts.config import RunConfig
 from xstilts.models.encoder import quiet_transformers
-from xstilts.pipeline import run
+from xstilts.study.run import run_config
 
 KINDS = ("last", "scalar_mix", "attention")
 UPOS = ["ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN", "NUM", "PART", "PRON",
@@ -73,7 +73,7 @@ def one_run(task: str, data: Path, kind: str, out: Path) -> tuple[dict, float, f
         "targets": {"tasks": [task], **targets}, "tasks": {task: declaration}})
     started = time.perf_counter()
     with contextlib.redirect_stdout(io.StringIO()):  # the pipeline's own progress lines
-        target = run(config, out)["targets"][task]
+        target = run_config(config, out)["targets"][task]
     return target["languages"], target["dev"]["best_score"], time.perf_counter() - started
 
 

@@ -233,10 +233,10 @@ def main() -> None:
 
     import yaml
 
-    import xstilts.pipeline as pipeline
     from xstilts.models.encoder import quiet_transformers
     from xstilts.study.spec import load_study
     from xstilts.study.study import plan_study
+    from xstilts.tasks import loading
 
     quiet_transformers()
     with tempfile.TemporaryDirectory() as tmp:
@@ -244,7 +244,7 @@ def main() -> None:
         path.write_text(yaml.safe_dump(study_spec(args, pool)), encoding="utf-8")
         study = load_study(path)
         plan_study(study)  # builds the encoder once (tiny-random's tokenizer): not planning
-        pipeline._SPLITS.clear()  # but the data is read again, as by a new process
+        loading._SPLITS.clear()  # but the data is read again, as by a new process
         with contextlib.redirect_stdout(io.StringIO()):  # the jobs' progress lines
             first = timed_study(study, Path(tmp) / "out", args.workers)
             again = timed_study(study, Path(tmp) / "out", args.workers)

@@ -5,7 +5,7 @@ Real data (from ../shared/data): XQuAD-en span QA at 384 tokens (HF run_qa.py wi
 doc_stride 128) and UD English tagging at 128 (first-subword labels, as run_ner.py). Every
 system trains on the very same features, which xstilts featurises once:
 
-- xstilts      `xstilts.pipeline.phase_data` + `xstilts.train.loop.train_phase` (length-grouped
+- xstilts      `xstilts.study.phases.phase_data` + `xstilts.train.loop.train_phase` (length-grouped
                batches when `training.group_by_length` exists), dev evaluation and checkpoint
                writes switched off;
 - hf-padded    `Trainer` as the HF example scripts set it up by default: every batch padded to
@@ -224,8 +224,10 @@ def declarations(args) -> dict[str, dict]:
 
 def run_xstilts(name: str, config, location: str, args, device, out: Path):
     """Featurise with xstilts and train with its loop; (row, the features, the task)."""
+    from xstilts.models.build import build_model
     from xstilts.models.forward import forward_of
-    from xstilts.pipeline import build_model, phase_data, resolve_tasks, seed_everything
+    from xstilts.study.phases import phase_data, seed_everything
+    from xstilts.tasks.resolve import resolve_tasks
     from xstilts.train.loop import train_phase
 
     task = resolve_tasks(config)[name]
@@ -317,7 +319,7 @@ def run_trainer(name: str, system: str, task, features, tokenizer, location: str
         Trainer,
     )
 
-    from xstilts.pipeline import seed_everything
+    from xstilts.study.phases import seed_everything
 
     padding = {"padding": "max_length", "max_length": length} if system == "hf-padded" else {
         "padding": "longest"}
@@ -397,7 +399,8 @@ def main() -> None:
 
     from xstilts.config import RunConfig
     from xstilts.models.encoder import quiet_transformers, resolve_encoder
-    from xstilts.pipeline import load_split, resolve_tasks, strings_of
+    from xstilts.tasks.loading import load_split, strings_of
+    from xstilts.tasks.resolve import resolve_tasks
 
     quiet_transformers()
     encoder = pick_encoder(args.encoder, args.quick)

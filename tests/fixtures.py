@@ -150,13 +150,10 @@ def trained_batch(fmt, examples, tokenizer, encoder, task, max_length: int = 32)
 
 def train_intermediate_phase(config, out):
     """Train a config's intermediate phase alone on tiny-random (the loop's own result)."""
-    from xstilts.pipeline import (
-        RunData,
-        build_model,
-        phase_data,
-        resolve_encoder,
-        seed_everything,
-    )
+    from xstilts.models.build import build_model
+    from xstilts.models.encoder import resolve_encoder
+    from xstilts.study.phases import phase_data, seed_everything
+    from xstilts.tasks.loading import RunData
     from xstilts.train import loop
 
     data = RunData(config)

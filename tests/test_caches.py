@@ -11,7 +11,6 @@ import torch
 from safetensors.torch import load_file
 
 from tests.fixtures import COLOUR_TASK_YAML, write_colour_task, write_jsonl
-from xstilts import pipeline
 from xstilts.config import load_config
 from xstilts.features import FeatureCache
 from xstilts.formats.bitext_mining import BitextMiningFormat
@@ -19,7 +18,10 @@ from xstilts.formats.classification import ClassificationFormat
 from xstilts.formats.retrieval import RetrievalFormat
 from xstilts.models import encoder as encoder_module
 from xstilts.models import kept
-from xstilts.study.run import prepare
+from xstilts.study import phases
+from xstilts.study.plan import EvalJob, TargetJob
+from xstilts.study.prepare import prepare
+from xstilts.study.run import run_config
 
 CONFIG = """
 seed: 3
@@ -59,7 +61,7 @@ def losses(folder: Path) -> list:
 def test_a_warm_feature_cache_tokenises_nothing_and_changes_nothing(tmp_path, monkeypatch):
     config = colour_config(tmp_path)
     calls = count_calls(monkeypatch, ClassificationFormat, "featurize")
-    cold = pipeline.run(config, tmp_path / "cold")
+    cold = run_config(config, tmp_path / "cold")
     # Train and dev of each phase once (not dev at each of the 3 evaluations), test per
     # language once: 2 + 2 + 3.
     sizes = sorted(len(args[1]) for args in calls)
@@ -67,7 +69,7 @@ def test_a_warm_feature_cache_tokenises_nothing_and_changes_nothing(tmp_path, mo
     assert any((tmp_path / "cold" / "features").iterdir())
     shutil.copytree(tmp_path / "cold" / "features", tmp_path / "warm" / "features")
     del calls[:]
-    warm = pipeline.run(config, tmp_path / "warm")
+    warm = run_config(config, tmp_path / "warm")
     assert calls == []  # every split came from the cache
     assert warm["targets"] == json.loads(json.dumps(cold["targets"]).replace(
         str(tmp_path / "cold"), str(tmp_path / "warm")))
@@ -88,8 +90,9 @@ def test_the_start_encoder_is_read_once_and_every_job_gets_its_own_copy(tmp_path
     kept.forget_kept()
 
     def target(seed: int, name: str) -> dict:
-        out = pipeline.train_target(task, phase, seed, setup.encoder_location, config.encoder,
-                                    tmp_path / name, torch.device("cpu"))
+        job = TargetJob(key=name, task=task, phase=phase, seed=seed, start=None)
+        out = phases.train_target(job, phases.Workspace(tmp_path / name, setup.encoder_location,
+                                                        config.encoder, torch.device("cpu")))
         return {**out, "checkpoint": None, "losses": losses(tmp_path / name),
                 "weights": load_file(str(tmp_path / name / "best" / "model.safetensors"))}
 
@@ -158,17 +161,18 @@ def test_the_english_side_is_embedded_once_per_model(tmp_path, monkeypatch):
 
     def evaluate(lang: str) -> tuple[dict, int]:
         before = len(batches)
-        result = pipeline.evaluate_language(task, lang, "test", phase, setup.encoder_location,
-                                            False, config.encoder, tmp_path / lang,
-                                            torch.device("cpu"))
+        job = EvalJob(key=lang, task=task, lang=lang, split="test", phase=phase, model=None,
+                      start=None)
+        result = phases.evaluate_language(job, phases.Workspace(
+            tmp_path / lang, setup.encoder_location, config.encoder, torch.device("cpu")))
         predictions = (tmp_path / lang / "predictions" / result["file"]).read_text()
         return {**result, "predictions": predictions}, len(batches) - before
 
-    pipeline._LOADED.clear()
+    phases._LOADED.clear()
     (_, de_batches), (ru, ru_batches) = evaluate("de"), evaluate("ru")
     assert (de_batches, ru_batches) == (2, 1)  # ru: its own side only (batch size 32)
-    assert pipeline._LOADED["value"][3].hits == 1
-    pipeline._LOADED.clear()  # a fresh model: nothing remembered
+    assert phases._LOADED["value"][3].hits == 1
+    phases._LOADED.clear()  # a fresh model: nothing remembered
     alone, alone_batches = evaluate("ru")
     assert alone_batches == 2 and alone == ru
 
@@ -191,11 +195,13 @@ targets:
     features = FeatureCache(tmp_path / "features")
 
     def evaluate(name: str) -> dict:
-        pipeline._LOADED.clear()  # a fresh model (and embedding memo) each time
-        result = pipeline.evaluate_language(task, "de", "test", phase, setup.encoder_location,
-                                            False, config.encoder, tmp_path / name,
-                                            torch.device("cpu"), features)
-        memo = pipeline._LOADED["value"][3]
+        phases._LOADED.clear()  # a fresh model (and embedding memo) each time
+        job = EvalJob(key=name, task=task, lang="de", split="test", phase=phase, model=None,
+                      start=None)
+        result = phases.evaluate_language(job, phases.Workspace(
+            tmp_path / name, setup.encoder_location, config.encoder, torch.device("cpu"),
+            features))
+        memo = phases._LOADED["value"][3]
         files = sorted(p.relative_to(tmp_path / name).as_posix()
                        for p in (tmp_path / name).rglob("*.tsv"))
         return {**result, "memo": (memo.hits, memo.misses), "files": files}
@@ -219,12 +225,12 @@ def test_a_warm_run_in_a_new_process_does_not_read_its_training_files(tmp_path, 
     folder = resolve_encoder("tiny-random", ["red blue green"], seed=3)
     config = colour_config(tmp_path, CONFIG.replace("name: tiny-random", f"name: {folder}"))
     reads = reads_of(monkeypatch)
-    cold = pipeline.run(config, tmp_path / "out")
+    cold = run_config(config, tmp_path / "out")
     train = tmp_path / "data" / "train-en.jsonl"
     assert train in reads
     new_process(monkeypatch)
     del reads[:]
-    warm = pipeline.run(config.model_copy(update={"seed": 4}), tmp_path / "out")
+    warm = run_config(config.model_copy(update={"seed": 4}), tmp_path / "out")
     assert reads and train not in reads  # dev and test files are read: they are scored
     assert warm["targets"]["colour"]["languages"].keys() == cold["targets"]["colour"][
         "languages"].keys()

@@ -9,8 +9,9 @@ import pytest
 from tests.tasks.xtreme_data import build_local
 from xstilts.config import load_config
 from xstilts.errors import XstiltsError
-from xstilts.pipeline import resolve_tasks, run
+from xstilts.study.run import run_config
 from xstilts.tasks.registry import builtin_tasks
+from xstilts.tasks.resolve import resolve_tasks
 from xstilts.tasks.splits import needed_splits, scored_split
 
 
@@ -73,7 +74,7 @@ targets:
   training: {{max_steps: 2, batch_size: 2}}
 """)
     out = tmp_path / "out"
-    results = run(load_config(tmp_path / "c.yaml"), out)
+    results = run_config(load_config(tmp_path / "c.yaml"), out)
     udpos = results["targets"]["udpos"]
     assert udpos["eval_split"] == "dev"
     assert udpos["splits"] == {"de": "dev", "kk": "test"}  # kk has no dev set
@@ -104,8 +105,8 @@ targets:
 
 
 def test_bucc_oracle_tunes_and_scores_dev_xtreme_tunes_on_dev_and_scores_test(tmp_path):
-    xtreme = run(bucc_config(tmp_path, None), tmp_path / "xtreme-out")["targets"]["bucc2018"]
-    oracle = run(bucc_config(tmp_path, "oracle"), tmp_path / "oracle-out")["targets"]["bucc2018"]
+    xtreme = run_config(bucc_config(tmp_path, None), tmp_path / "xtreme-out")["targets"]["bucc2018"]
+    oracle = run_config(bucc_config(tmp_path, "oracle"), tmp_path / "oracle-out")["targets"]["bucc2018"]
     assert xtreme["splits"] == {"de": "test"} and "oracle" not in xtreme
     assert oracle["splits"] == {"de": "dev"} and "upper bound" in oracle["oracle"]
     assert (tmp_path / "oracle-out" / "predictions" / "bucc2018" / "dev-de.tsv").is_file()
@@ -118,5 +119,5 @@ def test_bucc_xtreme_protocol_without_test_gold_is_refused_before_any_work(tmp_p
     config = bucc_config(tmp_path, None)
     (tmp_path / "xtreme" / "bucc2018" / "de-en.test.gold").unlink()  # as download_data.sh
     with pytest.raises(XstiltsError, match=r"de-en.test.gold: file not found.*\n.*protocol: oracle"):
-        run(config, tmp_path / "out")
+        run_config(config, tmp_path / "out")
     assert not (tmp_path / "out" / "results.json").exists()

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from xstilts.config import load_config
-from xstilts.pipeline import resolve_tasks
 from xstilts.tasks.registry import resolve_task
+from xstilts.tasks.resolve import resolve_tasks
 
 PAPER = Path(__file__).resolve().parents[1] / "examples" / "paper"
 README = Path(__file__).resolve().parents[1] / "README.md"

@@ -11,13 +11,18 @@ from safetensors.torch import load_file
 from transformers import AutoModel
 
 from tests.fixtures import COLOUR_TASK_YAML, write_colour_task
-from xstilts import pipeline
 from xstilts.config import RunConfig, load_config
 from xstilts.errors import XstiltsError
 from xstilts.evaluate.predict import raw_outputs
+from xstilts.formats import get_format
 from xstilts.models.aggregation import LayerAggregatingEncoder, build_aggregation
+from xstilts.models.build import build_model
+from xstilts.models.encoder import resolve_encoder
 from xstilts.models.multitask import AGGREGATION_KEY, HEADS_INFO, HEADS_WEIGHTS
-from xstilts.pipeline import RunData, build_model, phase_data, resolve_encoder, seed_everything
+from xstilts.study import phases
+from xstilts.study.phases import phase_data, seed_everything
+from xstilts.study.run import run_config
+from xstilts.tasks.loading import RunData
 from xstilts.train.loop import train_phase
 
 CPU = torch.device("cpu")
@@ -42,7 +47,7 @@ def outputs_of(model, tokenizer, data: RunData) -> dict:
     out = {}
     for name in TASKS:
         task = data.tasks[name]
-        fmt = pipeline.get_format(task.format)
+        fmt = get_format(task.format)
         feats = fmt.featurize(data.get(name, "dev", "en"), tokenizer, task, LENGTH)
         batch = fmt.collate(feats, tokenizer.pad_token_id)
         model.eval()
@@ -145,14 +150,14 @@ targets:
 tasks:""" + COLOUR_TASK_YAML)
     config = load_config(tmp_path / "c.yaml")
     seen = []
-    real = pipeline.predict_and_score
+    real = phases.predict_and_score
 
-    def spy(encoder, *args, **kwargs):
-        seen.append({k: v.detach().clone() for k, v in encoder.state_dict().items()})
-        return real(encoder, *args, **kwargs)
+    def spy(model, *args, **kwargs):
+        seen.append({k: v.detach().clone() for k, v in model.encoder.state_dict().items()})
+        return real(model, *args, **kwargs)
 
-    monkeypatch.setattr(pipeline, "predict_and_score", spy)
-    results = pipeline.run(config, tmp_path / "out")
+    monkeypatch.setattr(phases, "predict_and_score", spy)
+    results = run_config(config, tmp_path / "out")
     best = results["targets"]["colour"]["dev"]["checkpoint"]
     assert len(seen) == 3  # en, de, ru
     backbone = load_file(f"{best}/model.safetensors")

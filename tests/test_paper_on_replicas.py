@@ -16,7 +16,7 @@ import yaml
 
 from tests.tasks.xtreme_data import build_local
 from xstilts.config import parse_config
-from xstilts.pipeline import run
+from xstilts.study.run import run_config
 from xstilts.tasks.xtreme_langs import TASK_LANGS
 
 PAPER = Path(__file__).resolve().parents[1] / "examples" / "paper"
@@ -92,7 +92,7 @@ def test_paper_config_runs_on_the_hub_replicas(path, hub_mirror, files, tmp_path
     for split in ("dev", "test"):
         raw = quick(load_yaml(path), hub_mirror, files, split, every_language)
         out = tmp_path / split
-        results = run(parse_config(yaml.safe_dump(raw)), out, store=store)
+        results = run_config(parse_config(yaml.safe_dump(raw)), out, store=store)
         check_results(raw, results, out, split)
 
 

@@ -11,11 +11,14 @@ from transformers import AutoModel
 from tests.fixtures import COLOUR_TASK_YAML, write_colour_task
 from xstilts.config import load_config, parse_config
 from xstilts.errors import XstiltsError
-from xstilts.evaluate.predict import predict_and_score
+from xstilts.evaluate.predict import Predictor, predict_and_score
 from xstilts.formats import get_format
 from xstilts.models.encoder import load_encoder
 from xstilts.models.multitask import MultiTaskModel
-from xstilts.pipeline import RunData, declared_tasks, run, seed_everything
+from xstilts.study.phases import seed_everything
+from xstilts.study.run import run_config
+from xstilts.tasks.loading import RunData
+from xstilts.tasks.resolve import declared_tasks
 
 CONFIG = """
 seed: 0
@@ -42,16 +45,16 @@ def untrained_dev_accuracy(config, encoder_location) -> float:
     encoder, tokenizer = load_encoder(encoder_location)
     model = MultiTaskModel(encoder)
     head = model.add_head("colour", task)
-    _, metrics = predict_and_score(model.encoder, head, get_format("classification"), task,
-                                   data.get("colour", "dev", "en"), tokenizer, 128, 64,
-                                   torch.device("cpu"), "en")
+    predictor = Predictor(model.encoder, head, tokenizer, torch.device("cpu"), batch_size=64)
+    _, metrics = predict_and_score(predictor, get_format("classification"), task,
+                                   data.get("colour", "dev", "en"), "en", max_length=128)
     return metrics["accuracy"]
 
 
 def test_training_learns_and_writes_every_output(colour_config, tmp_path):
     config = load_config(colour_config)
     out = tmp_path / "out"
-    results = run(config, out)
+    results = run_config(config, out)
     target = results["targets"]["colour"]
     before = untrained_dev_accuracy(config, results["encoder_location"])
     assert before <= 75.0  # an untrained head on balanced labels is near chance
@@ -59,7 +62,7 @@ def test_training_learns_and_writes_every_output(colour_config, tmp_path):
     # Well above chance (50) on English test (32 examples: each error costs 3.1 points; the
     # exact count moves with the tokenizers/transformers release that builds tiny-random).
     assert target["languages"]["en"]["accuracy"] >= 80.0
-    # results.json mirrors what run() returned; the average is the mean over languages.
+    # results.json mirrors what run_config() returned; the average is the mean over languages.
     saved = json.loads((out / "results.json").read_text())
     langs = saved["targets"]["colour"]["languages"]
     assert set(langs) == {"en", "de", "ru"}
@@ -90,7 +93,7 @@ targets:""").replace("tasks:\n  colour:", "tasks:\n  colour_inter:" + COLOUR_TAS
     colour_config.write_text(text)
     config = load_config(colour_config)
     out = tmp_path / "out"
-    first = run(config, out)
+    first = run_config(config, out)
     ckpt = first["intermediate"]["checkpoint"]
     assert ckpt and first["intermediate"]["summary"]["steps"] == 4
     # The intermediate checkpoint holds its own head; the target's checkpoint holds only its own.
@@ -101,7 +104,7 @@ targets:""").replace("tasks:\n  colour:", "tasks:\n  colour_inter:" + COLOUR_TAS
                            "heads.json").read_text())) == {"colour"}
     caplog.clear()
     caplog.set_level(logging.INFO, logger="xstilts")
-    second = run(config, out)
+    second = run_config(config, out)
     printed = caplog.text
     assert "reusing intermediate colour_inter" in printed
     assert "job(s) to run" not in printed  # nothing trained or evaluated again
@@ -111,8 +114,8 @@ targets:""").replace("tasks:\n  colour:", "tasks:\n  colour_inter:" + COLOUR_TAS
 def test_same_seed_same_numbers(colour_config, tmp_path):
     colour_config.write_text(colour_config.read_text().replace("max_steps: 60", "max_steps: 8"))
     config = load_config(colour_config)
-    a = run(config, tmp_path / "a")["targets"]["colour"]
-    b = run(config, tmp_path / "b")["targets"]["colour"]
+    a = run_config(config, tmp_path / "a")["targets"]["colour"]
+    b = run_config(config, tmp_path / "b")["targets"]["colour"]
     assert a["languages"] == b["languages"]
     assert a["dev"]["best_score"] == b["dev"]["best_score"]
     ha = json.loads((tmp_path / "a").joinpath(a["dev"]["checkpoint"].split("/a/")[1],
@@ -124,8 +127,8 @@ def test_same_seed_same_numbers(colour_config, tmp_path):
 
 def test_freeze_layers_stops_gradients_below_the_cut(colour_config):
     from xstilts.errors import XstiltsError
+    from xstilts.models.build import build_model
     from xstilts.models.encoder import resolve_encoder
-    from xstilts.pipeline import build_model
 
     config = load_config(colour_config)
     location = resolve_encoder("tiny-random", RunData(config).texts())
@@ -144,7 +147,7 @@ def test_task_training_sets_one_targets_steps(colour_config, tmp_path):
     text = colour_config.read_text().replace(
         "             eval_every: 20}", "             eval_every: 20}\n  task_training: {colour: {max_steps: 3}}")
     colour_config.write_text(text)
-    result = run(load_config(colour_config), tmp_path / "out")["targets"]["colour"]
+    result = run_config(load_config(colour_config), tmp_path / "out")["targets"]["colour"]
     assert result["dev"]["steps"] == 3
 
 
@@ -201,7 +204,7 @@ def test_hf_and_unpadded_forwards_train_to_the_same_dev_metric(colour_config, tm
         colour_config.write_text(text.replace(
             "encoder: {name: tiny-random}",
             f"encoder: {{name: '{folder}', attention_dropout: 0.0, forward: {kind}}}"))
-        results[kind] = run(load_config(colour_config), tmp_path / kind, store=tmp_path / "store")
+        results[kind] = run_config(load_config(colour_config), tmp_path / kind, store=tmp_path / "store")
         assert results[kind]["forward"] == results[kind]["runtime"]["forward"] == kind
         assert results[kind]["settings"]["forward"] == kind
         assert results[kind]["targets"]["colour"]["dev"]["forward"] == kind  # the job's own
@@ -240,10 +243,10 @@ def test_unpadded_forward_on_an_encoder_it_cannot_run_is_refused_before_any_work
     with pytest.raises(XstiltsError, match=r"(?s)c\.yaml:5: encoder\.forward: unpadded, but the "
                        r"unpadded forward cannot run this encoder: relative_key position "
                        r"embeddings.*fix: set `encoder\.forward: auto` \(or hf\)"):
-        run(load_config(colour_config), tmp_path / "out")
+        run_config(load_config(colour_config), tmp_path / "out")
     assert not (tmp_path / "out").exists()
     # auto runs it with Hugging Face's forward.
     colour_config.write_text(colour_config.read_text().replace("forward: unpadded",
                                                                "forward: auto").replace(
         "max_steps: 60", "max_steps: 2"))
-    assert run(load_config(colour_config), tmp_path / "out")["forward"] == "hf"
+    assert run_config(load_config(colour_config), tmp_path / "out")["forward"] == "hf"

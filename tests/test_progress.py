@@ -15,9 +15,12 @@ from xstilts.config import EncoderConfig, PhaseConfig, TrainingConfig
 from xstilts.errors import XstiltsError
 from xstilts.formats import get_format
 from xstilts.formats.base import featurize
+from xstilts.models.build import build_model
 from xstilts.models.encoder import quiet_transformers, resolve_encoder
-from xstilts.pipeline import build_model, evaluate_language, load_split, strings_of
 from xstilts.progress import configure, reset
+from xstilts.study.phases import Workspace, evaluate_language
+from xstilts.study.plan import EvalJob
+from xstilts.tasks.loading import load_split, strings_of
 from xstilts.tasks.registry import suite_tasks
 from xstilts.train.loop import TaskData, validate
 
@@ -70,8 +73,9 @@ def evaluate_dev_and_test(demo, folder):
     data = TaskData(nli, get_format("classification"), "demo-nli", [],
                     load_split(nli, "dev"), 48)
     validate(model, [data], tokenizer, TrainingConfig(), CPU)
-    evaluate_language(retrieval, "de", "test", PhaseConfig(), location, False,
-                      EncoderConfig(), folder, CPU)
+    job = EvalJob(key="e", task=retrieval, lang="de", split="test", phase=PhaseConfig(),
+                  model=None, start=None)
+    evaluate_language(job, Workspace(folder, location, EncoderConfig(), CPU))
 
 
 def test_bars_on_featurising_draws_a_labelled_bar_then_one_line(demo, capsys):
@@ -158,9 +162,9 @@ def log_during_checks(monkeypatch, out, refuse: bool) -> list[bool]:
     """An INFO line from inside the run's pre-flight checks (as converting an encoder or a
     slow split load says); then refuse the run, or go on. Returns, per check, whether OUT
     existed then."""
-    import xstilts.study.run as run_module
+    import xstilts.study.prepare as prepare_module
 
-    check = run_module.check_encoder
+    check = prepare_module.check_encoder
 
     def noisy_check(*args, **kwargs):
         existed.append(out.exists())
@@ -170,7 +174,7 @@ def log_during_checks(monkeypatch, out, refuse: bool) -> list[bool]:
         return check(*args, **kwargs)
 
     existed: list[bool] = []
-    monkeypatch.setattr(run_module, "check_encoder", noisy_check)
+    monkeypatch.setattr(prepare_module, "check_encoder", noisy_check)
     return existed
 
 

@@ -8,7 +8,7 @@ from tests.tasks.xtreme_data import build_local
 from xstilts.config import load_config
 from xstilts.errors import XstiltsError
 from xstilts.evaluate.xtreme import score_benchmark
-from xstilts.pipeline import run
+from xstilts.study.run import run_config
 
 
 def mnli_line(i: int, label: str) -> str:
@@ -41,7 +41,7 @@ targets:
 def test_intermediate_and_target_from_local_xtreme_files_rescore_identically(tmp_path):
     config = write_config(tmp_path)
     out = tmp_path / "out"
-    results = run(config, out)
+    results = run_config(config, out)
     assert results["intermediate"]["tasks"] == ["mnli"]
     pawsx = results["targets"]["pawsx"]
     assert set(pawsx["languages"]) == {"en", "de"}
@@ -58,4 +58,4 @@ def test_language_subset_must_belong_to_the_task(tmp_path):
     config = write_config(tmp_path)
     config.targets.languages = {"pawsx": ["en", "xx"]}
     with pytest.raises(XstiltsError, match=r"targets.languages.pawsx: \['xx'\] are not languages"):
-        run(config, tmp_path / "out")
+        run_config(config, tmp_path / "out")

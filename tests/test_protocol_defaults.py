@@ -15,7 +15,8 @@ from xstilts.config import TrainingConfig, load_config, parse_config
 from xstilts.errors import XstiltsError
 from xstilts.models.encoder import FAMILY_KEY
 from xstilts.models.tiny_random import build_tokenizer
-from xstilts.pipeline import resolve_tasks, run
+from xstilts.study.run import run_config
+from xstilts.tasks.resolve import resolve_tasks
 from xstilts.train.loop import evaluation_steps
 
 COLOUR = """
@@ -48,7 +49,7 @@ def test_evaluation_steps(settings, steps, expected):
 def test_a_default_run_selects_among_several_dev_evaluations(tmp_path, caplog):
     caplog.set_level(logging.INFO, logger="xstilts")
     out = tmp_path / "out"
-    dev = run(colour_run(tmp_path), out)["targets"]["colour"]["dev"]
+    dev = run_config(colour_run(tmp_path), out)["targets"]["colour"]["dev"]
     assert dev["evaluations"] == 5
     ckpt = out / "checkpoints" / dev["checkpoint"].split("checkpoints/")[1]
     log = [json.loads(line) for line in (ckpt.parent / "log.jsonl").read_text().splitlines()]
@@ -64,7 +65,7 @@ def test_a_default_run_selects_among_several_dev_evaluations(tmp_path, caplog):
 
 def test_a_single_dev_evaluation_is_warned_about(tmp_path, caplog):
     config = colour_run(tmp_path, COLOUR.replace("learning_rate: 1.0e-3", "eval_every: 50"))
-    assert run(config, tmp_path / "out")["targets"]["colour"]["dev"]["evaluations"] == 1
+    assert run_config(config, tmp_path / "out")["targets"]["colour"]["dev"]["evaluations"] == 1
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert any("was scored on dev once, so model selection chose nothing" in w
                for w in warnings), warnings
@@ -72,7 +73,7 @@ def test_a_single_dev_evaluation_is_warned_about(tmp_path, caplog):
 
 def test_task_options_choose_the_selection_metric(tmp_path):
     text = COLOUR + "task_options: {colour: {main_metric: macro_f1}}\n"
-    result = run(colour_run(tmp_path, text), tmp_path / "out")["targets"]["colour"]
+    result = run_config(colour_run(tmp_path, text), tmp_path / "out")["targets"]["colour"]
     assert result["main_metric"] == "macro_f1"
     ckpt = tmp_path / "out" / "checkpoints" / result["dev"]["checkpoint"].split("checkpoints/")[1]
     record = json.loads((ckpt / "dev_metrics.json").read_text())
@@ -108,7 +109,7 @@ tasks:
             test: "data/test-{lang}.jsonl"}
     labels: [pos, neg]
 """)
-    result = run(load_config(tmp_path / "c.yaml"), tmp_path / "out")["targets"]["colour"]
+    result = run_config(load_config(tmp_path / "c.yaml"), tmp_path / "out")["targets"]["colour"]
     assert result["eval_split"] == "dev"
     for lang in ("de", "ru"):
         gold = [ex["label"] for ex in colour_examples(lang, 10, 7)]
@@ -129,7 +130,7 @@ encoder: {{name: tiny-random}}
 data: {{source: local, dir: {tmp_path / "xtreme"}}}
 targets: {{tasks: [tatoeba], languages: {{tatoeba: [de, fr]}}}}
 """)
-    result = run(load_config(tmp_path / "c.yaml"), tmp_path / "out")["targets"]["tatoeba"]
+    result = run_config(load_config(tmp_path / "c.yaml"), tmp_path / "out")["targets"]["tatoeba"]
     assert result["max_length"] == 512  # XTREME's length, not the training default
     for lang, iso3 in (("de", "deu"), ("fr", "fra")):
         english = (tmp_path / f"xtreme/tatoeba/v1/tatoeba.{iso3}-eng.eng").read_text()
@@ -157,14 +158,14 @@ tasks:
     reader: jsonl
     paths: {test: "data/pairs-{lang}.jsonl"}
 """)
-    result = run(load_config(tmp_path / "c.yaml"), tmp_path / "out")["targets"]["pairs"]
+    result = run_config(load_config(tmp_path / "c.yaml"), tmp_path / "out")["targets"]["pairs"]
     assert result["max_length"] == 512  # tiny-random: 514 positions less RoBERTa's offset 2
     assert result["languages"]["de"]["accuracy"] == pytest.approx(100.0)
     text = (tmp_path / "c.yaml").read_text().replace("pairs:\n    format: retrieval",
                                                     "pairs:\n    format: retrieval\n"
                                                     "    options: {max_length: 16}")
     (tmp_path / "c.yaml").write_text(text)
-    cut = run(load_config(tmp_path / "c.yaml"), tmp_path / "out2")["targets"]["pairs"]
+    cut = run_config(load_config(tmp_path / "c.yaml"), tmp_path / "out2")["targets"]["pairs"]
     assert cut["max_length"] == 16
     assert cut["languages"]["de"]["accuracy"] == pytest.approx(25.0)  # all tie: first wins
 
@@ -194,7 +195,7 @@ encoder: {{name: {location}}}
 data: {{source: local, dir: {tmp_path / "xtreme"}}}
 targets: {{tasks: [tatoeba], languages: {{tatoeba: [de]}}}}
 """)
-    options = run(load_config(tmp_path / "c.yaml"), tmp_path / "out")["targets"]["tatoeba"][
+    options = run_config(load_config(tmp_path / "c.yaml"), tmp_path / "out")["targets"]["tatoeba"][
         "options"]
     assert (options["layer"], options["prefix"]) == (layer, prefix)
 
@@ -207,7 +208,7 @@ encoder: {{name: {location}, retrieval_layer: 3, text_prefix: "q: "}}
 data: {{source: local, dir: {tmp_path / "xtreme"}}}
 targets: {{tasks: [tatoeba], languages: {{tatoeba: [de]}}}}
 """)
-    options = run(load_config(tmp_path / "c.yaml"), tmp_path / "out")["targets"]["tatoeba"][
+    options = run_config(load_config(tmp_path / "c.yaml"), tmp_path / "out")["targets"]["tatoeba"][
         "options"]
     assert (options["layer"], options["prefix"]) == (3, "q: ")
 
@@ -222,7 +223,7 @@ targets: {tasks: [bucc2018], languages: {bucc2018: [de]}}
 
 def test_bucc_from_the_hub_is_refused_before_any_work(tmp_path):
     with pytest.raises(XstiltsError, match="(?s)only the gold pairs.*allow_gold_only: true"):
-        run(parse_config(BUCC_HUB), tmp_path / "out")
+        run_config(parse_config(BUCC_HUB), tmp_path / "out")
     assert not (tmp_path / "out" / "results.json").exists()
 
 
@@ -231,7 +232,7 @@ def test_bucc_from_the_hub_runs_when_allowed_and_is_marked_not_comparable(tmp_pa
     # The hub's bucc18 configs, from its local copy (replicas, read through `datasets`).
     config = parse_config(BUCC_HUB + "data: {source: hub, allow_gold_only: true}\n")
     assert "not_comparable" in resolve_tasks(config)["bucc2018"].options
-    result = run(config, tmp_path / "out")["targets"]["bucc2018"]
+    result = run_config(config, tmp_path / "out")["targets"]["bucc2018"]
     assert result["comparable"] is False
 
 
@@ -239,4 +240,4 @@ def test_an_unknown_selection_metric_is_a_clear_error(tmp_path):
     text = COLOUR + "task_options: {colour: {main_metric: f1_macro}}\n"
     with pytest.raises(XstiltsError, match=r"(?s)main_metric 'f1_macro' is not a metric of "
                                            r"format 'classification'.*accuracy.*macro_f1"):
-        run(colour_run(tmp_path, text), tmp_path / "out")
+        run_config(colour_run(tmp_path, text), tmp_path / "out")

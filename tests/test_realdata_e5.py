@@ -20,13 +20,15 @@ import torch
 import torch.nn.functional as F
 
 from xstilts.config import RunConfig
-from xstilts.evaluate.predict import predict_and_score
+from xstilts.evaluate.predict import Predictor, predict_and_score
 from xstilts.formats import get_format
 from xstilts.models import e5_small
 from xstilts.models.e5_small import ensure_e5_small
 from xstilts.models.encoder import load_encoder
 from xstilts.models.multitask import MultiTaskModel
-from xstilts.pipeline import declared_tasks, run, seed_everything
+from xstilts.study.phases import seed_everything
+from xstilts.study.run import run_config
+from xstilts.tasks.resolve import declared_tasks
 
 pytestmark = pytest.mark.e5
 
@@ -111,7 +113,7 @@ def test_tatoeba_retrieval_matches_plain_transformers(shared_data, tmp_path, no_
         encoder={"trim_vocab": True},
         targets={"test_limit": TATOEBA_LIMIT, "training": {"eval_batch_size": 64}})
     out = tmp_path / "out"
-    results = run(config, out)
+    results = run_config(config, out)
     target = results["targets"]["tatoeba"]
     assert target["dev"] is None  # retrieval: no training
     assert target["max_length"] == max_length
@@ -188,7 +190,7 @@ def test_xquad_zero_shot_beats_untrained_head(shared_data, tmp_path, no_reconver
         # frozen: no backward pass through them (and better transfer here).
         encoder={"freeze_embeddings": True, "freeze_layers": 6},
         targets={"test_limit": XQUAD_TEST_QUESTIONS, "training": QA_TRAINING})
-    results = run(config, tmp_path / "out")
+    results = run_config(config, tmp_path / "out")
     target = results["targets"]["xquad"]
     assert target["dev"]["steps"] == QA_TRAINING["max_steps"]
     task = declared_tasks(config)["xquad"]
@@ -204,9 +206,9 @@ def test_xquad_zero_shot_beats_untrained_head(shared_data, tmp_path, no_reconver
         examples = task.load("test", lang)[:XQUAD_TEST_QUESTIONS]
         if lang == "en":
             assert not {ex["context"] for ex in examples} & train_contexts
-        _, before = predict_and_score(untrained.encoder, fresh_head, get_format("span_qa"),
-                                      task, examples, base_tokenizer,
-                                      QA_TRAINING["max_length"], 32, CPU, lang)
+        predictor = Predictor(untrained.encoder, fresh_head, base_tokenizer, CPU, batch_size=32)
+        _, before = predict_and_score(predictor, get_format("span_qa"), task, examples, lang,
+                                      max_length=QA_TRAINING["max_length"])
         scores[lang] = (target["languages"][lang], before)
     print(f"\nXQuAD zero-shot, first {XQUAD_TEST_QUESTIONS} questions of held-out articles "
           "32-47, EM/F1 trained | untrained:")
@@ -246,7 +248,7 @@ def test_udpos_zero_shot_beats_most_frequent_tag(shared_data, tmp_path, no_recon
          "reader_options": {"lang_codes": UD_FILES}},
         encoder={"trim_vocab": True},
         targets={"test_limit": POS_TEST_LIMIT, "training": POS_TRAINING})
-    results = run(config, tmp_path / "out")
+    results = run_config(config, tmp_path / "out")
     target = results["targets"]["udpos"]
     assert target["dev"]["steps"] == POS_TRAINING["max_steps"]
 

@@ -16,7 +16,7 @@ from xstilts import tracking
 from xstilts.cli import main
 from xstilts.config import load_config, parse_config
 from xstilts.errors import XstiltsError
-from xstilts.pipeline import run
+from xstilts.study.run import run_config
 from xstilts.study.store import Store
 
 CONFIG = """
@@ -170,7 +170,7 @@ def test_tracking_changes_no_job_key_and_no_config_hash(tracked, tmp_path):
     out, results = tracked
     (tmp_path / "c.yaml").write_text(CONFIG)
     events = len(Store(out).events())
-    again = run(load_config(tmp_path / "c.yaml"), tmp_path / "b", store=out)
+    again = run_config(load_config(tmp_path / "c.yaml"), tmp_path / "b", store=out)
     assert Counter(e["event"] for e in Store(out).events()[events:]) == Counter()
     assert again["config_hash"] == results["config_hash"]
     assert again["targets"] == results["targets"]
@@ -185,7 +185,7 @@ def test_a_failing_tracker_warns_once_and_training_goes_on(tmp_path, monkeypatch
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
     with caplog.at_level(logging.WARNING, logger="xstilts"):
-        results = run(load_config(tmp_path / "c.yaml"), tmp_path / "out")
+        results = run_config(load_config(tmp_path / "c.yaml"), tmp_path / "out")
     assert set(results["targets"]) == {"demo-nli", "demo-retrieval"}
     warnings = [r.getMessage() for r in caplog.records if "tracking:" in r.getMessage()]
     assert sorted(w.split()[1] for w in warnings) == ["mlflow", "tensorboard"]

@@ -16,8 +16,8 @@ from xstilts import tracking
 from xstilts.config import EncoderConfig, TrackingConfig, load_config
 from xstilts.errors import XstiltsError
 from xstilts.evaluate.average import language_average
-from xstilts.pipeline import run
 from xstilts.study.plan import Setup
+from xstilts.study.run import run_config
 from xstilts.study.study import result_rows
 from xstilts.study.tracked import track_results
 
@@ -68,7 +68,7 @@ def test_a_job_that_fails_mid_training_ends_its_runs_failed(tmp_path, monkeypatc
         CONFIG + f"tracking: {{backends: [mlflow, wandb], dir: '{tmp_path / 't'}', "
         "project: exp}\n")
     with pytest.raises(XstiltsError, match="a bug at step 3"):
-        run(load_config(tmp_path / "c.yaml"), tmp_path / "out")
+        run_config(load_config(tmp_path / "c.yaml"), tmp_path / "out")
     (target,) = mlflow_runs(tmp_path / "t").values()
     assert target.info.status == "FAILED"
     assert target.data.metrics["train/loss"] is not None  # steps 1-2 were logged

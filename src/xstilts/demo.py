@@ -72,7 +72,7 @@ def trivial_metrics(config: RunConfig) -> dict[str, dict[str, dict[str, float]]]
     """Each target's trivial baseline (majority class, first span, most frequent tag): every
     metric per language."""
     from xstilts.formats import get_format
-    from xstilts.pipeline import RunData
+    from xstilts.tasks.loading import RunData
 
     data = RunData(config)
     out = {}
@@ -100,7 +100,7 @@ def trivial_scores(config: RunConfig) -> dict[str, dict[str, float]]:
 def main_metrics(config: RunConfig, names: list[str]) -> dict[str, str]:
     """The main metric of each named task (its option, else its format's), as results.json's."""
     from xstilts.formats import get_format
-    from xstilts.pipeline import resolve_tasks
+    from xstilts.tasks.resolve import resolve_tasks
 
     tasks = resolve_tasks(config)
     return {name: tasks[name].options.get("main_metric", get_format(tasks[name].format)

@@ -14,9 +14,9 @@ from pathlib import Path
 from xstilts.artifacts import content_key
 from xstilts.config import PhaseConfig, RunConfig
 from xstilts.errors import XstiltsError
-from xstilts.formats import get_format
-from xstilts.pipeline import load_split
+from xstilts.formats.spec import format_spec
 from xstilts.tasks.known_splits import LazyExamples
+from xstilts.tasks.loading import load_split
 from xstilts.tasks.splits import needed_splits, threshold_split
 from xstilts.tasks.task import Task
 from xstilts.train.samplers import task_probabilities
@@ -34,7 +34,7 @@ def check_run(config: RunConfig, tasks: dict[str, Task], pool: tuple = (),
         if getattr(config, phase) is not None:
             check_shared_heads(config, phase, tasks)
     for name, task in tasks.items():
-        if not get_format(task.format).trainable:
+        if not format_spec(task.format).trainable:
             continue
         missing = [s for s in ("train", task.selection_split) if not task.has_split(s)]
         if missing:
@@ -65,7 +65,7 @@ def check_samplers(config: RunConfig, tasks: dict[str, Task], pool: tuple = (),
     phases += [("targets", config.targets.for_task(name), [name])
                for name in config.targets.tasks]
     for phase_name, phase, names in phases:
-        trained = [t for t in names if get_format(tasks[t].format).trainable]
+        trained = [t for t in names if format_spec(tasks[t].format).trainable]
         if not trained or phase is None:
             continue
         training = phase.training
@@ -102,6 +102,8 @@ def check_split(task: Task, split: str, lang: str | None, examples: list[dict]) 
     if not examples:
         raise XstiltsError(f"{split_label(task, split, lang)}: no examples.\n  fix: check the "
                            "file and the task's reader (and a converter that drops rows).")
+    from xstilts.formats import get_format  # the format's example checks (torch)
+
     fmt = get_format(task.format)
     bad = [(ex, problem) for ex in examples
            if (problem := fmt.check_example(ex, task)) is not None]

@@ -12,7 +12,7 @@ from tests.fixtures import COLOUR_TASK_YAML, write_colour_task
 from xstilts.artifacts import content_key
 from xstilts.config import load_config
 from xstilts.evaluate.store import query, record_run, record_target
-from xstilts.pipeline import run
+from xstilts.study.run import run_config
 
 NLI = {"en": {"accuracy": 80.0, "f1": 70.0}, "de": {"accuracy": 60.0, "f1": 50.0}}
 NLI_AVG = {"accuracy": 70.0, "f1": 60.0}
@@ -84,7 +84,7 @@ tasks:""" + COLOUR_TASK_YAML.replace("{", "{{").replace("}", "}}")
     for seed in (0, 1):
         path = tmp_path / f"c{seed}.yaml"
         path.write_text(text.format(seed=seed))
-        hashes.append(run(load_config(path), out)["config_hash"])
+        hashes.append(run_config(load_config(path), out)["config_hash"])
     assert hashes[0] != hashes[1]
     rows = query(out / "results.sqlite", "SELECT config_hash, language FROM results")
     assert len(rows) == 4 * 2  # (en, de, ru, avg) × (accuracy, macro_f1), the latest only

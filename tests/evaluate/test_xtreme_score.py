@@ -24,7 +24,7 @@ from xstilts.evaluate.xtreme import (
     suffix,
 )
 from xstilts.formats import get_format
-from xstilts.pipeline import run
+from xstilts.study.run import run_config
 from xstilts.tasks.task import GeneratedSource, Task
 
 approx = pytest.approx
@@ -434,7 +434,7 @@ tasks:
     labels: [pos, neg]
 """)
     out = tmp_path / "out"
-    run(load_config(config), out)
+    run_config(load_config(config), out)
     saved = json.loads((out / "results.json").read_text())["targets"]["pawsx"]["languages"]
     assert (out / "labels" / "pawsx" / "test-de.tsv").read_text().count("\n") == 32
     r = score_benchmark(out / "predictions", out / "labels")["tasks"]["pawsx"]

@@ -11,7 +11,7 @@ from xstilts.errors import XstiltsError
 from xstilts.evaluate.metrics import margin_scores
 from xstilts.formats import get_format
 from xstilts.formats.bitext_mining import BitextMiningFormat, mine
-from xstilts.pipeline import run
+from xstilts.study.run import run_config
 from xstilts.tasks.readers import read_examples
 from xstilts.tasks.task import Task
 
@@ -214,7 +214,7 @@ tasks:
     reader: bucc
     paths: {dev: "bucc/{lang}-en.dev.{lang}", test: "bucc/{lang}-en.test.{lang}"}
 """)
-    results = run(load_config(config), tmp_path / "out")
+    results = run_config(load_config(config), tmp_path / "out")
     target = results["targets"]["mini_bucc"]
     assert set(target["tuned_on_dev"]) == {"de", "fr"}
     for lang in ("de", "fr"):
@@ -260,7 +260,7 @@ tasks:
     reader: bucc
     paths: {dev: "bucc/{lang}-en.dev.{lang}", test: "bucc/{lang}-en.test.{lang}"}
 """)
-    target = run(load_config(config), tmp_path / "out")["targets"]["mini_bucc"]
+    target = run_config(load_config(config), tmp_path / "out")["targets"]["mini_bucc"]
     assert target["languages"]["de"]["recall"] == pytest.approx(100.0)
     lines = (tmp_path / "out/labels/mini_bucc/test-de.tsv").read_text().splitlines()
     assert len(lines) == 5  # the gold pairs of the first 5 sources

@@ -159,7 +159,7 @@ def test_encode_follows_the_mark_and_an_unmarked_encoder_gets_auto(monkeypatch):
 
 def test_build_model_marks_the_encoder_for_its_device():
     from xstilts.models.aggregation import LayerAggregatingEncoder
-    from xstilts.pipeline import build_model
+    from xstilts.models.build import build_model
 
     location = resolve_encoder("tiny-random", TEXTS)
     model, _ = build_model(location, EncoderConfig(), device="cpu")

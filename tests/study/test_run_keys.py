@@ -11,7 +11,7 @@ from tests.fixtures import COLOUR_TASK_YAML, colour_examples, write_colour_task,
 
 from xstilts.config import load_config
 from xstilts.errors import XstiltsError
-from xstilts.pipeline import run
+from xstilts.study.run import run_config
 from xstilts.study import jobs
 from xstilts.study.store import Store
 
@@ -39,9 +39,9 @@ def ran(store_dir, since: int = 0) -> Counter:
 
 def test_the_same_config_into_two_folders_with_one_store_trains_once(tmp_path):
     config = setup(tmp_path)
-    first = run(config, tmp_path / "a", store=tmp_path / "store")
+    first = run_config(config, tmp_path / "a", store=tmp_path / "store")
     n = len(Store(tmp_path / "store").events())
-    second = run(config, tmp_path / "b", store=tmp_path / "store")
+    second = run_config(config, tmp_path / "b", store=tmp_path / "store")
     assert ran(tmp_path / "store", n) == Counter()  # nothing trained or evaluated again
     assert second["targets"] == first["targets"]
     # Each output folder still gets its own results and predictions in XTREME's layout.
@@ -64,10 +64,10 @@ def test_evaluation_settings_re_evaluate_without_retraining(tmp_path, before, af
                                                              evaluations):
     base = CONFIG.replace("targets:\n  tasks: [colour]", SUBSET)
     out = tmp_path / "out"
-    run(setup(tmp_path, base), out)
+    run_config(setup(tmp_path, base), out)
     n = len(Store(out).events())
     (tmp_path / "c.yaml").write_text(base.replace(before, after))
-    results = run(load_config(tmp_path / "c.yaml"), out)
+    results = run_config(load_config(tmp_path / "c.yaml"), out)
     assert ran(out, n) == Counter({"evaluation": evaluations} if evaluations else {})
     langs = results["targets"]["colour"]["languages"]
     if "test_limit: 5" in after:
@@ -80,12 +80,12 @@ def test_evaluation_settings_re_evaluate_without_retraining(tmp_path, before, af
 
 def test_changed_training_data_retrains(tmp_path):
     out = tmp_path / "out"
-    run(setup(tmp_path), out)
+    run_config(setup(tmp_path), out)
     n = len(Store(out).events())
     rows = colour_examples("en", 64, 1)
     rows[0] = {**rows[0], "text_a": rows[0]["text_a"] + " changed"}
     write_jsonl(tmp_path / "data" / "train-en.jsonl", rows)  # both tasks read this file
-    run(load_config(tmp_path / "c.yaml"), out)
+    run_config(load_config(tmp_path / "c.yaml"), out)
     assert ran(out, n) == {"intermediate": 1, "target": 1, "evaluation": 3}
 
 
@@ -106,14 +106,14 @@ def test_a_failed_job_is_recorded_and_the_others_go_on(tmp_path, monkeypatch):
     out = tmp_path / "out"
     with pytest.raises(XstiltsError, match=r"(?s)2 job\(s\) failed.*evaluate colour ru.*"
                                            r"evaluation of colour in ru broke"):
-        run(config, out)
+        run_config(config, out)
     assert ran(out) == {"intermediate": 1, "target": 2, "evaluation": 4}  # en, de of both
     assert Counter(Store(out).statuses().values())["failed"] == 2
     partial = json.loads((out / "results.json").read_text())
     assert partial["targets"] == {}  # no target is complete without its ru evaluation
     monkeypatch.undo()
     n = len(Store(out).events())
-    results = run(config, out)  # the same command continues: only the two failed jobs
+    results = run_config(config, out)  # the same command continues: only the two failed jobs
     assert ran(out, n) == {"evaluation": 2}
     assert set(results["targets"]["colour"]["languages"]) == {"en", "de", "ru"}
 
@@ -138,7 +138,7 @@ def test_the_bucket_width_keys_training_only_where_it_changes_the_batches():
 def plan_keys(config, device="cpu", **changes) -> dict[str, set[str]]:
     """The job keys per kind of `config` planned for `device`."""
     from xstilts.study.plan import Arm, compile_plan
-    from xstilts.study.run import prepare
+    from xstilts.study.prepare import prepare
 
     if changes:
         config = config.model_copy(update={"encoder": config.encoder.model_copy(update=changes)})
@@ -179,7 +179,7 @@ def test_results_and_study_status_say_the_runtime(tmp_path):
     from xstilts.study.spec import load_study
     from xstilts.study.study import run_study, study_status
 
-    results = run(setup(tmp_path), tmp_path / "out")
+    results = run_config(setup(tmp_path), tmp_path / "out")
     torch_version = ".".join(version("torch").split("+")[0].split(".")[:2])
     assert results["forward"] == "unpadded"
     assert results["runtime"] == {"device": "cpu", "torch": torch_version,
@@ -194,7 +194,7 @@ def test_results_and_study_status_say_the_runtime(tmp_path):
 
 
 def test_jobs_get_the_resolved_forward_and_compile_keeps_hugging_faces(tmp_path):
-    from xstilts.study.run import prepare
+    from xstilts.study.prepare import prepare
 
     config = setup(tmp_path)
     _, plain = prepare(config, device="cpu")

@@ -12,7 +12,7 @@ import yaml
 
 from xstilts.cli import main
 from xstilts.config import load_config
-from xstilts.pipeline import run
+from xstilts.study.run import run_config
 from xstilts.study.spec import load_study
 from xstilts.study.store import Store
 from xstilts.study.study import run_study
@@ -34,7 +34,7 @@ def run_dir(tmp_path_factory):
     config = {**BASE, "intermediate": {"tasks": ["demo-topic-en"],
                                        "training": BASE["targets"]["training"]}}
     (root / "c.yaml").write_text(yaml.safe_dump(config))
-    run(load_config(root / "c.yaml"), root / "out", store=root / "store")
+    run_config(load_config(root / "c.yaml"), root / "out", store=root / "store")
     return root
 
 

@@ -12,10 +12,10 @@ from tests.hub_replicas import PARQUET_EXPORT, REPLICAS, card_configs
 from xstilts.config import parse_config
 from xstilts.errors import XstiltsError
 from xstilts.formats.base import get_format
-from xstilts.pipeline import resolve_tasks
 from xstilts.tasks.check import split_languages
 from xstilts.tasks.hub import HUB_MIRROR_ENV
 from xstilts.tasks.registry import builtin_tasks
+from xstilts.tasks.resolve import resolve_tasks
 from xstilts.tasks.task import SPLITS, HubSource, sources_of
 
 

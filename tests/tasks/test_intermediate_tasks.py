@@ -10,7 +10,8 @@ import pytest
 
 from xstilts.config import parse_config
 from xstilts.errors import XstiltsError
-from xstilts.pipeline import RunData, run
+from xstilts.study.run import run_config
+from xstilts.tasks.loading import RunData
 from xstilts.tasks.registry import builtin_tasks
 from xstilts.tasks.task import FileSource
 
@@ -299,7 +300,7 @@ def test_ccg_runs_with_tags_read_at_load_time(tmp_path):
     config = parse_config(ccg_config(tmp_path))
     data = RunData(config)
     assert data.tasks["ccg"].labels == ["(S[dcl]\\NP)/NP", "N", "NP", "S[dcl]\\NP"]
-    results = run(config, tmp_path / "out")
+    results = run_config(config, tmp_path / "out")
     target = results["targets"]["ccg"]
     assert target["main_metric"] == "accuracy"
     # Selection used accuracy; the untrained tag can never be predicted, so at most 4/5 right.

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from tests.fixtures import colour_examples, write_jsonl
 
-from xstilts import pipeline, preflight
+from xstilts import preflight
 from xstilts.errors import XstiltsError
 from xstilts.features.cache import examples_digest
-from xstilts.tasks import readers
+from xstilts.tasks import loading, readers
 from xstilts.tasks.known_splits import LazyExamples, record_path
 from xstilts.tasks.task import FileSource, Task
 
@@ -26,7 +26,7 @@ def colour_task(folder: Path, labels=("pos", "neg"), convert=None, reader="jsonl
 
 def new_process(monkeypatch) -> None:
     """Forget what this process read (as a new run would); the records on disk stay."""
-    monkeypatch.setattr(pipeline, "_SPLITS", {})
+    monkeypatch.setattr(loading, "_SPLITS", {})
 
 
 def reads_of(monkeypatch) -> list[Path]:
@@ -50,7 +50,7 @@ def colour_files(tmp_path) -> Path:
 
 def first_run(task: Task) -> list[dict]:
     """Read, check and hash the training split, as a run with a feature cache does."""
-    examples = pipeline.load_split(task, "train")
+    examples = loading.load_split(task, "train")
     preflight.check_split(task, "train", None, examples)
     examples_digest(examples)
     return list(examples)
@@ -61,7 +61,7 @@ def test_a_known_split_is_neither_read_nor_checked_again(colour_files, monkeypat
     read = first_run(task)
     new_process(monkeypatch)
     reads = reads_of(monkeypatch)
-    examples = pipeline.load_split(task, "train")
+    examples = loading.load_split(task, "train")
     assert isinstance(examples, LazyExamples) and not examples.loaded
     assert len(examples) == 40 and examples.dropped == {}
     preflight.check_split(task, "train", None, examples)
@@ -81,13 +81,13 @@ def test_changed_bytes_a_changed_declaration_or_a_users_converter_mean_reading_a
     write_jsonl(colour_files / "train.jsonl", rows)
     new_process(monkeypatch)
     reads = reads_of(monkeypatch)
-    assert pipeline.load_split(task, "train")[3]["text_a"].endswith(" !")
+    assert loading.load_split(task, "train")[3]["text_a"].endswith(" !")
     assert reads == [colour_files / "train.jsonl"]
     first_run(task)
 
     new_process(monkeypatch)
     del reads[:]
-    pipeline.load_split(colour_task(colour_files, labels=("neg", "pos")), "train")
+    loading.load_split(colour_task(colour_files, labels=("neg", "pos")), "train")
     assert reads == [colour_files / "train.jsonl"]  # another declaration: read (and checked)
 
     def users_converter(record, lang):
@@ -96,7 +96,7 @@ def test_changed_bytes_a_changed_declaration_or_a_users_converter_mean_reading_a
     for task in (colour_task(colour_files, convert=users_converter),
                  colour_task(colour_files, convert=users_converter)):
         new_process(monkeypatch)
-        examples = pipeline.load_split(task, "train")
+        examples = loading.load_split(task, "train")
         first_run(task)
         assert not isinstance(examples, LazyExamples)
     assert reads.count(colour_files / "train.jsonl") == 3
@@ -109,7 +109,7 @@ def test_a_split_that_failed_its_checks_is_checked_again(colour_files, monkeypat
     task = colour_task(colour_files)
     for _ in range(2):
         new_process(monkeypatch)
-        examples = pipeline.load_split(task, "train")
+        examples = loading.load_split(task, "train")
         with pytest.raises(XstiltsError, match="1 of 40 examples cannot be used"):
             preflight.check_split(task, "train", None, examples)
         assert examples.loaded and not examples.known("checked")
@@ -124,7 +124,7 @@ def test_rows_left_out_are_reported_without_reading(tmp_path, monkeypatch, caplo
     first_run(task)
     new_process(monkeypatch)
     reads = reads_of(monkeypatch)
-    examples = pipeline.load_split(task, "train")
+    examples = loading.load_split(task, "train")
     assert reads == [] and len(examples) == 2 and examples.dropped == {"bad rows skipped": 1}
     assert "task colour train (en): dropped 1 of 3 rows (1 bad rows skipped)" in caplog.text
 
@@ -133,11 +133,11 @@ def test_an_unreadable_record_is_as_none(colour_files, monkeypatch):
     task = colour_task(colour_files)
     first_run(task)
     new_process(monkeypatch)
-    key = pipeline.load_split(task, "train").key
+    key = loading.load_split(task, "train").key
     record_path(key).write_text("{not json")
     new_process(monkeypatch)
     reads = reads_of(monkeypatch)
-    examples = pipeline.load_split(task, "train")
+    examples = loading.load_split(task, "train")
     assert examples.loaded and reads == [colour_files / "train.jsonl"]
     assert json.loads(record_path(key).read_text()) == {"count": 40, "dropped": {}}
 
@@ -147,7 +147,7 @@ def test_readers_of_sibling_files_are_not_covered(tmp_path, monkeypatch):
     (tmp_path / "tatoeba.deu-eng.eng").write_text("Hello\nYes\n")
     task = Task("tatoeba", "retrieval", ("de",), FileSource(
         "tatoeba", {"test": "tatoeba.deu-eng.deu"}, base_dir=str(tmp_path)))
-    assert not isinstance(pipeline.load_split(task, "test", "de"), LazyExamples)
+    assert not isinstance(loading.load_split(task, "test", "de"), LazyExamples)
 
 
 def test_other_labels_over_the_same_files_in_one_process_are_checked_again(colour_files):
@@ -156,4 +156,4 @@ def test_other_labels_over_the_same_files_in_one_process_are_checked_again(colou
     # list that one of them lacks: refused, not waved through by the earlier pass.
     narrower = colour_task(colour_files, labels=("pos", "other"))
     with pytest.raises(XstiltsError, match="examples cannot be used"):
-        preflight.check_split(narrower, "train", None, pipeline.load_split(narrower, "train"))
+        preflight.check_split(narrower, "train", None, loading.load_split(narrower, "train"))

@@ -103,10 +103,10 @@ def test_resume_refuses_a_state_that_does_not_fit(tmp_path, monkeypatch):
 
 
 def test_multitask_run_end_to_end_with_mlm(tmp_path):
-    from xstilts.pipeline import run
+    from xstilts.study.run import run_config
 
     config = make_config(tmp_path, steps=6)
-    results = run(config, tmp_path / "out")
+    results = run_config(config, tmp_path / "out")
     summary = results["intermediate"]["summary"]
     assert set(summary["batches_per_task"]) == set(PHASE_TASKS)
     assert "corpus_mlm" in summary["dev_history"][-1]["dev"]

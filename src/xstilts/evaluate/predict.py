@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -115,23 +116,36 @@ def raw_outputs(encoder, head, fmt: TaskFormat, task, features: Sequence[dict], 
     return outputs
 
 
-def predict_and_score(encoder, head, fmt: TaskFormat, task, examples: list[dict], tokenizer,
-                      max_length: int, batch_size: int, device: torch.device, lang: str,
-                      bf16: bool = True, features: Sequence[dict] | None = None,
-                      embeddings: EmbeddingMemo | None = None, desc: str | None = None,
-                      level: int | None = logging.INFO) -> tuple[dict, dict[str, float]]:
+@dataclass(frozen=True)
+class Predictor:
+    """A model ready to predict: its encoder and head (None for the untrained formats), its
+    tokenizer, and how batches run."""
+
+    encoder: torch.nn.Module
+    head: torch.nn.Module | None
+    tokenizer: Any
+    device: torch.device
+    batch_size: int
+    bf16: bool = True
+    # Untrained embedding formats (retrieval, bitext mining): a memo of sentence vectors that
+    # lives as long as the encoder stays unchanged; each side is encoded on its own, and a
+    # side seen before (the same English sentences in every language) is not encoded again.
+    embeddings: EmbeddingMemo | None = None
+
+
+def predict_and_score(model: Predictor, fmt: TaskFormat, task, examples: list[dict], lang: str,
+                      max_length: int, features: Sequence[dict] | None = None,
+                      desc: str | None = None, level: int | None = logging.INFO
+                      ) -> tuple[dict, dict[str, float]]:
     """Predictions {id: prediction} and metrics for one language's examples (`features`:
-    theirs, made already; else they are featurised here). `embeddings`: see
-    predict_features. Bars labelled `desc` (default `eval TASK (LANG)`) and one finished
-    line at `level`."""
+    theirs, made already at `max_length`; else they are featurised here). Bars labelled
+    `desc` (default `eval TASK (LANG)`) and one finished line at `level`."""
     label = desc or f"eval {task.name} ({lang})"
     started = time.perf_counter()
     if features is None:
-        features = featurize(fmt, examples, tokenizer, task, max_length, f"{label}: featurise",
-                             logging.DEBUG, f"{label}: featurised")
-    predictions, metrics = predict_features(encoder, head, fmt, task, examples, features,
-                                            tokenizer.pad_token_id, batch_size, device, lang,
-                                            bf16, embeddings, label)
+        features = featurize(fmt, examples, model.tokenizer, task, max_length,
+                             f"{label}: featurise", logging.DEBUG, f"{label}: featurised")
+    predictions, metrics = predict_features(model, fmt, task, examples, features, lang, label)
     if level is not None:
         main = task.options.get("main_metric", fmt.main_metric)
         shown = f" ({main} {metrics[main]:.2f})" if main in metrics else ""
@@ -140,24 +154,18 @@ def predict_and_score(encoder, head, fmt: TaskFormat, task, examples: list[dict]
     return predictions, metrics
 
 
-def predict_features(encoder, head, fmt: TaskFormat, task, examples: list[dict],
-                     features: Sequence[dict], pad_id: int, batch_size: int,
-                     device: torch.device, lang: str, bf16: bool = True,
-                     embeddings: EmbeddingMemo | None = None,
-                     desc: str = "predict") -> tuple[dict, dict[str, float]]:
-    """predict_and_score on features made already (featurise once, predict many times).
-
-    `embeddings`: a memo for untrained embedding formats (retrieval, bitext mining) that
-    lives as long as the encoder stays unchanged; each side is then encoded on its own and
-    a side seen before (the same English sentences in every language) is not encoded again.
-    """
-    if embeddings is not None and not fmt.trainable:
+def predict_features(model: Predictor, fmt: TaskFormat, task, examples: list[dict],
+                     features: Sequence[dict], lang: str, desc: str = "predict"
+                     ) -> tuple[dict, dict[str, float]]:
+    """predict_and_score on features made already (featurise once, predict many times)."""
+    pad_id = model.tokenizer.pad_token_id
+    if model.embeddings is not None and not fmt.trainable:
         from xstilts.evaluate.embeddings import side_outputs
 
-        outputs = side_outputs(encoder, fmt, task, features, pad_id, batch_size, device,
-                               bf16, embeddings, desc)
+        outputs = side_outputs(model.encoder, fmt, task, features, pad_id, model.batch_size,
+                               model.device, model.bf16, model.embeddings, desc)
     else:
-        outputs = raw_outputs(encoder, head, fmt, task, features, pad_id, batch_size, device,
-                              bf16, desc=desc)
+        outputs = raw_outputs(model.encoder, model.head, fmt, task, features, pad_id,
+                              model.batch_size, model.device, model.bf16, desc=desc)
     predictions = fmt.decode(examples, features, outputs, task)
     return predictions, fmt.score(examples, predictions, task, lang)

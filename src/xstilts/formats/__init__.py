@@ -1,12 +1,11 @@
-"""Task formats: one module each (classification, multiple choice, span QA, tagging, retrieval, bitext mining, MLM)."""
+"""Task formats: one module each (classification, multiple choice, span QA, tagging, retrieval,
+bitext mining, MLM). `spec` holds the torch-free facts planning reads; the format modules
+(torch) are imported on first use of `get_format`."""
 
-from xstilts.formats import (  # noqa: F401  (each module registers its format)
-    bitext_mining,
-    classification,
-    mlm,
-    multiple_choice,
-    retrieval,
-    span_qa,
-    tagging,
-)
-from xstilts.formats.base import TaskFormat, get_format, register_format  # noqa: F401
+
+def __getattr__(name: str):
+    if name in ("TaskFormat", "get_format", "register_format"):
+        from xstilts.formats import base
+
+        return getattr(base, name)
+    raise AttributeError(f"module 'xstilts.formats' has no attribute {name!r}")

@@ -6,6 +6,7 @@ Adding a format is one module that subclasses `TaskFormat` and calls `register_f
 
 from __future__ import annotations
 
+import importlib
 import logging
 from abc import ABC, abstractmethod
 from pathlib import Path
@@ -15,6 +16,7 @@ import torch
 from torch import nn
 
 from xstilts.errors import XstiltsError
+from xstilts.formats.spec import format_spec
 from xstilts.models.unpadded import encode
 from xstilts.progress import progress
 
@@ -77,13 +79,12 @@ class TaskFormat(ABC):
     """One task format. Stateless: per-task settings come in as arguments."""
 
     name: ClassVar[str]
-    trainable: ClassVar[bool] = True
-    main_metric: ClassVar[str]  # the metric used for checkpoint selection
-    prediction_suffix: ClassVar[str] = "tsv"  # XTREME submission file type
-    tunes_on_dev: ClassVar[bool] = False  # `prepare` needs each test language's dev split
-    # Untrained formats encode at their own length (task option `max_length`, else this),
-    # capped by the model; None: the phase's sequence length.
-    encode_length: ClassVar[int | None] = None
+    # Set from formats/spec.py by the format's name (`__init_subclass__`): see FormatSpec.
+    trainable: ClassVar[bool]
+    main_metric: ClassVar[str]
+    prediction_suffix: ClassVar[str]
+    tunes_on_dev: ClassVar[bool]
+    encode_length: ClassVar[int | None]
     # The feature cache (xstilts.features) stores each feature field by its kind: "int",
     # "ints" (list of ints), "ints2" (list of lists of ints), "spans" (list of (int, int) or
     # None), "intmap" (dict int -> int), "json" (str, bool, ...) or "context" (not stored:
@@ -94,6 +95,14 @@ class TaskFormat(ABC):
 
     # Keys every example of this format needs (values not None).
     required_keys: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "name" in cls.__dict__:
+            spec = format_spec(cls.name)
+            cls.trainable, cls.main_metric = spec.trainable, spec.main_metric
+            cls.prediction_suffix, cls.tunes_on_dev = spec.prediction_suffix, spec.tunes_on_dev
+            cls.encode_length = spec.encode_length
 
     # ---- data -------------------------------------------------------------
     def check_example(self, example: dict, task) -> str | None:
@@ -196,13 +205,10 @@ def register_format(fmt: TaskFormat) -> TaskFormat:
 
 
 def get_format(name: str) -> TaskFormat:
-    """The format called `name` (imports the built-in format modules on first use)."""
-    import xstilts.formats  # noqa: F401  (registers the built-ins)
-
+    """The format called `name` (its module, named as the format, registers it on import)."""
     if name not in _FORMATS:
-        raise XstiltsError(
-            f"unknown task format {name!r}.\n  fix: use one of {', '.join(sorted(_FORMATS))}."
-        )
+        format_spec(name)  # an unknown name is refused
+        importlib.import_module(f"xstilts.formats.{name}")
     return _FORMATS[name]
 
 

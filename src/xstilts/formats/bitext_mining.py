@@ -99,10 +99,6 @@ def gold_pairs(examples: list[dict]) -> set | None:
 
 class BitextMiningFormat(RetrievalFormat):
     name = "bitext_mining"
-    trainable = False
-    main_metric = "f1"
-    prediction_suffix = "tsv"
-    tunes_on_dev = True
     required_keys = ("id", "side", "text")
 
     def check_example(self, example, task):

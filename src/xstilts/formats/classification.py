@@ -33,8 +33,6 @@ def label_list(task) -> list[str]:
 
 class ClassificationFormat(TaskFormat):
     name = "classification"
-    main_metric = "accuracy"
-    prediction_suffix = "tsv"
     # token_type_ids: only with a tokenizer that types a pair's segments (BERT's).
     feature_fields = {"input_ids": "ints", "example_index": "int", "label": "int",
                       "token_type_ids": "ints"}

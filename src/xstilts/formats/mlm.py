@@ -84,8 +84,6 @@ class MLMHead(nn.Module):
 
 class MLMFormat(TaskFormat):
     name = "mlm"
-    main_metric = "accuracy"
-    prediction_suffix = "tsv"
     feature_fields = {"input_ids": "ints", "labels": "ints", "example_index": "int",
                       "tokens": "ints", "masking": "context"}
     required_keys = ("text",)

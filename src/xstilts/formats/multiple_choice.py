@@ -22,8 +22,6 @@ from xstilts.formats.tokenize import in_chunks, pair_types, token_columns
 
 class MultipleChoiceFormat(TaskFormat):
     name = "multiple_choice"
-    main_metric = "accuracy"
-    prediction_suffix = "tsv"
     # choice_type_ids: only with a tokenizer that types a pair's segments (BERT's).
     feature_fields = {"choice_ids": "ints2", "example_index": "int", "label": "int",
                       "choice_type_ids": "ints2"}

@@ -32,7 +32,6 @@ from xstilts.formats.base import (
 from xstilts.formats.tokenize import in_chunks, token_ids
 
 QUERY_SIDES = ("target", "source")
-ENCODE_LENGTH = 512  # XTREME's max_seq_length for Tatoeba and BUCC (scripts/run_*.sh)
 
 
 def query_side(task) -> str:
@@ -47,10 +46,6 @@ def query_side(task) -> str:
 
 class RetrievalFormat(TaskFormat):
     name = "retrieval"
-    trainable = False
-    main_metric = "accuracy"
-    prediction_suffix = "tsv"
-    encode_length = ENCODE_LENGTH
     feature_fields = {"input_ids": "ints", "example_index": "int", "side": "json"}
     required_keys = ("source", "target")
 

@@ -145,8 +145,6 @@ def top_indices(logits: np.ndarray, n: int) -> list[int]:
 
 class SpanQAFormat(TaskFormat):
     name = "span_qa"
-    main_metric = "f1"
-    prediction_suffix = "json"
     # token_type_ids: only with a tokenizer that types a pair's segments (BERT's).
     feature_fields = {"input_ids": "ints", "attention_mask": "ints", "example_index": "int",
                       "offsets": "spans", "start_position": "int", "end_position": "int",

@@ -73,8 +73,6 @@ def write_sentences(path, sentences: list[list[str]]) -> None:
 
 class TaggingFormat(TaskFormat):
     name = "tagging"
-    main_metric = "f1"
-    prediction_suffix = "tsv"
     feature_fields = {"input_ids": "ints", "example_index": "int", "word_positions": "intmap",
                       "labels": "ints"}
 

@@ -175,7 +175,7 @@ def load_encoder(location: str, trust_remote_code: bool = False,
         # No attn_implementation: transformers picks PyTorch SDPA (fused attention kernels)
         # where the architecture supports it and eager attention elsewhere; asking for sdpa
         # outright would fail on models without it (tests/train/test_throughput.py). On CUDA,
-        # pipeline.build_model asks for it after loading where the model has it
+        # models/build.py build_model asks for it after loading where the model has it
         # (models/forward.py `use_forward`).
         encoder = AutoModel.from_pretrained(location, trust_remote_code=trust_remote_code,
                                             use_safetensors=True, **overrides)

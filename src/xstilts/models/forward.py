@@ -3,7 +3,7 @@
 
 `resolve_forward` is the one rule. It runs once per run, before any work, on the model's
 config (study/run.py: the kind goes into every job key and into results.json), and once per
-loaded encoder (pipeline.build_model: `use_forward` marks the encoder with the kind, and
+loaded encoder (models/build.py `build_model`: `use_forward` marks the encoder with the kind, and
 models/unpadded.py `encode`, which every format and the layer aggregation call, reads the
 mark). An encoder without a mark (loaded outside build_model) gets `auto` for the device its
 inputs are on.
@@ -19,6 +19,13 @@ MARK = "xstilts_forward"
 # Architectures whose layers are BERT's (query/key/value, attention output, intermediate,
 # output); models/unpadded.py checks the modules as well.
 BERT_SHAPED = ("bert", "roberta", "xlm-roberta", "camembert")
+
+
+def default_device() -> str:
+    """The GPU when there is one (torch is imported to ask)."""
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def device_type(device) -> str:

@@ -1,4 +1,4 @@
-"""What running one job means: the pipeline's phase code on the job's resolved inputs.
+"""Running one job: its phase body (study/phases.py) in a workspace built from the store.
 
 Workers (this process, a local worker process, a Ray task) call `run_job_safely`; it never
 raises, so one failed job is recorded and the jobs that do not need it go on.
@@ -15,7 +15,8 @@ import torch
 from xstilts.artifacts import write_text_atomic
 from xstilts.errors import XstiltsError
 from xstilts.features import FeatureCache
-from xstilts.pipeline import evaluate_language, train_intermediate, train_target
+from xstilts.models.forward import default_device
+from xstilts.study.phases import Workspace, evaluate_language, train_intermediate, train_target
 from xstilts.study.plan import Job, Setup
 from xstilts.study.tracked import job_run, job_trackers
 from xstilts.tracking import Trackers
@@ -33,24 +34,20 @@ def run_job(job: Job, setup: Setup, root: Path, folders: dict[str, str],
     def start(key: str | None) -> str:  # an intermediate job's best, else the base encoder
         return str(root / folders[key] / "best") if key else setup.encoder_location
 
+    def workspace(location: str, trackers: Trackers | None = None) -> Workspace:
+        return Workspace(folder, location, setup.encoder, device, features,
+                         trackers.log_record if trackers and trackers.active else None)
+
     if job.kind == "intermediate":
         with _trackers(job, setup) as trackers:
-            summary = train_intermediate(job.tasks, job.phase, job.seed, setup.encoder_location,
-                                         setup.encoder, folder, device, job.label,
-                                         trackers.log_record if trackers.active else None,
-                                         features=features)
+            summary = train_intermediate(job, workspace(setup.encoder_location, trackers))
         return {"summary": summary, "checkpoint": str(folder / "best")}
     if job.kind == "target":
         with _trackers(job, setup) as trackers:
-            return train_target(job.task, job.phase, job.seed, start(job.start), setup.encoder,
-                                folder, device, trackers.log_record if trackers.active else None,
-                                features=features)
-    if job.model is not None:  # a trained target: its best checkpoint, with its head
-        location, trained = str(root / folders[job.model] / "best"), True
-    else:
-        location, trained = start(job.start), False
-    return evaluate_language(job.task, job.lang, job.split, job.phase, location, trained,
-                             setup.encoder, folder, device, features)
+            return train_target(job, workspace(start(job.start), trackers))
+    # A trained target is evaluated from its best checkpoint, with its head.
+    location = str(root / folders[job.model] / "best") if job.model else start(job.start)
+    return evaluate_language(job, workspace(location))
 
 
 def _trackers(job: Job, setup: Setup) -> Trackers:
@@ -79,8 +76,3 @@ def run_job_safely(job: Job, setup: Setup, root: str, folders: dict[str, str],
         write_text_atomic(trace, traceback.format_exc())
         return False, f"{type(exc).__name__}: {exc} (traceback: {trace})", \
             time.perf_counter() - started
-
-
-def default_device() -> str:
-    """The GPU when there is one."""
-    return "cuda" if torch.cuda.is_available() else "cpu"

@@ -25,7 +25,7 @@ from importlib.metadata import version
 from xstilts import __version__
 from xstilts.artifacts import content_key
 from xstilts.config import EncoderConfig, PhaseConfig, RunConfig, TrackingConfig
-from xstilts.formats import get_format
+from xstilts.formats.spec import format_spec
 from xstilts.study.fingerprint import data_fingerprint, training_view
 from xstilts.tasks.splits import scored_split, threshold_split
 from xstilts.tasks.task import Task
@@ -237,7 +237,7 @@ def compile_plan(config: RunConfig, tasks: dict[str, Task], arms: list[Arm],
         trained, evaluated = {}, {}
         for name in config.targets.tasks:
             task, phase = tasks[name], config.targets.for_task(name)
-            fmt = get_format(task.format)
+            fmt = format_spec(task.format)
             model_key = None
             if fmt.trainable:
                 model_key = content_key({

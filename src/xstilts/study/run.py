@@ -13,84 +13,18 @@ from xstilts.errors import XstiltsError
 from xstilts.evaluate.average import language_average
 from xstilts.evaluate.store import record_run
 from xstilts.formats import get_format
-from xstilts.models.encoder import encoder_defaults, read_config, resolve_encoder
-from xstilts.models.forward import device_type, resolve_forward
-from xstilts.pipeline import (
-    load_split,
-    resolve_tasks,
-    strings_of,
-    with_encoder_options,
-    with_learned_labels,
-)
-from xstilts.preflight import check_encoder, check_run, dropped_rows
+from xstilts.models.forward import default_device
+from xstilts.preflight import dropped_rows
 from xstilts.progress import release_log
 from xstilts.study.data_parallel import execute_data_parallel
 from xstilts.study.execute import Execution, execute, make_backend
-from xstilts.study.fingerprint import encoder_identity
-from xstilts.study.jobs import default_device
-from xstilts.study.plan import Arm, Plan, Setup, compile_plan, describe_runtime, job_runtime
+from xstilts.study.plan import Arm, Plan, compile_plan, describe_runtime
+from xstilts.study.prepare import prepare
 from xstilts.study.store import Store
 from xstilts.study.tracked import resolve_tracking, track_results, with_tracking
-from xstilts.tasks.splits import needed_splits
-from xstilts.tasks.task import Task
 from xstilts.train.distributed import DataParallel, world_size
 
 logger = logging.getLogger(__name__)
-
-
-def prepare(config: RunConfig, pool: tuple[str, ...] = (), label: str = "run",
-            sets: tuple[tuple[str, ...], ...] = (),
-            device: torch.device | str | None = None) -> tuple[dict[str, Task], Setup]:
-    """Resolve every task (a study's pool too) and the base encoder, once, before any work.
-
-    A locally built tokenizer (tiny-random) or a trimmed vocabulary is made from the text of
-    every task involved, so all arms of a study share one encoder. `device`: where the jobs
-    will run (default: this machine's GPU if any; a Ray study's workers may differ, see
-    study/plan.py); with it the encoder's forward is resolved (models/forward.py) and the
-    runtime of every job key fixed.
-    """
-    tasks = {n: with_learned_labels(t) for n, t in resolve_tasks(config, pool).items()}
-    check_run(config, tasks, pool, sets)  # bad data, heads or folders: refused before any work
-    texts: list[str] = []
-    if config.encoder.name == "tiny-random" or config.encoder.trim_vocab:
-        # Every language of every task, not just those evaluated: choosing other test
-        # languages must not change the encoder (and retrain everything).
-        every_language = config.model_copy(update={
-            "targets": config.targets.model_copy(update={"languages": {}})})
-        texts = strings_of(_all_splits(every_language, resolve_tasks(every_language, pool)))
-    try:
-        base = resolve_encoder(config.encoder.name, texts, config.seed)
-        model_config = read_config(base, config.encoder.trust_remote_code)
-    except XstiltsError as exc:  # say which config line names the encoder
-        raise XstiltsError(f"{config.where('encoder', 'name')}: {exc}") from None
-    check_encoder(config, model_config)
-    device = device_type(device or default_device())
-    forward = resolve_forward(config.encoder.forward, device, model_config,
-                              compiled=compiles(config), where=config.where("encoder", "forward"))
-    defaults = encoder_defaults(model_config)
-    tasks = {n: with_encoder_options(t, config.encoder, defaults) for n, t in tasks.items()}
-    if config.encoder.trim_vocab:
-        from xstilts.models.trim import ensure_trimmed
-
-        prefixes = sorted({t.options["prefix"] for t in tasks.values() if t.options.get("prefix")})
-        base = str(ensure_trimmed(base, texts + [p + t for p in prefixes for t in texts]))
-    # Jobs get the resolved forward (hf or unpadded), so every job runs what its key says.
-    encoder = config.encoder.model_copy(update={"forward": forward})
-    return tasks, Setup(config.encoder.name, base, encoder_identity(base), encoder, label,
-                        runtime=job_runtime(device, forward))
-
-
-def compiles(config: RunConfig) -> bool:
-    """Whether any phase compiles the encoder (training.compile: Hugging Face's forward)."""
-    phases = [config.intermediate] if config.intermediate else []
-    return any(p.training.compile for p in phases) or any(
-        config.targets.for_task(name).training.compile for name in config.targets.tasks)
-
-
-def _all_splits(config: RunConfig, tasks: dict[str, Task]):
-    """Every split any job of the run may read."""
-    needed = needed_splits(tasks, config.targets.tasks, config.targets.eval_split)
-    return (load_split(task, split, lang) for task, split, lang in needed)
 
 
 def run_config(config: RunConfig, out: Path, db: Path | None = None,

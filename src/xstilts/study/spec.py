@@ -360,7 +360,7 @@ def load_study(path: str | Path) -> Study:
     def where(*loc) -> int | None:
         return _line_of(root, loc)
 
-    from xstilts.pipeline import resolve_tasks
+    from xstilts.tasks.resolve import resolve_tasks
 
     tasks = resolve_tasks(base, spec.pool)
     languages = {t: frozenset(tasks[t].train_languages or [tasks[t].train_language])

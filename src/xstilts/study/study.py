@@ -15,16 +15,18 @@ from xstilts.artifacts import write_json_atomic
 from xstilts.config import PhaseConfig
 from xstilts.errors import XstiltsError
 from xstilts.evaluate.average import language_average
-from xstilts.formats import get_format
-from xstilts.pipeline import load_split, sequence_length
+from xstilts.formats.spec import format_spec
 from xstilts.progress import release_log
 from xstilts.study import locks
 from xstilts.study.execute import execute, make_backend
 from xstilts.study.plan import CODE_VERSION, Plan, compile_plan, describe_runtime
-from xstilts.study.run import failure_report, prepare
+from xstilts.study.prepare import prepare
+from xstilts.study.run import failure_report
 from xstilts.study.spec import Study
 from xstilts.study.store import Store
 from xstilts.study.tracked import resolve_tracking, track_results, with_tracking
+from xstilts.tasks.loading import load_split
+from xstilts.tasks.resolve import sequence_length
 from xstilts.train.distributed import world_size
 
 PLAN_FILE = "plan.json"
@@ -115,10 +117,10 @@ def target_description(plan: Plan, study: Study, name: str) -> dict:
     job, splits = jobs[0], {j.lang: j.split for j in jobs}
     task, phase = job.task, study.base.targets.for_task(name)
     options = json.loads(json.dumps(task.options, default=str))  # JSON-able, whatever it holds
-    return {"format": task.format, "trained": get_format(task.format).trainable,
+    return {"format": task.format, "trained": format_spec(task.format).trainable,
             "languages": list(task.languages), "split": split_summary(splits),
             "splits": splits,
-            "main_metric": task.options.get("main_metric", get_format(task.format).main_metric),
+            "main_metric": task.options.get("main_metric", format_spec(task.format).main_metric),
             "options": options, "training": phase.training.model_dump(mode="json"),
             "test_limit": phase.test_limit}
 

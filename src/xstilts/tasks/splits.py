@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from xstilts.errors import XstiltsError
-from xstilts.formats import get_format
+from xstilts.formats.spec import format_spec
 from xstilts.tasks.task import Task
 
 PROTOCOLS = ("xtreme", "oracle")
@@ -36,7 +36,7 @@ def mining_protocol(task: Task) -> str:
 
 def scored_split(task: Task, wanted: str, lang: str) -> str:
     """The split `lang` is scored on when the run asks for `wanted` ("dev" or "test")."""
-    if get_format(task.format).tunes_on_dev:
+    if format_spec(task.format).tunes_on_dev:
         return "dev" if mining_protocol(task) == "oracle" else "test"
     return "dev" if wanted == "dev" and task.has_dev(lang) else "test"
 
@@ -44,12 +44,12 @@ def scored_split(task: Task, wanted: str, lang: str) -> str:
 def threshold_split(task: Task) -> str | None:
     """The split a threshold-tuning task tunes on (for the oracle, the scored split itself);
     None for other formats."""
-    return "dev" if get_format(task.format).tunes_on_dev else None
+    return "dev" if format_spec(task.format).tunes_on_dev else None
 
 
 def is_oracle(task: Task, scored: str) -> bool:
     """Whether the score's threshold was tuned on the scored data itself."""
-    return get_format(task.format).tunes_on_dev and scored == "dev"
+    return format_spec(task.format).tunes_on_dev and scored == "dev"
 
 
 def needed_splits(tasks: dict[str, Task], targets, eval_split: str
@@ -61,7 +61,7 @@ def needed_splits(tasks: dict[str, Task], targets, eval_split: str
     seen = set()
     for name, task in tasks.items():
         wanted = []
-        if get_format(task.format).trainable:
+        if format_spec(task.format).trainable:
             wanted += [("train", None), (task.selection_split, None)]
         if name in targets:
             for lang in task.languages:

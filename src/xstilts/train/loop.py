@@ -27,7 +27,13 @@ import torch
 from xstilts.artifacts import AtomicDir, recover_atomic_dir, write_json_atomic, write_text_atomic
 from xstilts.config import TrainingConfig
 from xstilts.errors import XstiltsError
-from xstilts.evaluate.predict import autocast, feature_lengths, predict_and_score, to_device
+from xstilts.evaluate.predict import (
+    Predictor,
+    autocast,
+    feature_lengths,
+    predict_and_score,
+    to_device,
+)
 from xstilts.formats.base import TaskFormat
 from xstilts.progress import progress
 from xstilts.train.batching import BUCKET_WIDTH, batch_slice, epoch_order
@@ -150,10 +156,10 @@ def validate(model, data: list[TaskData], tokenizer, cfg: TrainingConfig, device
     scores = {}
     for d in data:
         examples = d.dev_examples[: cfg.dev_limit] if cfg.dev_limit else d.dev_examples
-        _, metrics = predict_and_score(model.encoder, model.heads[d.head_name], d.fmt, d.task,
-                                       examples, tokenizer, d.max_length,
-                                       cfg.eval_batch_size, device,
-                                       d.task.train_language, cfg.bf16, d.dev_features,
+        predictor = Predictor(model.encoder, model.heads[d.head_name], tokenizer, device,
+                              cfg.eval_batch_size, cfg.bf16)
+        _, metrics = predict_and_score(predictor, d.fmt, d.task, examples,
+                                       d.task.train_language, d.max_length, d.dev_features,
                                        desc=f"dev {d.task.name} ({d.task.train_language})",
                                        level=logging.DEBUG)
         scores[d.task.name] = metrics
