@@ -75,11 +75,23 @@ def cmd_study(args) -> int:
                            "--out DIR.")
     output_folders(args, "--out", "--store")
     study = load_study(args.study[0])
+    select = study.spec.select
+    if select is not None and not args.dry_run:  # adaptive: rank/adaptive.py
+        from xstilts.rank.adaptive import run_adaptive
+
+        run_adaptive(study, Path(args.study[0]), Path(args.out),
+                     Path(args.store) if args.store else None, args.backend, args.workers,
+                     args.address)
+        return 0
     outcome = run_study(study, Path(args.out), Path(args.store) if args.store else None,
                         args.backend, args.workers, args.address, args.dry_run,
                         gpu=args.gpu, mfu=args.mfu)
     if args.dry_run:
         print(outcome["dry_run"])
+        if select is not None:
+            print(f"select: by {select.by}, budget {select.budget}: at most {select.budget} "
+                  "of these sets are trained (with the baseline); the counts above are for "
+                  "all of them")
     return 0
 
 

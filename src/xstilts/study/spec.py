@@ -10,6 +10,7 @@ drawn, and seeds. `arms` expands it into the runs it stands for; nothing here tr
                                      #   {types: [1, 2], random: N} (task families)
     seeds: {intermediate: [0, 1], target: [0, 1]}
     keep: {intermediate_weights: true, target_weights: false}
+    select: {by: rank, budget: 8}    # adaptive: 8 of the drawn sets, predicted-best first
 
 How sets are drawn. Up to ENUMERATE_LIMIT sets of size k (C(pool, k)), every set is listed
 in pool order and a random draw picks N of each stratum's list (numpy's default_rng([seed, k]),
@@ -93,6 +94,16 @@ class Keep(Strict):
     target_weights: bool = False
 
 
+class Select(Strict):
+    """An adaptive study (xstilts/rank/adaptive.py): train `budget` of the candidate sets,
+    predicted-best first, refitting the prediction after every `batch` of sets."""
+
+    by: Literal["rank"] = "rank"
+    budget: int = Field(ge=1)  # candidate sets trained, the baseline aside
+    batch: int = Field(1, ge=1)
+    examples: int = Field(128, ge=2)  # sampled per task for the estimates
+
+
 class StudySpec(Strict):
     name: SafeName = Field("study", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     base: dict
@@ -103,6 +114,7 @@ class StudySpec(Strict):
     seed: int = 0  # for random draws
     seeds: Seeds = Field(default_factory=Seeds)
     keep: Keep = Field(default_factory=Keep)
+    select: Select | None = None  # adaptive: which candidate sets to train (rank/adaptive.py)
 
 
 class Study:
