@@ -137,6 +137,8 @@ def report_blocks(folder: Path, table: pd.DataFrame, targets: list[str],
                               "measured gains.")]
     rank = pd.read_csv(path, dtype={"set": str, "target": str})
     gains = measured_gains(table, targets)
+    if len(targets) == 1:  # the average over one target is that target: shown once
+        gains = gains[gains["target"] != AVERAGE]
     both = joined(rank, gains)
     if both.empty:
         return [heading, Para(f"{path} ranks none of the sets with results (ranked for "
