@@ -32,8 +32,8 @@ def test_help_opens_with_the_user_description_and_lists_the_main_commands(capsys
     assert "xstilts demo --out runs/demo" in out and "README.md" in out
     # Each command's help is one short line in the command list.
     commands = build_parser()._subparsers._group_actions[0]._choices_actions
-    assert {c.dest for c in commands} == {"run", "study", "report", "results", "tasks", "demo",
-                                          "score", "data"}
+    assert {c.dest for c in commands} == {"run", "study", "report", "rank", "results", "tasks",
+                                          "demo", "score", "data"}
     for command in commands:
         assert command.help and "\n" not in command.help and len(command.help) <= 56, command
         assert f"    {command.dest}" in out
