@@ -13,7 +13,6 @@ interval. Torch-free: it reads rank.csv with pandas.
 
 from __future__ import annotations
 
-import io
 import math
 import zlib
 from pathlib import Path
@@ -118,9 +117,9 @@ def scatter(both: pd.DataFrame, results: pd.DataFrame) -> bytes:
         ax.set_xlabel("predicted score (rank)")
         if i == 0:
             ax.set_ylabel("measured gain (points)")
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    return buf.getvalue()
+    from xstilts.study.plots import _png  # the report's figures' one PNG writer
+
+    return _png(fig)
 
 
 def report_blocks(folder: Path, table: pd.DataFrame, targets: list[str],
