@@ -125,3 +125,12 @@ def test_a_killed_run_replays_its_steps(resumed):
         assert old["sets"] == new["sets"] and old["by"] == new["by"]
         if old["measured"] is not None:
             assert old["measured"] == pytest.approx(new["measured"])
+
+
+def test_select_without_a_baseline_is_refused_before_any_work(tmp_path, capsys):
+    text = STUDY.replace("sizes: [0, 1]", "sizes: [1]")
+    (tmp_path / "study.yaml").write_text(text, encoding="utf-8")
+    assert main(["study", str(tmp_path / "study.yaml"), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "sizes has no 0" in err and "add 0 to sizes" in err
+    assert not (tmp_path / "out" / "rank.csv").exists()
