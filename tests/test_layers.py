@@ -10,10 +10,11 @@ import xstilts
 
 PACKAGE = Path(xstilts.__file__).parent
 INNER = ("formats", "models", "tasks", "train", "evaluate", "features")
-OUTER = ("xstilts.preflight", "xstilts.demo", "xstilts.report", "xstilts.cli", "xstilts.study")
+OUTER = ("xstilts.preflight", "xstilts.demo", "xstilts.report", "xstilts.cli", "xstilts.study",
+         "xstilts.rank")
 # The outer modules in order: each may import those before it, never those after.
-OUTER_ORDER = (("xstilts.preflight", "xstilts.report"), ("xstilts.study",), ("xstilts.demo",),
-               ("xstilts.cli",))
+OUTER_ORDER = (("xstilts.preflight", "xstilts.report"), ("xstilts.study",), ("xstilts.rank",),
+               ("xstilts.demo",), ("xstilts.cli",))
 # What compiles a config or a study into jobs (and what a dry run reads)...
 PLANNING = ("xstilts.config", "xstilts.formats.spec", "xstilts.tasks.resolve",
             "xstilts.tasks.splits", "xstilts.study.plan", "xstilts.study.spec",

@@ -11,7 +11,7 @@ import pytest
 from scipy import stats
 
 from xstilts.cli import main
-from xstilts.rank import predicted
+from xstilts.study import predicted
 
 # A pool of five single tasks (k = 1): five sets, the fewest the section calls enough. The
 # target is retrieval: untrained, so its scores differ by the intermediate encoder alone.

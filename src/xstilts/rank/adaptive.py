@@ -31,8 +31,8 @@ import pandas as pd
 
 from xstilts.artifacts import write_json_atomic
 from xstilts.errors import XstiltsError
-from xstilts.rank import predicted
 from xstilts.rank.combine import AVERAGE, read_rank
+from xstilts.study import predicted
 from xstilts.study.spec import Draw, Study
 
 SELECT_FILE = "select.json"

@@ -17,8 +17,7 @@ from xstilts.artifacts import write_bytes_atomic, write_text_atomic
 from xstilts.errors import XstiltsError
 from xstilts.evaluate.average import QA_SCORE, task_score_metric
 from xstilts.evaluate.xtreme import average_caption
-from xstilts.rank import predicted
-from xstilts.study import analysis, paired, plots, sections, stats, tables
+from xstilts.study import analysis, paired, plots, predicted, sections, stats, tables
 from xstilts.study.coverage import Coverage, coverage
 from xstilts.study.render import (
     Bullets,
