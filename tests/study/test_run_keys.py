@@ -11,8 +11,8 @@ from tests.fixtures import COLOUR_TASK_YAML, colour_examples, write_colour_task,
 
 from xstilts.config import load_config
 from xstilts.errors import XstiltsError
-from xstilts.study.run import run_config
 from xstilts.study import jobs
+from xstilts.study.run import run_config
 from xstilts.study.store import Store
 
 CONFIG = """
@@ -127,9 +127,11 @@ def test_the_bucket_width_keys_training_only_where_it_changes_the_batches():
 
     # The default gives the batches of stores made before the setting existed: same keys.
     before = PhaseConfig(tasks=["colour"]).training.model_dump(
-        exclude={"eval_batch_size", "save_every", "length_bucket_width"})
+        exclude={"eval_batch_size", "save_every", "length_bucket_width", "examples_per_task"})
     assert settings() == before == settings(length_bucket_width=16)
     assert settings(length_bucket_width=1) == {**before, "length_bucket_width": 1}
+    # Likewise the cap on training examples, which only a set cap keys.
+    assert settings(examples_per_task=100) == {**before, "examples_per_task": 100}
     # Ungrouped batches are a plain shuffle: the width changes nothing.
     assert settings(group_by_length=False, length_bucket_width=1) == settings(
         group_by_length=False)

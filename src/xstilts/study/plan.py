@@ -26,6 +26,7 @@ from xstilts import __version__
 from xstilts.artifacts import content_key
 from xstilts.config import EncoderConfig, PhaseConfig, RunConfig, TrackingConfig
 from xstilts.formats.spec import format_spec
+from xstilts.study.budget import Regime
 from xstilts.study.fingerprint import data_fingerprint, training_view
 from xstilts.tasks.splits import scored_split, threshold_split
 from xstilts.tasks.task import Task
@@ -144,11 +145,14 @@ class Arm:
     tasks: tuple[str, ...]
     intermediate_seed: int
     target_seed: int
+    budget: Regime | None = None  # the intermediate phase's budget (study/budget.py)
 
     @property
     def run_id(self) -> str:
+        # Without a budget: the ids of studies made before budgets existed.
+        budget = {"budget": self.budget.name} if self.budget else {}
         return content_key({"tasks": list(self.tasks), "si": self.intermediate_seed,
-                            "st": self.target_seed})
+                            "st": self.target_seed, **budget})
 
 
 @dataclass(frozen=True)
@@ -187,6 +191,8 @@ def training_settings(phase: PhaseConfig) -> dict:
     # jobs keep their keys) and where batches are not grouped.
     if settings["length_bucket_width"] == BUCKET_WIDTH or not settings["group_by_length"]:
         del settings["length_bucket_width"]
+    if settings["examples_per_task"] is None:  # likewise, before the cap existed
+        del settings["examples_per_task"]
     return settings
 
 
@@ -226,7 +232,9 @@ def compile_plan(config: RunConfig, tasks: dict[str, Task], arms: list[Arm],
     for arm in arms:
         inter_key = None
         if arm.tasks:
-            phase = phase_ii.model_copy(update={"tasks": list(arm.tasks)})
+            training = (arm.budget.training(phase_ii.training, len(arm.tasks)) if arm.budget
+                        else phase_ii.training)
+            phase = phase_ii.model_copy(update={"tasks": list(arm.tasks), "training": training})
             inter_key = content_key({
                 **base, "kind": "intermediate", "seed": arm.intermediate_seed,
                 "tasks": [training_view(tasks[t]) for t in arm.tasks],

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from xstilts.errors import XstiltsError
+from xstilts.study.budget import arm_covariates
 from xstilts.study.store import RESULT_COLUMNS, Store
 
 PLAN_FILE = "plan.json"
@@ -136,6 +137,11 @@ def _table(rows: list[dict], store: Store, plan: dict | None) -> pd.DataFrame:
         frame["languages"] = pd.NA
         frame["english_in_set"] = pd.NA
     frame["baseline"] = frame["k"] == 0
+    # Each arm's budget regime and the examples and tokens its intermediate job saw (a
+    # covariate; 0 for the baseline), from plan.json and the job's output (study/budget.py).
+    covariates = arm_covariates(plan or {}, store.output)
+    for column in ("budget", "examples_seen", "tokens_seen"):
+        frame[column] = [covariates.get(run, {}).get(column) for run in frame["run_id"]]
     # The split each evaluation was scored on: its output's "split", else its prediction
     # file's name (test-de.tsv -> test); an average row ('' job) takes its languages' split
     # ("dev/test" where they are on both: UD-POS kk has no dev set).

@@ -10,6 +10,8 @@ drawn, and seeds. `arms` expands it into the runs it stands for; nothing here tr
                                      #   {types: [1, 2], random: N} (task families)
     seeds: {intermediate: [0, 1], target: [0, 1]}
     keep: {intermediate_weights: true, target_weights: false}
+    budget: {total_steps: 2000}      # the intermediate phase's (or budgets: {name: ...}):
+                                     #   total_steps | per_task_steps | per_task_examples
     select: {by: rank, budget: 8}    # adaptive: 8 of the drawn sets, predicted-best first
 
 How sets are drawn. Up to ENUMERATE_LIMIT sets of size k (C(pool, k)), every set is listed
@@ -43,6 +45,7 @@ from xstilts.config import (
 )
 from xstilts.errors import XstiltsError, located
 from xstilts.names import SafeName
+from xstilts.study.budget import Budget, Regime, conflicts, regimes
 from xstilts.study.plan import Arm
 
 # At most this many sets of one size are listed (the draws of earlier versions, bit for
@@ -115,6 +118,15 @@ class StudySpec(Strict):
     seeds: Seeds = Field(default_factory=Seeds)
     keep: Keep = Field(default_factory=Keep)
     select: Select | None = None  # adaptive: which candidate sets to train (rank/adaptive.py)
+    # The intermediate phase's budget, or named regimes side by side (study/budget.py).
+    budget: Budget | None = None
+    budgets: dict[SafeName, Budget] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _one_budget_key(self):
+        if self.budget is not None and self.budgets:
+            raise ValueError("give `budget` (one regime) or `budgets` (named regimes), not both")
+        return self
 
 
 class Study:
@@ -135,9 +147,14 @@ class Study:
                 arms += [Arm((), -1, st) for st in self.spec.seeds.target]
                 continue
             for tasks in self.sets(k):
-                arms += [Arm(tasks, si, st) for si in self.spec.seeds.intermediate
+                arms += [Arm(tasks, si, st, regime) for regime in self.regimes()
+                         for si in self.spec.seeds.intermediate
                          for st in self.spec.seeds.target]
         return arms
+
+    def regimes(self) -> list[Regime | None]:
+        """The intermediate phase's budgets ([None]: the training block's own)."""
+        return regimes(self.spec.budget, self.spec.budgets)
 
     def sets(self, k: int) -> list[tuple[str, ...]]:
         """The task sets of size k (pool order within a set); DrawRefused when they cannot
@@ -401,6 +418,12 @@ def _check(study: Study, path: Path, where) -> None:
         if k < 0 or k > len(spec.pool):
             raise located(path, where("sizes", i), f"size {k} is impossible with a pool of "
                           f"{len(spec.pool)} tasks", f"use sizes from 0 to {len(spec.pool)}")
+    for regime in study.regimes():
+        clash = regime and conflicts(regime, study.base.intermediate.training)
+        if clash:
+            raise located(path, where("base", "intermediate", "training", clash),
+                          f"base.intermediate.training.{clash} is set, but the budget "
+                          f"({regime.describe()}) decides it", f"remove {clash}")
     for k in spec.draws:
         if k not in spec.sizes:
             raise located(path, where("draws", k), f"draws for size {k}, which is not in "

@@ -12,6 +12,7 @@ twice). A non-finite loss stops the phase before anything is saved after it.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import math
@@ -37,6 +38,8 @@ from xstilts.evaluate.predict import (
 from xstilts.formats.base import TaskFormat
 from xstilts.progress import progress
 from xstilts.train.batching import BUCKET_WIDTH, batch_slice, epoch_order
+from xstilts.train.budget import cap_examples, phase_steps
+from xstilts.train.budget import seen as seen_in_stream
 from xstilts.train.distributed import DataParallel
 from xstilts.train.optim import build_optimizer, clip_gradients
 from xstilts.train.samplers import TaskSampler, task_probabilities
@@ -127,10 +130,7 @@ class BatchStream:
 def total_steps(cfg: TrainingConfig, data: list[TaskData], world_size: int = 1) -> int:
     """The step budget: `max_steps`, else `epochs` over all tasks' batches (each step takes
     `grad_accum` batches on each of `world_size` processes)."""
-    if cfg.max_steps:
-        return cfg.max_steps
-    batches = sum(math.ceil(len(d.train_features) / cfg.batch_size) for d in data)
-    return max(1, math.ceil(cfg.epochs * batches / (cfg.grad_accum * world_size)))
+    return phase_steps(cfg, [len(d.train_features) for d in data], world_size)
 
 
 def evaluation_steps(cfg: TrainingConfig, steps: int) -> list[int]:
@@ -180,6 +180,8 @@ def train_phase(model, tokenizer, data: list[TaskData], cfg: TrainingConfig, out
     par = DataParallel()  # one process, or one of several (train/distributed.py)
     device = par.device(device)
     on_log = on_log if par.is_main else None  # trackers: one run, fed by rank 0
+    data = [dataclasses.replace(d, train_features=cap_examples(
+        d.train_features, cfg.examples_per_task, seed, d.task.name)) for d in data]
     steps = total_steps(cfg, data, par.world_size)
     sizes = {d.task.name: len(d.train_features) for d in data}
     probs = task_probabilities(cfg.sampler, sizes, cfg.sampler_cap, cfg.temperature, cfg.weights)
@@ -272,7 +274,8 @@ def train_phase(model, tokenizer, data: list[TaskData], cfg: TrainingConfig, out
     summary = {"steps": state["step"], "best_score": state["best_score"],
                **selection_summary(state["history"]),
                "batches_per_task": dict(sampler.counts), "probabilities": probs,
-               "dev_history": state["history"], "throughput": meter.summary()}
+               "dev_history": state["history"], "throughput": meter.summary(),
+               "seen": seen_per_task(streams, par.world_size)}
     with par.together():  # every rank returns once rank 0's checkpoints are written
         if par.is_main:
             write_json_atomic(out_dir / "summary.json", summary)
@@ -284,6 +287,19 @@ def train_phase(model, tokenizer, data: list[TaskData], cfg: TrainingConfig, out
     return PhaseResult(best_dir, state["best_score"], state["step"], state["history"],
                        dict(sampler.counts), probs, summary["evaluations"],
                        summary["best_step"])
+
+
+def seen_per_task(streams: dict[str, BatchStream], world_size: int) -> dict[str, dict]:
+    """Per task: its training examples (after any cap) and the examples, real tokens and
+    padded tokens its batches gave over the whole phase, every rank's (train/budget.py)."""
+    out = {}
+    for name, stream in streams.items():
+        lengths = stream._lengths or feature_lengths(stream.data.train_features)
+        out[name] = {"train_examples": len(stream.data.train_features), **seen_in_stream(
+            lengths, stream.batch_size, stream.seed, stream.epoch, stream.position,
+            group_by_length=stream.group_by_length, bucket_width=stream.bucket_width,
+            world_size=world_size)}
+    return out
 
 
 def flush_log(log, last_dir: Path) -> None:
