@@ -39,8 +39,14 @@ def test_dry_run_counts_match_the_hand_count(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert plan_study(load_study(STUDY)).count() == {
         "intermediate": 16, "target": 34, "evaluation": 102}
-    # 16 x 4 steps x batch 8 x 48 tokens; 34 x 4 x 8 x 48
-    assert re.search(r"intermediate\s+16\s+0\s+16\s+2\.46e\+04", printed)
+    # Tokens at max_length 48: a job's 4 steps x batch 8 = 32 examples, shared equally by
+    # its tasks (32 training examples each, proportional sampler); a demo-mc-en example is 4
+    # sequences (one per choice). Per intermediate seed: k = 1: 32 x (1 + 4 + 1 + 1) x 48;
+    # k = 2 (topic-en+mc-en, topic-en+topic-de, mc-en+topic-de): 16 x (5 + 2 + 5) x 48;
+    # k = 4: 8 x 7 x 48. Targets: 34 x 4 x 8 x 48.
+    intermediate = 2 * (32 * 7 + 16 * 12 + 8 * 7) * 48
+    assert re.search(r"intermediate\s+16\s+0\s+16\s+" + re.escape(f"{intermediate:.3g}"),
+                     printed)
     assert re.search(r"target\s+34\s+0\s+34\s+5\.22e\+04", printed)
     assert not (tmp_path / "s" / "store" / "checkpoints").exists()  # nothing ran
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import shutil
 from collections import Counter
@@ -25,8 +24,6 @@ from xstilts.study.run import failure_report
 from xstilts.study.spec import Study
 from xstilts.study.store import Store
 from xstilts.study.tracked import resolve_tracking, track_results, with_tracking
-from xstilts.tasks.loading import load_split
-from xstilts.tasks.resolve import sequence_length
 from xstilts.train.distributed import world_size
 
 PLAN_FILE = "plan.json"
@@ -44,10 +41,11 @@ def plan_study(study: Study) -> Plan:
 
 def run_study(study: Study, out: Path, store_dir: Path | None = None, backend: str = "local",
               workers: int | None = None, address: str | None = None, dry_run: bool = False,
-              log=None) -> dict:
+              log=None, gpu: str = "h100", mfu: float = 0.4) -> dict:
     """Plan, then (unless dry_run) execute; returns the plan's counts and what happened
-    (a dry run: the counts and `dry_run`, the text of what would run). Progress lines go to
-    the `xstilts` logger, or `log`."""
+    (a dry run: the counts, `dry_run`, the text of what would run and its cost on `gpu` at
+    `mfu`, and `cost`: study/dry_run.py). Progress lines go to the `xstilts` logger, or
+    `log`."""
     if world_size() > 1:  # every rank would run the whole study and write the same store
         raise XstiltsError(
             "xstilts study does not run under a data-parallel launch (accelerate launch / "
@@ -55,14 +53,16 @@ def run_study(study: Study, out: Path, store_dir: Path | None = None, backend: s
             "  fix: run it as one process, `xstilts study STUDY.yaml --out DIR --workers N` "
             "(N: your GPUs); `accelerate launch` is for one large `xstilts run`.")
     out = Path(out)
+    if dry_run:  # also before the data is on disk
+        from xstilts.study.dry_run import dry_run_study
+
+        return dry_run_study(study, out, store_dir, gpu, mfu)
     plan = plan_study(study)
     plan = with_tracking(plan, resolve_tracking(study.base.tracking, out, study.spec.name))
     store = Store(store_dir or out / "store")
     out.mkdir(parents=True, exist_ok=True)
     release_log()  # checks passed: OUT/xstilts.log gets the lines held so far
     write_json_atomic(out / PLAN_FILE, describe(plan, study, store))
-    if dry_run:
-        return {"planned": plan.count(), "dry_run": dry_run_text(plan, store)}
     execution = execute(plan, store, make_backend(backend, workers, address), log=log)
     track_results(plan, store, execution.ran)
     drop_unneeded_weights(plan, store, study)
@@ -106,6 +106,7 @@ def describe(plan: Plan, study: Study, store: Store) -> dict:
             "arms": [{"run_id": a.arm.run_id, "tasks": list(a.arm.tasks),
                       "intermediate_seed": a.arm.intermediate_seed,
                       "target_seed": a.arm.target_seed, "intermediate_job": a.intermediate,
+                      "budget": a.arm.budget.name if a.arm.budget else "",
                       "target_jobs": dict(a.targets)} for a in plan.arms],
             "jobs": {k: {"kind": j.kind, "label": j.label, "folder": j.folder,
                          "deps": list(j.deps)} for k, j in plan.jobs.items()}}
@@ -191,43 +192,6 @@ def drop_weights(store: Store, job) -> None:
             shutil.rmtree(trash, ignore_errors=True)
             os.replace(folder / part, trash)
             shutil.rmtree(trash, ignore_errors=True)
-
-
-def dry_run_text(plan: Plan, store: Store) -> str:
-    """What would run: jobs per kind (and how many the store holds), and the compute."""
-    counts, held = plan.count(), Counter()
-    tokens = Counter()
-    for job in plan.jobs.values():
-        if store.output(job.key) is not None:
-            held[job.kind] += 1
-        if job.kind != "evaluation":
-            tokens[job.kind] += training_tokens(job)
-    lines = [f"study {plan.setup.label}: {len(plan.arms)} arm(s), encoder "
-             f"{plan.setup.encoder_name}; store {store.root}",
-             f"runtime (in every job key): {describe_runtime(plan.setup.runtime)}",
-             f"{'jobs':<14}{'planned':>9}{'in store':>10}{'to run':>8}  compute (tokens, padded)"]
-    for kind in ("intermediate", "target", "evaluation"):
-        cost = f"{tokens[kind]:.3g}" if kind != "evaluation" else "-"
-        lines.append(f"{kind:<14}{counts[kind]:>9}{held[kind]:>10}"
-                     f"{counts[kind] - held[kind]:>8}  {cost}")
-    return "\n".join(lines)
-
-
-def training_tokens(job) -> float:
-    """Steps × batch × grad_accum × sequence length of one training job (an upper bound);
-    NaN where the step count needs data that cannot be read here."""
-    training = job.phase.training
-    tasks = job.tasks if job.kind == "intermediate" else (job.task,)
-    length = max(sequence_length(t, training) for t in tasks)
-    steps = training.max_steps
-    if steps is None:
-        try:
-            batches = sum(math.ceil(len(load_split(t, "train")) / training.batch_size)
-                          for t in tasks)
-        except Exception:  # e.g. the hub is unreachable from this machine
-            return float("nan")
-        steps = max(1, math.ceil(training.epochs * batches / training.grad_accum))
-    return float(steps * training.batch_size * training.grad_accum * length)
 
 
 def study_status(folder: Path) -> str:
