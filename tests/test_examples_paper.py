@@ -35,7 +35,7 @@ def test_the_expected_files_exist():
 
 def test_files_equal_the_generator_output():
     files = _generator().render()
-    assert set(files) == {p.name for p in CONFIGS} | {"study/grid.yaml"}
+    assert set(files) == {p.name for p in CONFIGS} | {"study/grid.yaml", "study/scaling.yaml"}
     for name, text in files.items():
         assert (PAPER / name).read_text(encoding="utf-8") == text, (
             f"{name} differs from generate.py's output: run "
@@ -145,6 +145,43 @@ def test_bucc_reads_xtremes_files_not_the_gold_only_hub_copy():
     assert config.data.source == "local" and not config.data.allow_gold_only
     task = resolve_tasks(config)["bucc2018"]
     assert "not_comparable" not in task.options
+
+
+def test_the_scaling_study_dry_runs_in_seconds_before_its_data_exists(tmp_path, capsys):
+    """examples/paper/study/scaling.yaml: 41 tasks (the nine and eight of them translated
+    into four languages), k up to 8 with language strata, three seeds, an equal budget; its
+    dry run needs no data (hub tasks, placeholder files) and gives FLOPs and GPU-hours."""
+    import re
+    import time
+
+    from xstilts.cli import main
+    from xstilts.study.spec import load_study
+
+    study = load_study(PAPER / "study" / "scaling.yaml")
+    pool = study.spec.pool
+    assert len(pool) == 41 and pool[:9] == INTERMEDIATE
+    assert set().union(*study.languages.values()) == {"en", "de", "es", "fr", "ru"}
+    assert set(study.families.values()) == set(INTERMEDIATE)  # a translation: its task's
+    assert study.families["xnli_tt_de"] == "mnli" and study.families["squad_tt_fr"] == "squad"
+    assert study.spec.sizes == [0, 1, 2, 4, 8] and study.spec.seeds.intermediate == [0, 1, 2]
+    assert [r.describe() for r in study.regimes()] == ["total_steps 50,000"]
+    assert [study.n_languages(s) for s in study.sets(2)] == [1] * 5 + [2] * 5
+    assert [study.n_languages(s) for s in study.sets(8)] == [1] * 4 + [2] * 4 + [4] * 4
+    started = time.perf_counter()
+    assert main(["study", str(PAPER / "study" / "scaling.yaml"), "--out",
+                 str(tmp_path / "out"), "--dry-run", "--gpu", "h100", "--mfu", "0.4"]) == 0
+    assert time.perf_counter() - started < 60
+    printed = capsys.readouterr().out
+    assert not (tmp_path / "out").exists()  # nothing read, downloaded or written
+    table = printed.splitlines()[1:6]
+    assert table[0].split() == ["jobs", "planned", "in", "store", "to", "run", "tokens",
+                                "FLOPs", "GPU-h"]
+    assert re.fullmatch(r"intermediate\s+132\s+-\s+-\s+\S+e\+10\s+\S+e\+19\s+\S+", table[1])
+    assert re.fullmatch(r"total\s+\d+\s+-\s+-\s+\S+e\+\d+\s+\S+e\+20\s+\d+", table[4])
+    assert "GPU-hours: h100 at 989 TFLOP/s dense bf16 peak x 40% MFU" in printed
+    assert "budgets: total_steps 50,000" in printed
+    # README quotes this table (rerun the dry run and paste it when the study changes).
+    assert "\n".join(table) in README.read_text(encoding="utf-8")
 
 
 def test_readme_cost_table_is_the_generators():

@@ -381,11 +381,105 @@ def render_study() -> str:
     return "\n".join(lines) + "\n"
 
 
+# ------------------------------------------------------------------------------------------
+# The scaling study: the research question at paper scale.
+# ------------------------------------------------------------------------------------------
+
+SCALING_LANGS = ("de", "es", "fr", "ru")  # XNLI-MT and PAWS-X both have them
+# Sets per k and per number of distinct training languages in the set (language strata).
+SCALING_DRAWS = {1: "{random: 10}", 2: "{languages: [1, 2], random: 5}",
+                 4: "{languages: [1, 2, 4], random: 4}", 8: "{languages: [1, 2, 4], random: 4}"}
+SCALING_STEPS = 50_000  # equal total budget: 200,000 examples at batch 4, whatever k
+# The translations the study declares (MNLI's are the built-in xnli_tt_<lang>; CCGbank's
+# supertags are not translated): format, reader, file suffix, labels, options.
+TRANSLATED = {
+    "anli_plus": ("classification", "jsonl", "jsonl", "[entailment, neutral, contradiction]", ""),
+    "qqp": ("classification", "jsonl", "jsonl", "[not_duplicate, duplicate]", ""),
+    "squad": ("span_qa", "squad_json", "json", "", "max_length: 384, window_step: 128, "
+              "main_metric: em_f1, "),
+    "squad_v2": ("span_qa", "squad_json", "json", "", "max_length: 384, window_step: 128, "
+                 "version_2_with_negative: true, main_metric: em_f1, "),
+    "hellaswag": ("multiple_choice", "jsonl", "jsonl", "", ""),
+    "cosmosqa": ("multiple_choice", "jsonl", "jsonl", "", ""),
+    "commonsenseqa": ("multiple_choice", "jsonl", "jsonl", "", ""),
+}
+
+
+def translated(task: str, lang: str) -> str:
+    return f"xnli_tt_{lang}" if task == "mnli" else f"{task}_tt_{lang}"
+
+
+def scaling_pool() -> list[str]:
+    """The nine English tasks, then each translated task in each language (41 tasks)."""
+    return list(INTERMEDIATE_TASKS) + [translated(t, lang) for t in INTERMEDIATE_TASKS
+                                       if t != "ccg" for lang in SCALING_LANGS]
+
+
+def translation_declaration(task: str, lang: str) -> str:
+    """One translated task on one line: files you provide, sizes those of the English set
+    (the task option `sizes`: the study's cost before the files exist)."""
+    from xstilts.tasks.card_sizes import CARD_SIZES
+
+    fmt, reader, suffix, labels, options = TRANSLATED[task]
+    sizes = CARD_SIZES[task]
+    return (f"    {translated(task, lang)}: {{format: {fmt}, languages: [{lang}], "
+            f"train_language: {lang}, reader: {reader}, base_dir: /path/to/translations, "
+            f"paths: {{train: {task}/train.{lang}.{suffix}, dev: {task}/dev.{lang}.{suffix}}}, "
+            + (f"labels: {labels}, " if labels else "")
+            + f"options: {{{options}family: {task}, sizes: {{train: {sizes['train']}, "
+            f"dev: {sizes['dev']}}}}}}}")
+
+
+def render_scaling() -> str:
+    """Does training on more intermediate tasks help zero-shot transfer, at an equal budget?
+    The nine tasks and their translations into four languages, k = 1, 2, 4, 8 with language
+    strata, three intermediate seeds."""
+    title = ["The research question at paper scale: does training on more intermediate tasks",
+             "(k = 1, 2, 4, 8) help zero-shot cross-lingual transfer, at an equal budget? The",
+             "pool: the paper's nine English tasks and their machine translations into de, es,",
+             "fr and ru (41 tasks; MNLI's are XNLI-MT, the built-in xnli_tt_<lang>; CCGbank is",
+             "not translated). The other translations are files you provide under",
+             "/path/to/translations (PLACEHOLDER; XTREME's translate-train SQuAD covers de, es and",
+             "ru); their `sizes` option, the English sets' sizes, costs the study before they",
+             "exist. Sets drawn per number of distinct training languages (language strata),",
+             "three intermediate seeds, one target seed; every set trains for the same total",
+             "number of steps (budget), the tasks sampled uniformly (N/k steps each).",
+             "  xstilts study examples/paper/study/scaling.yaml --out runs/paper-scaling "
+             "--dry-run"]
+    lines = [f"# {t}" for t in title]
+    lines += ["name: paper-scaling", "base:"]
+    targets = list(TARGETS) + list(RETRIEVAL_TARGETS)
+    body = encoder_block() + data_block()
+    body += task_options_block(list(INTERMEDIATE_TASKS) + targets)
+    body += ["tasks:"] + ccg_declaration()
+    body += [translation_declaration(t, lang)[2:] for t in TRANSLATED for lang in SCALING_LANGS]
+    body += ["intermediate:", "  training:"]
+    for key, value, source in INTERMEDIATE_TRAINING:
+        if key == "epochs":
+            continue  # the budget sets the steps
+        if key == "sampler":
+            value, source = "uniform", "each task of a k-set N/k steps (the paper: proportional)"
+        body.append(line(4, f"{key}: {scalar(value)}", source))
+    body += targets_block(targets)
+    lines += [("  " + x) if x else x for x in body]
+    lines += flow_list("pool: ", scaling_pool())
+    lines += [f"sizes: [0, {', '.join(str(k) for k in SCALING_DRAWS)}]", "draws:"]
+    lines += [line(2, f"{k}: {draw}", "N sets per number of distinct languages" if k == 2
+                   else "") for k, draw in SCALING_DRAWS.items()]
+    lines += [line(0, "seed: 0", "of the draws"),
+              line(0, "seeds: {intermediate: [0, 1, 2], target: [0]}"),
+              line(0, f"budget: {{total_steps: {SCALING_STEPS}}}",
+                   "equal total (per_task_steps: N x k; per_task_examples: capped sets)"),
+              line(0, "keep: {intermediate_weights: true, target_weights: false}")]
+    return "\n".join(lines) + "\n"
+
+
 def render() -> dict[str, str]:
     """Every config file's name (relative to this folder) and text."""
     files = {f"{name}.yaml": render_variant(name, v) for name, v in variants().items()}
     files["bucc2018.yaml"] = render_bucc()
     files["study/grid.yaml"] = render_study()
+    files["study/scaling.yaml"] = render_scaling()
     return files
 
 
