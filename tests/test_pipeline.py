@@ -147,8 +147,12 @@ def test_task_training_sets_one_targets_steps(colour_config, tmp_path):
     text = colour_config.read_text().replace(
         "             eval_every: 20}", "             eval_every: 20}\n  task_training: {colour: {max_steps: 3}}")
     colour_config.write_text(text)
-    result = run_config(load_config(colour_config), tmp_path / "out")["targets"]["colour"]
+    config = load_config(colour_config)
+    result = run_config(config, tmp_path / "out")["targets"]["colour"]
     assert result["dev"]["steps"] == 3
+    # What the target trained on: three batches of its examples.
+    batch_size = config.targets.for_task("colour").training.batch_size
+    assert result["dev"]["seen"]["colour"]["examples"] == 3 * batch_size
 
 
 def test_suite_task_sizes_change_one_task():

@@ -97,10 +97,10 @@ def test_a_failed_job_is_recorded_and_the_others_go_on(tmp_path, monkeypatch):
     # failure is injected into the job itself).
     real = jobs.evaluate_language
 
-    def failing_in_ru(task, lang, *args, **kwargs):
-        if lang == "ru":
-            raise XstiltsError(f"evaluation of {task.name} in ru broke")
-        return real(task, lang, *args, **kwargs)
+    def failing_in_ru(job, work):
+        if job.lang == "ru":
+            raise XstiltsError(f"evaluation of {job.task.name} in ru broke")
+        return real(job, work)
 
     monkeypatch.setattr(jobs, "evaluate_language", failing_in_ru)
     out = tmp_path / "out"

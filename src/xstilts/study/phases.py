@@ -103,7 +103,7 @@ def train_intermediate(job: IntermediateJob, work: Workspace) -> dict:
 
 def train_target(job: TargetJob, work: Workspace) -> dict:
     """Phase (iii), training: fine-tune the start model on one target; returns its dev
-    summary."""
+    summary and what it trained on (`seen`: examples and tokens)."""
     seed_everything(job.seed)
     model, tokenizer = build_model(work.start, work.encoder, keep=True, device=work.device)
     tds = phase_data(model, tokenizer, {job.task.name: job.task}, job.phase, work.features)
@@ -111,7 +111,8 @@ def train_target(job: TargetJob, work: Workspace) -> dict:
                          work.device, desc=f"target {job.task.name}", on_log=work.on_log)
     return {"best_score": result.best_score, "steps": result.steps,
             "evaluations": result.evaluations, "best_step": result.best_step,
-            "checkpoint": str(result.best_dir), "forward": forward_of(model.backbone)}
+            "checkpoint": str(result.best_dir), "forward": forward_of(model.backbone),
+            "seen": result.seen}
 
 
 # The last evaluated model, kept for the next language of the same target, with the memo of

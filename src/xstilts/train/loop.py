@@ -82,6 +82,7 @@ class PhaseResult:
     probabilities: dict[str, float] = field(default_factory=dict)
     evaluations: int = 0
     best_step: int | None = None
+    seen: dict[str, dict] = field(default_factory=dict)  # per task: `seen_per_task`
 
 
 class BatchStream:
@@ -286,7 +287,7 @@ def train_phase(model, tokenizer, data: list[TaskData], cfg: TrainingConfig, out
                        "set training.evaluations (or eval_every) for several evaluations.")
     return PhaseResult(best_dir, state["best_score"], state["step"], state["history"],
                        dict(sampler.counts), probs, summary["evaluations"],
-                       summary["best_step"])
+                       summary["best_step"], summary["seen"])
 
 
 def seen_per_task(streams: dict[str, BatchStream], world_size: int) -> dict[str, dict]:
