@@ -24,6 +24,8 @@ from xstilts.study.stats import LEVEL
 
 ARM_COLUMNS = ["intermediate", "k", "n_languages", "languages", "english_in_set",
                "intermediate_seed", "target_seed"]
+COVARIATES = ["budget", "tokens_seen"]  # results.load_results' (study/budget.py), when present
+TOKENS = "log2(tokens seen)"
 BY_K = ["k", "arms", "sets", "units", "mean", "sd", "ci_low", "ci_high"]
 VERSUS = ["k", "against", "reference", "units", "reference_units", "difference", "ci_low",
           "ci_high", "p", "p_holm"]
@@ -67,7 +69,8 @@ def arm_table(frame: pd.DataFrame, targets: list[str]) -> pd.DataFrame:
     its scores come from (arms with the same are one measurement)."""
     scores = target_scores(frame)
     wide = scores.pivot_table(index="run_id", columns="target", values="score", aggfunc="mean")
-    arms = frame.drop_duplicates("run_id").set_index("run_id")[ARM_COLUMNS]
+    arms = frame.drop_duplicates("run_id").set_index("run_id")[
+        ARM_COLUMNS + [c for c in COVARIATES if c in frame]]
     table = arms.join(wide.reindex(columns=targets))
     table["average"] = table[targets].mean(axis=1, skipna=False)
     models = with_models(frame[frame["language"] != "avg"]).groupby("run_id")["model"].agg(
@@ -192,17 +195,21 @@ def slope_log2k(table: pd.DataFrame, column: str = "average", level: float = LEV
 def scaling_regression(table: pd.DataFrame, column: str = "average", level: float = LEVEL
                        ) -> tuple[pd.DataFrame, list[str], int]:
     """score ~ 1 + log2(k) + n_languages + english_in_set over the measured arms with k ≥ 1,
-    standard errors clustered by set: "more tasks" and "more languages" separately. A term the
+    standard errors clustered by set: "more tasks" and "more languages" separately. Where the
+    arms hold several budget regimes (`budget`), log2(tokens seen by the intermediate phase)
+    follows log2(k): "more tasks" at a fixed amount of training, and "more training" at a
+    fixed k (one regime fixes the training by k, so the term is not asked for). A term the
     arms cannot separate from the ones before it (constant, or collinear) is left out with a
     note. Returns (terms, notes, arms)."""
     sub = measured_arms(table[table["k"] >= 1], column)
     notes = []
+    tokens = _tokens_term(sub, notes)
     if sub["english_in_set"].isna().any():
         sub = sub.drop(columns="english_in_set")
         notes.append("english_in_set: the pool's languages are unknown (no plan.json); "
                      "left out")
     candidates = {"intercept": np.ones(len(sub)), "log2(k)": np.log2(sub["k"].to_numpy(float)),
-                  "n_languages": sub["n_languages"].to_numpy(float)}
+                  **tokens, "n_languages": sub["n_languages"].to_numpy(float)}
     if "english_in_set" in sub:
         candidates["english_in_set"] = sub["english_in_set"].astype(float).to_numpy()
     names, columns = [], []
@@ -222,6 +229,20 @@ def scaling_regression(table: pd.DataFrame, column: str = "average", level: floa
                      "clustered by set need more sets than terms)")
     return stats.cluster_ols(sub[column], np.column_stack(columns), names,
                              sub["intermediate"], level), notes, len(sub)
+
+
+def _tokens_term(arms: pd.DataFrame, notes: list[str]) -> dict[str, np.ndarray]:
+    """{TOKENS: values} where the arms hold several budget regimes and every arm's tokens are
+    recorded; a note where they are not."""
+    if "budget" not in arms or arms.loc[arms["budget"] != "", "budget"].dropna().nunique() < 2:
+        return {}
+    tokens = pd.to_numeric(arms["tokens_seen"], errors="coerce")
+    if not (tokens > 0).all():
+        notes.append(f"{TOKENS}: not recorded for {int((~(tokens > 0)).sum())} arm(s) (their "
+                     "intermediate job's summary has no 'seen': an older or unfinished job); "
+                     "left out")
+        return {}
+    return {TOKENS: np.log2(tokens.to_numpy(float))}
 
 
 def _language_scores(frame: pd.DataFrame) -> pd.DataFrame:

@@ -3,7 +3,8 @@ and say which are missing what, so that no gap hides in an average.
 
 An arm is complete when every target has its main metric in every language planned for it
 (plan.json's targets; without plan.json, the languages any arm was scored in). The planned
-arms are plan.json's (without it, the arms with any result).
+arms are plan.json's (without it, the arms with any result). With several budget regimes
+(study/regimes.py) the counts are per regime and k, the baseline's arms shared by all.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 ARM_COLUMNS = ["run_id", "intermediate", "k", "intermediate_seed", "target_seed", "complete",
-               "missing"]
+               "missing", "budget"]
 
 
 @dataclass
@@ -28,26 +29,45 @@ class Coverage:
         return set(self.arms.loc[self.arms["complete"], "run_id"])
 
     @property
+    def regimes(self) -> list[str]:
+        """The budget regimes of the planned arms of k ≥ 1, in plan order ([] without)."""
+        return list(dict.fromkeys(self.arms.loc[(self.arms["k"] >= 1)
+                                                & (self.arms["budget"] != ""), "budget"]))
+
+    @property
+    def keys(self) -> list[str]:
+        """What the counts are per: k, or budget and k where there are several regimes."""
+        return ["budget", "k"] if len(self.regimes) > 1 else ["k"]
+
+    @property
     def incomplete(self) -> pd.DataFrame:
-        return self.arms[~self.arms["complete"]]
+        """The incomplete arms (their budget only where there are several regimes)."""
+        missing = self.arms[~self.arms["complete"]]
+        return missing if len(self.regimes) > 1 else missing.drop(columns="budget")
+
+    def of(self, regime: str) -> Coverage:
+        """The coverage of one regime's analysis: its arms and the baseline's."""
+        arms = self.arms[(self.arms["budget"] == regime) | (self.arms["k"] == 0)]
+        return Coverage(arms.reset_index(drop=True), self.languages)
 
     def by_k(self) -> pd.DataFrame:
-        """Per k: planned and complete arms."""
-        grouped = self.arms.groupby("k")["complete"]
+        """Per k (per budget and k with several regimes): planned and complete arms."""
+        grouped = self.arms.groupby(self.keys)["complete"]
         return pd.DataFrame({"planned": grouped.size(), "complete": grouped.sum()}).reset_index()
 
     def by_language(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """Per target language (over the targets planned in it) and k: planned arms and those
-        with every such target's result in that language."""
+        """Per target language (over the targets planned in it) and k (budget and k with
+        several regimes): planned arms and those with every such target's result in that
+        language."""
         have = _present(frame)
         rows = []
         for lang in sorted({lang for langs in self.languages.values() for lang in langs}):
             targets = [t for t, langs in self.languages.items() if lang in langs]
-            for k, arms in self.arms.groupby("k"):
+            for key, arms in self.arms.groupby(self.keys):
                 done = sum(all((run, t, lang) in have for t in targets) for run in arms["run_id"])
-                rows.append({"language": lang, "k": int(k), "planned": len(arms),
-                             "complete": done})
-        return pd.DataFrame(rows, columns=["language", "k", "planned", "complete"])
+                rows.append({"language": lang, **dict(zip(self.keys, key, strict=True)),
+                             "planned": len(arms), "complete": done})
+        return pd.DataFrame(rows, columns=["language", *self.keys, "planned", "complete"])
 
     def summary(self) -> str:
         """'32 of 34 planned arms complete' (one line)."""
@@ -72,10 +92,13 @@ def coverage(frame: pd.DataFrame, plan: dict | None, targets: list[str]) -> Cove
     if plan and plan.get("arms"):
         planned = pd.DataFrame([{"run_id": a["run_id"], "intermediate": ",".join(a["tasks"]),
                                  "k": len(a["tasks"]), "intermediate_seed": a["intermediate_seed"],
-                                 "target_seed": a["target_seed"]} for a in plan["arms"]])
+                                 "target_seed": a["target_seed"], "budget": a.get("budget", "")}
+                                for a in plan["arms"]])
     else:
         planned = frame.drop_duplicates("run_id")[["run_id", "intermediate", "k",
-                                                   "intermediate_seed", "target_seed"]]
+                                                   "intermediate_seed", "target_seed"]].copy()
+        planned["budget"] = (frame.drop_duplicates("run_id")["budget"].fillna("").to_numpy()
+                             if "budget" in frame else "")
     have = _present(frame)
     missing = []
     for run in planned["run_id"]:

@@ -93,6 +93,34 @@ def average_vs_k(table: pd.DataFrame, by_k: pd.DataFrame, slope: dict, n_targets
     return _png(fig)
 
 
+def average_vs_k_by_budget(by_k: dict[str, pd.DataFrame], n_targets: int,
+                           label: str | None = None) -> bytes:
+    """The average over the targets per k, one line per budget regime (`by_k`: each regime's
+    analysis.mean_by_k, its name first), intervals only from MIN_UNITS sets on, and the
+    shared baseline as a line."""
+    fig = Figure(figsize=(7.5, 4.6))
+    ax = fig.add_subplot()
+    base = next((t[t["k"] == 0] for t in by_k.values() if (t["k"] == 0).any()), None)
+    if base is not None:
+        ax.axhline(base["mean"].iloc[0], **BASELINE, label="baseline (k = 0), shared")
+    ks = set()
+    for i, (name, table) in enumerate(by_k.items()):
+        runs = table[table["k"] >= 1]
+        ks |= set(runs["k"])
+        x = np.log2(runs["k"].to_numpy(float)) + (i - (len(by_k) - 1) / 2) * 0.05  # apart
+        wide = (runs["units"] >= MIN_UNITS).to_numpy() & runs["ci_low"].notna().to_numpy()
+        ax.errorbar(x, runs["mean"], yerr=[e * wide for e in _errors(
+            runs["mean"], runs["ci_low"], runs["ci_high"])], fmt="o-", color=f"C{i}",
+                    mfc="white", capsize=4, label=f"{text(name)}: mean over sets")
+    _k_axis(ax, ks)
+    ax.set_ylabel(f"average over {n_targets} target(s) (%)")
+    label = label or f"average over {n_targets} target(s)"
+    ax.set_title(f"{text(label[:1].upper() + label[1:])} vs k, per budget regime")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)
+    return _png(fig)
+
+
 def targets_vs_k(by_lang: pd.DataFrame, targets: list[str], metrics: dict[str, str]) -> bytes:
     """Per target: the main score per language vs k (baselines dashed), and the gain."""
     fig = Figure(figsize=(10, 3.3 * len(targets)))

@@ -17,7 +17,17 @@ from xstilts.artifacts import write_bytes_atomic, write_text_atomic
 from xstilts.errors import XstiltsError
 from xstilts.evaluate.average import QA_SCORE, task_score_metric
 from xstilts.evaluate.xtreme import average_caption
-from xstilts.study import analysis, paired, plots, predicted, sections, stats, tables
+from xstilts.study import (
+    analysis,
+    paired,
+    plots,
+    predicted,
+    regime_sections,
+    regimes,
+    sections,
+    stats,
+    tables,
+)
 from xstilts.study.coverage import Coverage, coverage
 from xstilts.study.render import (
     Bullets,
@@ -73,7 +83,8 @@ def write_report(folder: str | Path, study: str | None = None, out: str | Path |
     write_text_atomic(out / "results.csv", data.frame.to_csv(index=False))
     written.update({name: out / name for name in OUTPUTS})
     if latex or csv:
-        main = tables.main_tables(cover, data.frame, found)
+        main = (tables.main_tables(cover, data.frame, found) if isinstance(found, Findings)
+                else tables.regime_tables(cover, found.found, found.terms))
         written.update(tables.write_tables(out / "tables", main, latex=latex, csv=csv))
     return written
 
@@ -106,9 +117,11 @@ def findings(frame: pd.DataFrame, data: StudyData, n_boot_paired: int, seed: int
                     analysis.same_language_effect(frame), matrix, best, bench)
 
 
-def build(data: StudyData, n_boot_paired: int, seed: int) -> tuple[list, Findings, Coverage]:
+def build(data: StudyData, n_boot_paired: int, seed: int
+          ) -> tuple[list, Findings | regime_sections.ByRegime, Coverage]:
     """The report's blocks, every number from the store's complete arms; with the findings
-    and the coverage they come from."""
+    and the coverage they come from (with several budget regimes, each one's sections:
+    by_regime)."""
     cover = coverage(data.frame, data.plan, data.targets)
     frame = data.frame[data.frame["run_id"].isin(cover.complete_ids)]
     if frame.empty:
@@ -117,7 +130,6 @@ def build(data: StudyData, n_boot_paired: int, seed: int) -> tuple[list, Finding
                            "run the study to the end (finished jobs are reused); `xstilts "
                            "study status` says what is left.")
     targets = data.targets
-    found = findings(frame, data, n_boot_paired, seed)
     split = "/".join(sorted(set(frame.loc[frame["language"] != "avg", "split"]) - {""})) or "test"
     described = analysis.average_description(frame, targets)
     metrics = ", ".join(f"{t} ({data.main_metrics[t]})" for t in targets)
@@ -131,16 +143,64 @@ def build(data: StudyData, n_boot_paired: int, seed: int) -> tuple[list, Finding
                          "target's main metric averaged over its languages, then the mean over "
                          "the targets" + (f", span QA as (EM + F1) / 2 (XTREME's rule): "
                                           f"{', '.join(qa)}" if qa else "") + ".")]
-    blocks += summary(found, cover, split)
-    blocks += sections.coverage_blocks(cover, data.frame)
-    blocks += scaling_blocks(found, described, len(targets))
+    names = regimes.names(frame, data.plan)
+    if len(names) > 1:
+        found, body = by_regime(data, frame, cover, names, described=described, split=split,
+                                n_boot_paired=n_boot_paired, seed=seed)
+    else:
+        found = findings(frame, data, n_boot_paired, seed)
+        body = summary(found, cover, split) + sections.coverage_blocks(cover, data.frame)
+        body += regime_body(found, data, described, split, n_boot_paired, seed)
+    box = sections.methods(data, found.table, cover, n_boot_paired, seed)
+    if len(names) > 1:
+        at = [key for key, _ in box.items].index("arms")
+        box.items.insert(at, ("budget regimes", "; ".join(found.described.values())
+                              + "; each analysed apart, the baseline shared"))
+    return blocks + body + [box], found, cover
+
+
+def regime_body(found: Findings, data: StudyData, described: dict, split: str,
+                n_boot_paired: int, seed: int) -> list:
+    """The sections after the coverage over one regime's findings (or the whole study's)."""
+    targets = data.targets
+    blocks = scaling_blocks(found, described, len(targets))
     blocks += sections.language_blocks(found.by_lang, targets, data.main_metrics)
     blocks += sections.same_language_blocks(found.effect, data)
     blocks += sections.transfer_blocks(found.matrix, targets, n_boot_paired, seed)
     blocks += sections.best_blocks(found.best, found.bench, split)
-    blocks += predicted.report_blocks(data.folder, found.table, targets, seed)  # rank.csv
-    blocks.append(sections.methods(data, found.table, cover, n_boot_paired, seed))
-    return blocks, found, cover
+    return blocks + predicted.report_blocks(data.folder, found.table, targets, seed)  # rank.csv
+
+
+def by_regime(data: StudyData, frame: pd.DataFrame, cover: Coverage, names: list[str], *,
+              described: dict, split: str, n_boot_paired: int, seed: int
+              ) -> tuple[regime_sections.ByRegime, list]:
+    """Several budget regimes (study/regimes.py): each regime's statistics over its arms and
+    the baseline's, the regression over all of them with log2(tokens seen)."""
+    table = analysis.arm_table(frame, data.targets)
+    terms, notes, arms = analysis.scaling_regression(table)
+    found = regime_sections.ByRegime(
+        {n: findings(regimes.rows_of(frame, n), data, n_boot_paired, seed) for n in names},
+        {n: regimes.describe(data.plan, n) for n in names}, table, terms, notes, arms)
+    answers = []
+    for term, what in (("log2(k)", "More tasks (per doubling of k, at a fixed number of "
+                        "tokens)"), (analysis.TOKENS, "More training (per doubling of the "
+                                     "tokens seen, at a fixed k)")):
+        row = terms.set_index("term").reindex([term]).iloc[0]
+        answers.append(f"{what}: " + ("not estimated (see the notes below)"
+                                      if math.isnan(row["estimate"]) else
+                                      f"{num(row['estimate'], sign=True)} points (95% CI "
+                                      f"{interval(row['ci_low'], row['ci_high'])}): "
+                                      + _verdict(row["ci_low"], row["ci_high"], "helps",
+                                                 "hurts")))
+    body = regime_sections.training_blocks(found, described["label"], len(data.targets),
+                                           answers)
+    body += sections.coverage_blocks(cover, data.frame)
+    for name in names:
+        part = summary(found.found[name], cover.of(name), split)
+        part += regime_body(found.found[name], data, described, split, n_boot_paired, seed)
+        body += [Heading(f"Budget regime: {found.described[name]}")]
+        body += regime_sections.within(part, name)
+    return found, body
 
 
 def scaling_blocks(found: Findings, described: dict, n_targets: int) -> list:

@@ -30,23 +30,29 @@ def coverage_note(cover: Coverage) -> Para:
 
 
 def coverage_blocks(cover: Coverage, frame: pd.DataFrame) -> list:
-    """Planned and complete arms per k and per target language; the incomplete arms."""
+    """Planned and complete arms per k (per budget regime and k where there are several)
+    and per target language; the incomplete arms."""
     by_lang = cover.by_language(frame)
     languages = list(dict.fromkeys(by_lang["language"]))
-    per_k = cover.by_k().set_index("k")
-    cells = by_lang.set_index(["k", "language"])["complete"]
-    rows = [[str(k), str(int(r.planned)), str(int(r.complete)),
-             *[str(int(cells.get((k, lang), 0))) for lang in languages]]
-            for k, r in per_k.iterrows()]
+    keys = cover.keys  # ["k"], or ["budget", "k"]
+    per_k = cover.by_k()
+    cells = by_lang.set_index([*keys, "language"])["complete"]
+    rows = [[*([r.budget or "– (baseline, shared)"] if len(keys) > 1 else []), str(r.k),
+             str(int(r.planned)), str(int(r.complete)),
+             *[str(int(cells.get((*[getattr(r, c) for c in keys], lang), 0)))
+               for lang in languages]]
+            for r in per_k.itertuples()]
     blocks: list = [Heading("Coverage"),
-                    Para("Planned arms (set × seeds) and complete ones, per k; per target "
+                    Para("Planned arms (set × seeds) and complete ones, per k"
+                         + (" and budget regime" if len(keys) > 1 else "") + "; per target "
                          "language, the arms with every target tested in it scored there."),
-                    Table(["k", "planned", "complete", *[f"complete in {lang}"
-                                                         for lang in languages]], rows)]
+                    Table([*keys, "planned", "complete",
+                           *[f"complete in {lang}" for lang in languages]], rows)]
     missing = cover.incomplete
     if len(missing):
         listed = [f"k = {r.k}, {r.intermediate or 'baseline'} (seeds {r.intermediate_seed}/"
-                  f"{r.target_seed}): missing {r.missing}"
+                  f"{r.target_seed}" + (f", budget {r.budget}" if len(keys) > 1 and r.budget
+                                       else "") + f"): missing {r.missing}"
                   for r in missing.head(INCOMPLETE_LISTED).itertuples()]
         if len(missing) > INCOMPLETE_LISTED:
             listed.append(f"… and {len(missing) - INCOMPLETE_LISTED} more")

@@ -47,6 +47,22 @@ def main_tables(cover: Coverage, frame: pd.DataFrame, found: Findings) -> dict[s
     return {name: table.reset_index(drop=True) for name, table in out.items()}
 
 
+def regime_tables(cover: Coverage, found: dict[str, Findings], terms: pd.DataFrame
+                  ) -> dict[str, pd.DataFrame]:
+    """main_tables of a study with several budget regimes: each statistic's rows per regime
+    with a `budget` column first; the regression of each regime, then the one over all of
+    them (budget "all", with log2(tokens seen))."""
+    per = {name: main_tables(cover, pd.DataFrame(), f) for name, f in found.items()}
+    out = {"coverage": cover.by_k(), "incomplete": cover.incomplete.drop(columns="complete")}
+    for key in ("by_k", "versus", "regression", "by_language", "same_language", "transfer"):
+        parts = [t[key].assign(budget=name) for name, t in per.items()]
+        if key == "regression":
+            parts.append(terms.assign(budget="all"))
+        joined = pd.concat([p for p in parts if len(p)] or parts, ignore_index=True)
+        out[key] = joined[["budget", *[c for c in joined.columns if c != "budget"]]]
+    return out
+
+
 def _cell(column: str):
     digits = 3 if column == "p" or column.startswith("p_") else 2
     return lambda v: "--" if isinstance(v, float) and math.isnan(v) else (
