@@ -238,3 +238,16 @@ def test_one_regime_reports_as_before(tmp_path):
     assert "budget" not in pd.read_csv(out / "tables" / "by_k.csv").columns
     assert "budget" not in pd.read_csv(out / "tables" / "incomplete.csv").columns
     assert f"- Average, k = 4: {hand_mean(4, 'equal'):.2f}% " in md
+
+
+def test_a_regime_without_complete_arms_is_said_and_the_other_reported(tmp_path):
+    root = make_study(tmp_path / "two")
+    with sqlite3.connect(root / "store" / "store.sqlite") as conn:
+        conn.execute("DELETE FROM results WHERE run_id LIKE '%-proportional-%'")
+    out = tmp_path / "report"
+    assert main(["report", str(root), "--out", str(out)]) == 0
+    md = (out / "report.md").read_text(encoding="utf-8")
+    assert "2 budget regimes: equal (total_steps 100); proportional (per_task_steps 200)" in md
+    assert "## Budget regime: equal" in md and "## Budget regime: proportional" not in md
+    assert "log2(tokens seen): only equal regime has complete arms; left out" in md
+    assert f"- Average, k = 2: {hand_mean(2, 'equal'):.2f}% " in md

@@ -20,7 +20,7 @@ class ByRegime:
     """The findings of a study with several budget regimes."""
 
     found: dict  # regime -> report.Findings over its arms and the baseline's
-    described: dict[str, str]  # regime -> 'equal (total_steps 20,000)'
+    described: dict[str, str]  # planned regime -> 'equal (total_steps 20,000)'
     table: pd.DataFrame  # analysis.arm_table of every complete arm
     terms: pd.DataFrame  # the regression over every regime (analysis.scaling_regression)
     reg_notes: list[str]
@@ -57,7 +57,7 @@ def training_blocks(by: ByRegime, label: str, n_targets: int, answers: list[str]
             for name, table in by_k.items() for r in table.itertuples()]
     blocks: list = [
         Heading("More tasks or more training?"),
-        Para(f"Every set is trained under each of {len(by.found)} budget regimes: "
+        Para(f"Every set is trained under each of {len(by.described)} budget regimes: "
              + "; ".join(by.described.values()) + ". A per-k mean over regimes would mix more "
              "tasks with more training, so every statistic below is computed per regime, over "
              "its arms and the baseline's (no intermediate training: shared by all regimes); "

@@ -143,8 +143,9 @@ def build(data: StudyData, n_boot_paired: int, seed: int
                          "target's main metric averaged over its languages, then the mean over "
                          "the targets" + (f", span QA as (EM + F1) / 2 (XTREME's rule): "
                                           f"{', '.join(qa)}" if qa else "") + ".")]
-    names = regimes.names(frame, data.plan)
-    if len(names) > 1:
+    names = regimes.names(frame, data.plan)  # those with complete arms
+    several = len(names) > 1 or len(cover.regimes) > 1
+    if several:
         found, body = by_regime(data, frame, cover, names, described=described, split=split,
                                 n_boot_paired=n_boot_paired, seed=seed)
     else:
@@ -152,7 +153,7 @@ def build(data: StudyData, n_boot_paired: int, seed: int
         body = summary(found, cover, split) + sections.coverage_blocks(cover, data.frame)
         body += regime_body(found, data, described, split, n_boot_paired, seed)
     box = sections.methods(data, found.table, cover, n_boot_paired, seed)
-    if len(names) > 1:
+    if several:
         at = [key for key, _ in box.items].index("arms")
         box.items.insert(at, ("budget regimes", "; ".join(found.described.values())
                               + "; each analysed apart, the baseline shared"))
@@ -178,9 +179,13 @@ def by_regime(data: StudyData, frame: pd.DataFrame, cover: Coverage, names: list
     the baseline's, the regression over all of them with log2(tokens seen)."""
     table = analysis.arm_table(frame, data.targets)
     terms, notes, arms = analysis.scaling_regression(table)
+    if len(names) < 2:
+        notes.append(f"{analysis.TOKENS}: only {', '.join(names) or 'no'} regime has complete "
+                     "arms; left out")
     found = regime_sections.ByRegime(
         {n: findings(regimes.rows_of(frame, n), data, n_boot_paired, seed) for n in names},
-        {n: regimes.describe(data.plan, n) for n in names}, table, terms, notes, arms)
+        {n: regimes.describe(data.plan, n) for n in dict.fromkeys(cover.regimes + names)},
+        table, terms, notes, arms)
     answers = []
     for term, what in (("log2(k)", "More tasks (per doubling of k, at a fixed number of "
                         "tokens)"), (analysis.TOKENS, "More training (per doubling of the "
