@@ -2,6 +2,7 @@
 before them, and planning imports neither torch nor the phase bodies."""
 
 import ast
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -72,6 +73,23 @@ def test_planning_imports_neither_torch_nor_the_phase_bodies():
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True).stdout.strip()
     assert loaded == "[]"
+
+
+def test_a_dry_run_of_a_study_whose_data_is_not_here_imports_no_torch(tmp_path):
+    # The paper-scale study read from the hub (no mirror, an empty Hugging Face cache): the
+    # dry run plans and costs it from the study alone (study/dry_run.py).
+    study = PACKAGE.parents[1] / "examples" / "paper" / "study" / "scaling.yaml"
+    code = ("import sys\nfrom xstilts.cli import main\n"
+            f"status = main(['study', {str(study)!r}, '--dry-run', '--out', {str(tmp_path)!r}])\n"
+            f"print('loaded:', sorted(m for m in sys.modules if m.startswith({PHASES!r})))\n"
+            "sys.exit(status)")
+    env = {k: v for k, v in os.environ.items() if k != "XSTILTS_HUB_MIRROR"}
+    env.update(HF_HOME=str(tmp_path / "hf"), HF_HUB_OFFLINE="1")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "GPU-h" in done.stdout and "store not checked" in done.stdout, done.stdout
+    assert "loaded: []" in done.stdout
 
 
 def test_nothing_imports_the_cli():

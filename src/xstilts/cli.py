@@ -59,9 +59,10 @@ def cmd_run(args) -> int:
 
 def cmd_study(args) -> int:
     from xstilts.study.spec import load_study
-    from xstilts.study.study import run_study, study_status
 
     if args.study[0] == "status":
+        from xstilts.study.study import study_status
+
         if len(args.study) != 2:
             raise XstiltsError("usage: xstilts study status DIR\n  fix: give one folder (a "
                                "study's --out).")
@@ -83,15 +84,19 @@ def cmd_study(args) -> int:
                      Path(args.store) if args.store else None, args.backend, args.workers,
                      args.address)
         return 0
-    outcome = run_study(study, Path(args.out), Path(args.store) if args.store else None,
-                        args.backend, args.workers, args.address, args.dry_run,
-                        gpu=args.gpu, mfu=args.mfu)
-    if args.dry_run:
-        print(outcome["dry_run"])
+    store = Path(args.store) if args.store else None
+    if args.dry_run:  # planning only: no torch where the data is not here (study/dry_run.py)
+        from xstilts.study.dry_run import dry_run_study
+
+        print(dry_run_study(study, Path(args.out), store, args.gpu, args.mfu)["dry_run"])
         if select is not None:
             print(f"select: by {select.by}, budget {select.budget}: at most {select.budget} "
                   "of these sets are trained (with the baseline); the counts above are for "
                   "all of them")
+        return 0
+    from xstilts.study.study import run_study
+
+    run_study(study, Path(args.out), store, args.backend, args.workers, args.address)
     return 0
 
 
@@ -356,7 +361,7 @@ def run_command(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
     from xstilts.models.encoder import quiet_transformers
     from xstilts.progress import configure, file_only, reset
-    from xstilts.train.distributed import is_main_process
+    from xstilts.train.launch import is_main_process
 
     if is_main_process():
         # The log file's lines wait in memory until the run's checks pass (a refused run

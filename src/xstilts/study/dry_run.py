@@ -89,7 +89,7 @@ def offline_plan(study: Study) -> Plan:
 def dry_run_study(study: Study, out: Path, store_dir: Path | None = None, gpu: str = "h100",
                   mfu: float = 0.4) -> dict:
     """The dry run's counts and text; plan.json in `out` when the plan is the real one."""
-    from xstilts.study.study import PLAN_FILE, describe, plan_study
+    from xstilts.study.planned import PLAN_FILE, describe, plan_study
     from xstilts.study.tracked import resolve_tracking, with_tracking
 
     reasons = not_here(study)

@@ -14,23 +14,12 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import os
 
 import torch
 from torch import nn
 
 from xstilts.errors import XstiltsError
-
-
-def world_size() -> int:
-    """Processes in this training job (WORLD_SIZE, set by accelerate launch / torchrun)."""
-    return int(os.environ.get("WORLD_SIZE", "1") or 1)
-
-
-def is_main_process() -> bool:
-    """Whether this process is rank 0 of a launch (RANK, set by accelerate launch /
-    torchrun), or a single process: the one that reports (trackers, console, run log)."""
-    return world_size() <= 1 or int(os.environ.get("RANK", "0") or 0) == 0
+from xstilts.train.launch import is_main_process, world_size  # noqa: F401  (re-exported)
 
 
 @functools.cache
