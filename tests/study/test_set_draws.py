@@ -19,7 +19,8 @@ import yaml
 
 from xstilts.errors import XstiltsError
 from xstilts.study import spec as spec_module
-from xstilts.study.spec import ENUMERATE_LIMIT, _group_by, _Groups, load_study
+from xstilts.study.draws import GroupDraws, group_by
+from xstilts.study.spec import ENUMERATE_LIMIT, load_study
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 FAMILIES = [f"fam{i}" for i in range(9)]
@@ -162,19 +163,19 @@ def test_group_draws_count_exactly_and_are_uniform():
     rng = np.random.default_rng(0)
     for sizes in ([4, 4, 3, 1], [1, 1, 1, 1], [3, 1, 4, 2], [2, 6]):
         pool = [(g, i) for g, size in enumerate(sizes) for i in range(size)]
-        groups = _group_by(pool, lambda t: t[0])
+        groups = group_by(pool, lambda t: t[0])
         for k in range(1, len(pool) + 1):
             listed = {}
             for s in itertools.combinations(range(len(pool)), k):
                 listed.setdefault(len({pool[i][0] for i in s}), set()).add(s)
             for c in range(0, len(sizes) + 2):
-                draws = _Groups(groups, k, c)
+                draws = GroupDraws(groups, k, c)
                 assert draws.count == len(listed.get(c, ())), (sizes, k, c)
                 if c in listed:
                     assert all(draws.draw(rng) in listed[c] for _ in range(3))
     # Uniform: 18,000 draws among the 45 sets of 4 tasks from exactly 2 of 3 groups of 3.
     pool = [(g, i) for g in range(3) for i in range(3)]
-    draws = _Groups(_group_by(pool, lambda t: t[0]), 4, 2)
+    draws = GroupDraws(group_by(pool, lambda t: t[0]), 4, 2)
     assert draws.count == 3 * (math.comb(6, 4) - 0)
     counts = Counter(draws.draw(rng) for _ in range(18_000))
     assert len(counts) == 45
