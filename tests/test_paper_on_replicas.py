@@ -16,6 +16,7 @@ import yaml
 
 from tests.tasks.xtreme_data import build_local
 from xstilts.config import parse_config
+from xstilts.report import targets_average
 from xstilts.study.run import run_config
 from xstilts.tasks.xtreme_langs import TASK_LANGS
 
@@ -118,6 +119,12 @@ def check_results(raw: dict, results: dict, out: Path, split: str) -> None:
             assert (out / "predictions" / name / f"{scored}-{lang}.{suffix}").is_file()
     saved = json.loads((out / "results.json").read_text(encoding="utf-8"))
     assert saved["targets"].keys() == targets.keys()
+    # Scored on 3 examples each (test_limit): whatever the targets, their average is not
+    # the XTREME score, and says why.
+    _, described = targets_average(targets)
+    assert not described["complete"]
+    assert f"scored on part of their examples (test_limit): {', '.join(targets)}" in \
+        described["detail"]
 
 
 NO_DEV = {("udpos", lang) for lang in ("kk", "th", "tl", "yo")}

@@ -22,7 +22,9 @@ def targets_average(targets: dict) -> tuple[float | None, dict]:
     task_score: (EM + F1) / 2 for span QA, else the main metric), and describe_average's
     account of it (the XTREME score only when all nine tasks with all their languages)."""
     scores = [task_score(t["average"], t.get("main_metric")) for t in targets.values()]
-    described = describe_average({name: list(t["languages"]) for name, t in targets.items()})
+    described = describe_average({name: list(t["languages"]) for name, t in targets.items()},
+                                 limited=[name for name, t in targets.items()
+                                          if t.get("test_limit")])
     return (fmean(scores) if scores else None), described
 
 

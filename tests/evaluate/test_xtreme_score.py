@@ -543,6 +543,13 @@ def test_describe_average_labels():
         "not the XTREME score", "")
     assert out["label"] == ("average over its 10 targets (9 of 9 XTREME tasks), not the XTREME "
                             "score") and out["detail"] == "targets outside XTREME: squad"
+    # every task and language, but some scored on part of their examples (test_limit)
+    out = describe_average(full, limited=["udpos", "xquad"])
+    assert not out["complete"] and out["label"] == ("average over the 9 XTREME tasks, not the "
+                                                    "XTREME score")
+    assert out["detail"] == "scored on part of their examples (test_limit): udpos, xquad"
+    out = describe_average(fewer, limited=["udpos", "squad"])  # squad: not a target
+    assert out["detail"].endswith("; scored on part of their examples (test_limit): udpos")
     demo = describe_average({t: ["en", "de"] for t in ("demo-nli", "demo-qa", "demo-ner",
                                                        "demo-retrieval")})
     assert demo["label"] == "average over its 4 targets" and demo["detail"] == ""

@@ -229,13 +229,15 @@ def split_text(splits: dict) -> str:
     return "; ".join(parts)
 
 
-def describe_average(languages: dict[str, list[str]], benchmark: str = "xtreme") -> dict:
+def describe_average(languages: dict[str, list[str]], benchmark: str = "xtreme",
+                     limited=()) -> dict:
     """What a mean over these targets' scores (target -> the languages it was scored on) is.
 
     It is the benchmark's score (for XTREME "XTREME score") only when every benchmark task is
     there with exactly its official languages and nothing else; otherwise a "partial average
     over K of N XTREME tasks" naming the missing tasks and languages, or, when no target is a
-    benchmark task (the demo's), an "average over its N targets". Returns {"complete",
+    benchmark task (the demo's), an "average over its N targets". `limited`: targets scored
+    on part of their examples (`test_limit`), which no benchmark score is. Returns {"complete",
     "label", "detail" (what is missing or extra; "" if nothing), "tasks" (the benchmark tasks
     among the targets), "other_targets", "missing_tasks", "missing_languages" and
     "extra_languages" ({task: [lang]})}."""
@@ -250,13 +252,18 @@ def describe_average(languages: dict[str, list[str]], benchmark: str = "xtreme")
                    for t in present}
     missing_langs = {t: v for t, v in missing_langs.items() if v}
     extra_langs = {t: v for t, v in extra_langs.items() if v}
-    complete = not (missing_tasks or others or missing_langs or extra_langs)
+    limited = [t for t in limited if t in languages]
+    covered = not (missing_tasks or others or missing_langs or extra_langs)
+    complete = covered and not limited
     count = len(languages)
     its = f"average over its {count} target{'' if count == 1 else 's'}"
+    cut = f"scored on part of their examples (test_limit): {', '.join(limited)}"
     if complete:
         label, detail = f"{bench.title} score", f"all {n} tasks, every official language"
     elif not present:
-        label, detail = its, ""
+        label, detail = its, cut if limited else ""
+    elif covered:
+        label, detail = f"average over the {n} {bench.title} tasks, not the {bench.title} score", cut
     else:
         label = (f"partial average over {len(present)} of {n} {bench.title} tasks" if not others
                  else f"{its} ({len(present)} of {n} {bench.title} tasks), not the "
@@ -272,6 +279,8 @@ def describe_average(languages: dict[str, list[str]], benchmark: str = "xtreme")
                 f"{t} {', '.join(v)}" for t, v in extra_langs.items()))
         if others:
             parts.append(f"targets outside {bench.title}: " + ", ".join(others))
+        if limited:
+            parts.append(cut)
         detail = "; ".join(parts)
     return {"complete": complete, "label": label, "detail": detail, "tasks": present,
             "other_targets": others, "missing_tasks": missing_tasks,

@@ -79,15 +79,16 @@ def arm_table(frame: pd.DataFrame, targets: list[str]) -> pd.DataFrame:
     return table.sort_values(["k", "intermediate", "intermediate_seed", "target_seed"])
 
 
-def average_description(frame: pd.DataFrame, targets: list[str]) -> dict:
+def average_description(frame: pd.DataFrame, targets: list[str], limited=()) -> dict:
     """What arm_table's `average` is (evaluate.xtreme.describe_average over the targets and
     the languages they were scored on, with "splits": split_text of those languages' splits):
     the XTREME score only with all nine XTREME tasks in all their official languages; a
-    partial average naming what is missing; for other targets "average over its N targets"."""
+    partial average naming what is missing; for other targets "average over its N targets";
+    `limited`: targets evaluated with test_limit (never the XTREME score)."""
     rows = frame[(frame["language"] != "avg") & frame["target"].isin(targets)]
     languages = {t: list(dict.fromkeys(rows.loc[rows["target"] == t, "language"]))
                  for t in targets}
-    described = describe_average(languages)
+    described = describe_average(languages, limited=limited)
     if "split" in rows:
         per_language = rows.drop_duplicates(["target", "language"])
         described["splits"] = split_text({t: {lang: sp for lang, sp in zip(

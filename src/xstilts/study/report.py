@@ -131,7 +131,8 @@ def build(data: StudyData, n_boot_paired: int, seed: int
                            "study status` says what is left.")
     targets = data.targets
     split = "/".join(sorted(set(frame.loc[frame["language"] != "avg", "split"]) - {""})) or "test"
-    described = analysis.average_description(frame, targets)
+    described = analysis.average_description(frame, targets, limited=[
+        t for t, d in ((data.plan or {}).get("targets") or {}).items() if d.get("test_limit")])
     metrics = ", ".join(f"{t} ({data.main_metrics[t]})" for t in targets)
     contributes = {t: task_score_metric(set(frame.loc[frame["target"] == t, "metric"]),
                                         data.main_metrics[t]) for t in targets}

@@ -146,6 +146,8 @@ def target_result(plan: Plan, store: Store, arm, name: str, out: Path) -> dict |
               "splits": {lang: plan.jobs[key].split for lang, key in keys.items()},
               "max_length": any_output["max_length"], "languages": per_language,
               "average": average, "dev": dev, "options": task.options,
+              # Scored on the first N examples only: no benchmark score (report.py).
+              "test_limit": plan.jobs[next(iter(keys.values()))].phase.test_limit,
               "comparable": "not_comparable" not in task.options}
     tuned = {lang: o["tuned"] for lang, o in outputs.items() if o["tuned"]}
     if tuned:
