@@ -58,15 +58,9 @@ def timed_study(study, out: Path, workers: int | None) -> dict:
     """The steps of `xstilts.study.study.run_study`, each timed (seconds by part)."""
     from xstilts.artifacts import write_json_atomic
     from xstilts.study.execute import execute, make_backend
+    from xstilts.study.planned import PLAN_FILE, describe, plan_study
     from xstilts.study.store import Store
-    from xstilts.study.study import (
-        PLAN_FILE,
-        describe,
-        drop_unneeded_weights,
-        plan_study,
-        report_study,
-        result_rows,
-    )
+    from xstilts.study.study import drop_unneeded_weights, report_study, result_rows
 
     said = []
     quiet = said.append  # the study's own lines are not the benchmark's
@@ -234,8 +228,8 @@ def main() -> None:
     import yaml
 
     from xstilts.models.encoder import quiet_transformers
+    from xstilts.study.planned import plan_study
     from xstilts.study.spec import load_study
-    from xstilts.study.study import plan_study
     from xstilts.tasks import loading
 
     quiet_transformers()

@@ -182,3 +182,47 @@ def without_wall_clock(value):
     if isinstance(value, list):
         return [without_wall_clock(v) for v in value]
     return value
+
+
+# A pool of five single tasks (k = 1): five sets, the fewest the section calls enough. The
+# target is retrieval: untrained, so its scores differ by the intermediate encoder alone.
+RANK_STUDY = """
+name: rank-small
+base:
+  encoder: {name: tiny-random}
+  suites:
+    demo: {sizes: {train: 24, dev: 8, test: 16}, seed: 0}
+  intermediate:
+    training: {max_steps: 3, batch_size: 8, learning_rate: 3.0e-3, max_length: 32,
+               evaluations: 1}
+  targets:
+    tasks: [demo-retrieval]
+    languages: {demo-retrieval: [de, es]}
+pool: [demo-topic-en, demo-mc-en, demo-topic-de, demo-nli-de, demo-nli-es]
+sizes: [0, 1]
+seeds: {intermediate: [0], target: [0]}
+"""
+
+
+def assert_rho_reported(folder, target: str) -> None:
+    """A ranked study's report (report.md in `folder`, rank.csv beside it) shows, for
+    `target`, Spearman's rho between the ranking and the measured gains, as scipy computes
+    it, with its bootstrap interval."""
+    import pandas as pd
+    from scipy import stats
+
+    from xstilts.study import predicted
+    from xstilts.study.analysis import arm_table
+    from xstilts.study.results import open_study
+
+    md = (folder / "report.md").read_text(encoding="utf-8")
+    section = md[md.index("Predicted vs measured"):]
+    data = open_study(folder)
+    rank = pd.read_csv(folder / "rank.csv", dtype={"set": str})
+    gains = predicted.measured_gains(arm_table(data.frame, data.targets), data.targets)
+    row = predicted.compare(rank, gains).set_index("target").loc[target]
+    both = rank[rank["target"] == target].merge(gains, on=["target", "set"])
+    assert row["sets"] == len(both) >= 5 and row["note"] == ""
+    assert row["rho"] == stats.spearmanr(both["score"], both["gain"]).statistic
+    line = next(x for x in section.splitlines() if x.startswith(f"| {target} |"))
+    assert f"{row['rho']:+.2f}" in line and f"[{row['ci_low']:.2f}, {row['ci_high']:.2f}]" in line

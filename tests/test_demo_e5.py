@@ -4,7 +4,9 @@ import json
 
 import pytest
 
+from tests.fixtures import assert_rho_reported
 from xstilts.cli import main
+from xstilts.rank.combine import AVERAGE
 
 pytestmark = pytest.mark.e5
 
@@ -37,3 +39,8 @@ def test_real_demo_beats_every_trivial_baseline_in_every_arm(long_run, tmp_path,
     records = [json.loads(p.read_text()) for p in (out / "store" / "jobs").glob("*.json")]
     nli = [r["output"] for r in records if r["label"] == "target demo-nli"]
     assert len(nli) == 6 and {r["steps"] for r in nli} == {160}  # per-target settings apply
+    # issue 28: the ranking of the demo's sets (e5-small, small samples), then its report's
+    # "Predicted vs measured" over its five sets.
+    assert main(["rank", str(out / "study.yaml"), "--out", str(out), "--examples", "16"]) == 0
+    assert main(["report", str(out)]) == 0
+    assert_rho_reported(out, AVERAGE)

@@ -15,6 +15,7 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 import pytest
+from tests.fixtures import RANK_STUDY
 
 from xstilts.cli import main
 from xstilts.rank.adaptive import SELECT_FILE, candidate_features, fit_ridge
@@ -23,23 +24,8 @@ from xstilts.study.store import Store
 
 # Five single tasks, budget 3: the first pick by the ranking, the third by the model (two
 # sets measured). The target is retrieval (untrained): each set's score is its own.
-STUDY = """
-name: rank-adaptive
-base:
-  encoder: {name: tiny-random}
-  suites:
-    demo: {sizes: {train: 24, dev: 8, test: 16}, seed: 0}
-  intermediate:
-    training: {max_steps: 3, batch_size: 8, learning_rate: 3.0e-3, max_length: 32,
-               evaluations: 1}
-  targets:
-    tasks: [demo-retrieval]
-    languages: {demo-retrieval: [de, es]}
-pool: [demo-topic-en, demo-mc-en, demo-topic-de, demo-nli-de, demo-nli-es]
-sizes: [0, 1]
-seeds: {intermediate: [0], target: [0]}
-select: {by: rank, budget: 3, examples: 16}
-"""
+STUDY = (RANK_STUDY.replace("name: rank-small", "name: rank-adaptive")
+         + "select: {by: rank, budget: 3, examples: 16}\n")
 
 
 def test_ridge_against_least_squares_on_augmented_rows():

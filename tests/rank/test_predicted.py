@@ -9,28 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
+from tests.fixtures import RANK_STUDY
 
 from xstilts.cli import main
 from xstilts.study import predicted
 
-# A pool of five single tasks (k = 1): five sets, the fewest the section calls enough. The
-# target is retrieval: untrained, so its scores differ by the intermediate encoder alone.
-SMALL_STUDY = """
-name: rank-small
-base:
-  encoder: {name: tiny-random}
-  suites:
-    demo: {sizes: {train: 24, dev: 8, test: 16}, seed: 0}
-  intermediate:
-    training: {max_steps: 3, batch_size: 8, learning_rate: 3.0e-3, max_length: 32,
-               evaluations: 1}
-  targets:
-    tasks: [demo-retrieval]
-    languages: {demo-retrieval: [de, es]}
-pool: [demo-topic-en, demo-mc-en, demo-topic-de, demo-nli-de, demo-nli-es]
-sizes: [0, 1]
-seeds: {intermediate: [0], target: [0]}
-"""
 
 def arm_table(gains: dict[str, float], baseline=(50.0, 52.0)) -> pd.DataFrame:
     """An arm table as analysis.arm_table gives it: one target t, two seeds per set."""
@@ -94,7 +77,7 @@ def ranked_study(tmp_path_factory):
     from xstilts.study.study import run_study
 
     root = tmp_path_factory.mktemp("ranked")
-    (root / "study.yaml").write_text(SMALL_STUDY, encoding="utf-8")
+    (root / "study.yaml").write_text(RANK_STUDY, encoding="utf-8")
     assert main(["rank", str(root / "study.yaml"), "--out", str(root / "out"),
                  "--examples", "16"]) == 0
     run_study(load_study(root / "study.yaml"), root / "out")  # writes the report at its end

@@ -19,9 +19,9 @@ from pathlib import Path
 from tests import kill_harness
 from tests.kill_harness import read_events
 
+from xstilts.study.planned import plan_study
 from xstilts.study.spec import load_study
 from xstilts.study.store import Store
-from xstilts.study.study import plan_study
 
 MAX_STEPS = 4
 STUDY = """

@@ -8,11 +8,13 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from tests.fixtures import assert_rho_reported
 
 from xstilts.cli import main
+from xstilts.study.planned import plan_study
 from xstilts.study.spec import load_study
 from xstilts.study.store import Store
-from xstilts.study.study import plan_study, run_study
+from xstilts.study.study import run_study
 
 STUDY = Path(__file__).resolve().parents[2] / "examples" / "study-tiny.yaml"
 
@@ -150,3 +152,13 @@ def test_the_ci_study_ends_with_its_report(local):
 
     csv = pd.read_csv(local / "results.csv")
     assert len(csv) == 34 * 9  # the store's rows, one per arm x target x language x metric
+
+
+def test_the_ranking_runs_on_the_ci_study_and_its_report_shows_rho(local, tmp_path):
+    # issue 28: xstilts rank on examples/study-tiny.yaml, then its report's "Predicted vs
+    # measured" over its 8 sets (a copy of the study folder: the store stays where it is).
+    folder = tmp_path / "ranked"
+    shutil.copytree(local, folder, ignore=shutil.ignore_patterns("store"))
+    assert main(["rank", str(STUDY), "--out", str(folder), "--examples", "16"]) == 0
+    assert main(["report", str(folder)]) == 0
+    assert_rho_reported(folder, "demo-nli")

@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from tests.fixtures import COLOUR_TASK_YAML, write_colour_task
+from tests.fixtures import COLOUR_TASK_YAML, train_intermediate_phase, write_colour_task
 
 from xstilts.config import TrainingConfig, load_config
 from xstilts.formats import get_format
@@ -33,19 +33,11 @@ def train(config, out):
     """The intermediate phase alone; returns its summary and the tokenizer it used."""
     from transformers import AutoTokenizer
 
-    from xstilts.models.build import build_model
     from xstilts.models.encoder import resolve_encoder
-    from xstilts.study.phases import phase_data, seed_everything
     from xstilts.tasks.loading import RunData
-    from xstilts.train import loop
 
-    data = RunData(config)
-    base = resolve_encoder("tiny-random", data.texts(), config.seed)
-    seed_everything(config.seed)
-    model, tokenizer = build_model(base, config.encoder)
-    tds = phase_data(model, tokenizer, data.tasks, config.intermediate)
-    loop.train_phase(model, tokenizer, tds, config.intermediate.training, out, config.seed,
-                     loop.torch.device("cpu"))
+    train_intermediate_phase(config, out)
+    base = resolve_encoder("tiny-random", RunData(config).texts(), config.seed)  # cached
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     texts = [json.loads(line)["text_a"] for line in
              (out.parent / "data" / "train-en.jsonl").read_text(encoding="utf-8").splitlines()]

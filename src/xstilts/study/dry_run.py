@@ -14,12 +14,9 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from xstilts.artifacts import write_json_atomic
-from xstilts.progress import release_log
 from xstilts.study.cost import KINDS, Cost, estimate
 from xstilts.study.plan import Plan, Setup, compile_plan, describe_runtime
 from xstilts.study.spec import Study
-from xstilts.study.store import Store
 from xstilts.tasks.hub import mirror_root
 from xstilts.tasks.resolve import resolve_tasks
 from xstilts.tasks.splits import needed_splits
@@ -89,18 +86,12 @@ def offline_plan(study: Study) -> Plan:
 def dry_run_study(study: Study, out: Path, store_dir: Path | None = None, gpu: str = "h100",
                   mfu: float = 0.4) -> dict:
     """The dry run's counts and text; plan.json in `out` when the plan is the real one."""
-    from xstilts.study.planned import PLAN_FILE, describe, plan_study
-    from xstilts.study.tracked import resolve_tracking, with_tracking
+    from xstilts.study.planned import plan_into
 
     reasons = not_here(study)
     held, store_root, runtime = None, None, None
     if not reasons:
-        plan = plan_study(study)
-        plan = with_tracking(plan, resolve_tracking(study.base.tracking, out, study.spec.name))
-        store = Store(store_dir or out / "store")
-        out.mkdir(parents=True, exist_ok=True)
-        release_log()  # checks passed: OUT/xstilts.log gets the lines held so far
-        write_json_atomic(out / PLAN_FILE, describe(plan, study, store))
+        plan, store = plan_into(study, out, store_dir)
         held = Counter(j.kind for j in plan.jobs.values() if store.output(j.key) is not None)
         store_root, runtime = store.root, plan.setup.runtime
     else:

@@ -4,13 +4,17 @@ and what a dry run prints (study/dry_run.py), `xstilts study status` and the rep
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+from xstilts.artifacts import write_json_atomic
 from xstilts.config import PhaseConfig
 from xstilts.formats.spec import format_spec
+from xstilts.progress import release_log
 from xstilts.study.plan import CODE_VERSION, Plan, compile_plan
 from xstilts.study.prepare import prepare
 from xstilts.study.spec import Study
 from xstilts.study.store import Store
+from xstilts.study.tracked import resolve_tracking, with_tracking
 
 PLAN_FILE = "plan.json"
 
@@ -64,3 +68,15 @@ def split_summary(splits: dict[str, str]) -> str:
     main = max(sorted(counts), key=counts.get)
     others = {s: sorted(lang for lang, v in splits.items() if v == s) for s in counts if s != main}
     return main + "".join(f" ({s}: {', '.join(langs)})" for s, langs in sorted(others.items()))
+
+
+def plan_into(study: Study, out: Path, store_dir: Path | None = None) -> tuple[Plan, Store]:
+    """Plan the study (everything checked), then make OUT and write its plan.json; the plan,
+    its trackers resolved, and the store (default OUT/store)."""
+    plan = plan_study(study)
+    plan = with_tracking(plan, resolve_tracking(study.base.tracking, out, study.spec.name))
+    store = Store(store_dir or out / "store")
+    out.mkdir(parents=True, exist_ok=True)
+    release_log()  # checks passed: OUT/xstilts.log gets the lines held so far
+    write_json_atomic(out / PLAN_FILE, describe(plan, study, store))
+    return plan, store

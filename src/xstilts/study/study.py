@@ -10,18 +10,16 @@ import shutil
 from collections import Counter
 from pathlib import Path
 
-from xstilts.artifacts import write_json_atomic
 from xstilts.errors import XstiltsError
 from xstilts.evaluate.average import language_average
-from xstilts.progress import release_log
 from xstilts.study import locks
 from xstilts.study.execute import execute, make_backend
 from xstilts.study.plan import Plan, describe_runtime
-from xstilts.study.planned import PLAN_FILE, describe, plan_study
+from xstilts.study.planned import PLAN_FILE, plan_into
 from xstilts.study.run import failure_report
 from xstilts.study.spec import Study
 from xstilts.study.store import Store
-from xstilts.study.tracked import resolve_tracking, track_results, with_tracking
+from xstilts.study.tracked import track_results
 from xstilts.train.distributed import world_size
 
 logger = logging.getLogger(__name__)
@@ -45,12 +43,7 @@ def run_study(study: Study, out: Path, store_dir: Path | None = None, backend: s
         from xstilts.study.dry_run import dry_run_study
 
         return dry_run_study(study, out, store_dir, gpu, mfu)
-    plan = plan_study(study)
-    plan = with_tracking(plan, resolve_tracking(study.base.tracking, out, study.spec.name))
-    store = Store(store_dir or out / "store")
-    out.mkdir(parents=True, exist_ok=True)
-    release_log()  # checks passed: OUT/xstilts.log gets the lines held so far
-    write_json_atomic(out / PLAN_FILE, describe(plan, study, store))
+    plan, store = plan_into(study, out, store_dir)
     execution = execute(plan, store, make_backend(backend, workers, address), log=log)
     track_results(plan, store, execution.ran)
     drop_unneeded_weights(plan, store, study)
