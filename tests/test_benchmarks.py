@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -381,3 +382,79 @@ def test_train_throughput_without_accelerate_names_the_extra_before_any_work(min
     assert "needs the Python package 'accelerate'" in done.stderr
     assert 'fix: pip install -e ".[bench]"' in done.stderr
     assert done.stdout == ""
+
+
+def test_cpu_tricks_quick():
+    stdout = run_quick("cpu_tricks.py")
+    header, rows, machine = table(stdout)
+    check_machine(machine)
+    assert header == ["trick", "shape", "rounds", "keep ms/step", "remove ms/step",
+                      "speed-up (median)", "range", "same math", "public API", "decision"]
+    attention = ["packed-backward", "packed-autograd", "15-bit-masks"]
+    assert [(r[0], r[1]) for r in rows] == (
+        [(t, "udpos") for t in [*attention, "same-draws", "norm-hooks", "grad-scale", "all"]]
+        + [(t, "xquad") for t in [*attention, "all"]])
+    per_round = {}
+    for line in stdout.split("Each round's speed-up")[1].splitlines()[1:]:
+        name, ratios = line[2:].split(": ")
+        per_round[name] = [float(x) for x in ratios.split(", ")]
+    for row in rows:
+        ratios = per_round[f"{row[0]} {row[1]}"]
+        assert len(ratios) == int(row[2]) == 2 and all(r > 0 for r in ratios)
+        # The median and range are those of the printed rounds (to their 3 decimals).
+        assert number(row[5]) == pytest.approx(statistics.median(ratios), abs=0.0015)
+        low, high = (number(x) for x in row[6].split("-"))
+        assert (low, high) == pytest.approx((min(ratios), max(ratios)), abs=0.0015)
+        assert number(row[3]) > 0 and number(row[4]) > 0
+        # The rule: kept only with the same math, public APIs and >= 1.10x in every round.
+        kept = row[7] == "yes" and row[8] == "yes" and min(ratios) >= 1.10
+        assert row[9] == ("keep" if kept else row[9]) and row[9].startswith(
+            "keep" if kept else "remove (")
+    assert {r[0] for r in rows if r[8] != "yes"} == {"packed-backward", "same-draws",
+                                                     "grad-scale", "all"}
+    assert {r[0] for r in rows if r[7] != "yes"} == {"15-bit-masks", "all"}
+
+
+@pytest.mark.parametrize("packed", ["written-out", "autograd"])
+def test_cpu_tricks_removed_attention_is_xstilts_attention_with_its_mask_all_ones(
+        packed, monkeypatch):
+    # The packed attention measured against xstilts' (benchmarks/removed_cpu_tricks.py) must
+    # compute the same thing, or the benchmark would compare different work: with every
+    # dropout mask all ones, its outputs and gradients equal xstilts' forward without dropout.
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import removed_cpu_tricks as removed
+    import torch
+    from transformers import BertConfig, BertModel
+
+    from xstilts.models import unpadded
+
+    monkeypatch.setattr(unpadded, "CPU_GROUP_SCORES", 4 * 2 * 12 ** 2)  # padded groups too
+    lengths = [7, 3, 12, 12, 1, 9]
+    mask = (torch.arange(14)[None] < torch.tensor(lengths)[:, None]).long()
+    ids = torch.randint(5, 120, (6, 14), generator=torch.Generator().manual_seed(1))
+    weights = torch.randn(14, 32, generator=torch.Generator().manual_seed(2))
+    function = (removed.PackedAttention.apply if packed == "written-out"
+                else removed.packed_attention_autograd)
+    outputs, grads = [], []
+    for mode in ("removed", "xstilts"):
+        torch.manual_seed(0)
+        model = BertModel(BertConfig(vocab_size=120, hidden_size=32, num_hidden_layers=2,
+                                     num_attention_heads=4, intermediate_size=64,
+                                     hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.3))
+        if mode == "removed":
+            own = unpadded._attention
+            unpadded._attention = removed.attention_with(function,
+                                                         lambda shape, p: torch.ones(shape))
+            try:
+                hidden = unpadded.unpadded_forward(model.train(), ids, mask).last_hidden_state
+            finally:
+                unpadded._attention = own
+        else:
+            hidden = unpadded.unpadded_forward(model.eval(), ids, mask).last_hidden_state
+        (hidden * weights * mask[..., None]).sum().backward()
+        outputs.append(hidden.detach())
+        grads.append({n: p.grad for n, p in model.named_parameters() if p.grad is not None})
+    assert torch.allclose(outputs[0], outputs[1], atol=1e-5)
+    assert grads[0].keys() == grads[1].keys() and len(grads[0]) > 20
+    for name in grads[1]:
+        assert torch.allclose(grads[0][name], grads[1][name], atol=1e-4, rtol=1e-4), name
