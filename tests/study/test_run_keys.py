@@ -206,3 +206,65 @@ def test_jobs_get_the_resolved_forward_and_compile_keeps_hugging_faces(tmp_path)
     assert compiled != CONFIG
     _, setup_ = prepare(setup(tmp_path, compiled), device="cpu")
     assert setup_.encoder.forward == setup_.runtime["forward"] == "hf"
+
+
+STUDY_TINY = Path(__file__).resolve().parents[2] / "examples" / "study-tiny.yaml"
+
+
+def test_a_worker_on_another_runtime_refuses_the_job_and_a_new_runtime_is_said(
+        tmp_path, monkeypatch, caplog):
+    """A job keyed for one runtime never runs (and is never recorded) under another, and
+    planning OUT again under another runtime warns that the earlier jobs are not reused."""
+    from xstilts.study import plan as plan_module
+    from xstilts.study.jobs import run_job_safely
+    from xstilts.study.planned import PLAN_FILE, plan_into
+    from xstilts.study.spec import load_study
+
+    study = load_study(STUDY_TINY)
+    out = tmp_path / "out"
+    plan, store = plan_into(study, out, device="cuda")  # planning needs no GPU
+    assert plan.setup.runtime["device"] == "cuda" and plan.setup.runtime["forward"] == "hf"
+    job = next(j for j in plan.jobs.values() if j.kind == "intermediate")
+    ok, message, _ = run_job_safely(job, plan.setup, str(store.root), {}, device="cpu")
+    assert not ok
+    assert "this worker runs device cpu, but the study was planned for device cuda" in message
+    assert store.output(job.key) is None
+
+    caplog.set_level("WARNING", logger="xstilts")
+    plan, store = plan_into(study, out, device="cpu")
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any("was planned for device cuda" in w and "this plan is for device cpu" in w
+               for w in warned), warned
+    assert json.loads((out / PLAN_FILE).read_text())["runtime"]["device"] == "cpu"
+
+    # Another transformers release on the worker than at planning: refused as well.
+    real = plan_module.version
+    monkeypatch.setattr(plan_module, "version", lambda package: "4.57.1" if package ==
+                        "transformers" else real(package))
+    ok, message, _ = run_job_safely(job, plan.setup, str(store.root), {}, device="cpu")
+    assert not ok and "this worker runs transformers 4.57" in message
+
+
+def test_a_study_is_planned_for_its_backends_device(tmp_path, monkeypatch):
+    """run_study keys the jobs for the device its backend runs them on (a Ray cluster's GPUs
+    while the driver has none), and closes the backend when planning fails."""
+    from xstilts.study import study as study_module
+    from xstilts.study.spec import load_study
+
+    class ClusterBackend:  # what RayBackend says of a cluster with GPUs
+        device, closed = "cuda", False
+
+        def close(self):
+            self.closed = True
+
+    backend, asked = ClusterBackend(), []
+    monkeypatch.setattr(study_module, "make_backend", lambda *args: backend)
+
+    def plan_into(study, out, store_dir=None, device=None):
+        asked.append(device)
+        raise XstiltsError("a bad study")
+
+    monkeypatch.setattr(study_module, "plan_into", plan_into)
+    with pytest.raises(XstiltsError, match="a bad study"):
+        study_module.run_study(load_study(STUDY_TINY), tmp_path / "out", backend="ray")
+    assert asked == ["cuda"] and backend.closed

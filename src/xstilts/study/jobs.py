@@ -17,7 +17,7 @@ from xstilts.errors import XstiltsError
 from xstilts.features import FeatureCache
 from xstilts.models.forward import default_device
 from xstilts.study.phases import Workspace, evaluate_language, train_intermediate, train_target
-from xstilts.study.plan import Job, Setup
+from xstilts.study.plan import Job, Setup, runtime_mismatch
 from xstilts.study.tracked import job_run, job_trackers
 from xstilts.tracking import Trackers
 from xstilts.train.distributed import is_main_process
@@ -66,8 +66,12 @@ def run_job_safely(job: Job, setup: Setup, root: str, folders: dict[str, str],
     if threads:  # the driver's thread count: the same float reductions, the same numbers
         torch.set_num_threads(threads)
     started = time.perf_counter()
+    device = torch.device(device or default_device())
+    wrong = runtime_mismatch(setup.runtime, device.type)
+    if wrong:
+        return False, wrong, time.perf_counter() - started
     try:
-        output = run_job(job, setup, Path(root), folders, torch.device(device or default_device()))
+        output = run_job(job, setup, Path(root), folders, device)
         return True, output, time.perf_counter() - started
     except XstiltsError as exc:
         return False, str(exc), time.perf_counter() - started

@@ -10,8 +10,8 @@ encoder's identity (folder content hashes or hub id and revision), the data's fi
 (file content hashes), the settings, the seed, the code version, and the runtime
 (`job_runtime`: device type, torch and transformers major.minor, the encoder's forward), so
 a store shared by CPU and GPU workers, or by two installs, never hands one's results to the
-other. The runtime is the planning process's view: where a Ray cluster's workers have
-another device than its driver, the keys say the driver's (study/run.py `prepare`).
+other. The runtime is planned for the backend's device (a Ray cluster's: study/study.py), and a
+worker whose runtime differs refuses the job (`runtime_mismatch`, study/jobs.py).
 Evaluation-only settings (languages, test_limit, eval batch size) are in evaluation keys
 alone: changing them re-evaluates and never retrains. Identical work gets one key, so it
 runs once per store.
@@ -206,6 +206,24 @@ def job_runtime(device: str, forward: str) -> dict:
     and transformers' major.minor, and the forward that runs the encoder (models/forward.py)."""
     return {"device": device, "torch": major_minor("torch"),
             "transformers": major_minor("transformers"), "forward": forward}
+
+
+def runtime_mismatch(planned: dict, device: str) -> str | None:
+    """Why a worker on `device` (a device type) with this install cannot run jobs planned
+    under `planned` (their keys say `planned`; None: it can). The forward follows from the
+    device and the encoder, so the device type, torch and transformers say it all."""
+    here = job_runtime(device, planned.get("forward", ""))
+    differ = [k for k in ("device", "torch", "transformers") if k in planned
+              and planned[k] != here[k]]
+    if not differ:
+        return None
+    shown = {k: here[k] for k in differ}
+    return (f"this worker runs {describe_runtime(shown)}, but the study was planned for "
+            f"{describe_runtime({k: planned[k] for k in differ})} (every job key holds the "
+            "runtime), so its results would be filed under another runtime's keys: not run.\n"
+            "  fix: plan where the jobs run: every worker needs the planning process's device "
+            "type and torch/transformers versions (on Ray, the same install on every node; "
+            "the driver plans for the cluster's device).")
 
 
 def describe_runtime(runtime: dict) -> str:

@@ -4,27 +4,30 @@ and what a dry run prints (study/dry_run.py), `xstilts study status` and the rep
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 from xstilts.artifacts import write_json_atomic
 from xstilts.config import PhaseConfig
 from xstilts.formats.spec import format_spec
 from xstilts.progress import release_log
-from xstilts.study.plan import CODE_VERSION, Plan, compile_plan
+from xstilts.study.plan import CODE_VERSION, Plan, compile_plan, describe_runtime
 from xstilts.study.prepare import prepare
 from xstilts.study.spec import Study
 from xstilts.study.store import Store
 from xstilts.study.tracked import resolve_tracking, with_tracking
 
 PLAN_FILE = "plan.json"
+logger = logging.getLogger(__name__)
 
 
-def plan_study(study: Study) -> Plan:
-    """The study's job graph (resolves tasks and the encoder; trains nothing)."""
+def plan_study(study: Study, device: str | None = None) -> Plan:
+    """The study's job graph for jobs run on `device` (default: this machine's GPU if any);
+    resolves tasks and the encoder, trains nothing."""
     arms = study.arms()
     sets = tuple(dict.fromkeys(arm.tasks for arm in arms if arm.tasks))
     tasks, setup = prepare(study.base, tuple(study.spec.pool), label=study.spec.name,
-                           sets=sets)
+                           sets=sets, device=device)
     return compile_plan(study.base, tasks, arms, setup)
 
 
@@ -70,13 +73,30 @@ def split_summary(splits: dict[str, str]) -> str:
     return main + "".join(f" ({s}: {', '.join(langs)})" for s, langs in sorted(others.items()))
 
 
-def plan_into(study: Study, out: Path, store_dir: Path | None = None) -> tuple[Plan, Store]:
-    """Plan the study (everything checked), then make OUT and write its plan.json; the plan,
-    its trackers resolved, and the store (default OUT/store)."""
-    plan = plan_study(study)
+def plan_into(study: Study, out: Path, store_dir: Path | None = None,
+              device: str | None = None) -> tuple[Plan, Store]:
+    """Plan the study for `device` (everything checked), then make OUT and write its
+    plan.json; the plan, its trackers resolved, and the store (default OUT/store)."""
+    plan = plan_study(study, device)
     plan = with_tracking(plan, resolve_tracking(study.base.tracking, out, study.spec.name))
     store = Store(store_dir or out / "store")
     out.mkdir(parents=True, exist_ok=True)
     release_log()  # checks passed: OUT/xstilts.log gets the lines held so far
+    _say_runtime_change(out / PLAN_FILE, plan.setup.runtime)
     write_json_atomic(out / PLAN_FILE, describe(plan, study, store))
     return plan, store
+
+
+def _say_runtime_change(path: Path, runtime: dict) -> None:
+    """Warn when OUT was planned before under another runtime: the jobs done then stay in
+    the store but are not this plan's (their keys hold the other runtime), so they rerun."""
+    try:
+        before = json.loads(path.read_text(encoding="utf-8")).get("runtime")
+    except (OSError, ValueError):  # no earlier plan, or one that cannot be read
+        return
+    if before and before != runtime:
+        logger.warning(
+            f"{path.parent} was planned for {describe_runtime(before)}; this plan is for "
+            f"{describe_runtime(runtime)}. Every job key holds the runtime, so the jobs "
+            "done before are not reused (they stay in the store) and the study's results "
+            "are rewritten from this runtime's jobs alone.")

@@ -24,8 +24,8 @@ def prepare(config: RunConfig, pool: tuple[str, ...] = (), label: str = "run",
 
     A locally built tokenizer (tiny-random) or a trimmed vocabulary is made from the text of
     every task involved, so all arms of a study share one encoder. `device`: where the jobs
-    will run (default: this machine's GPU if any; a Ray study's workers may differ, see
-    study/plan.py); with it the encoder's forward is resolved (models/forward.py) and the
+    will run (default: this machine's GPU if any; a study passes its backend's: a Ray
+    cluster's device); with it the encoder's forward is resolved (models/forward.py) and the
     runtime of every job key fixed.
     """
     tasks = {n: with_learned_labels(t) for n, t in resolve_tasks(config, pool).items()}

@@ -43,8 +43,13 @@ def run_study(study: Study, out: Path, store_dir: Path | None = None, backend: s
         from xstilts.study.dry_run import dry_run_study
 
         return dry_run_study(study, out, store_dir, gpu, mfu)
-    plan, store = plan_into(study, out, store_dir)
-    execution = execute(plan, store, make_backend(backend, workers, address), log=log)
+    runner = make_backend(backend, workers, address)
+    try:  # jobs are keyed for the device they run on: a Ray cluster's may not be this one's
+        plan, store = plan_into(study, out, store_dir, device=runner.device)
+    except BaseException:
+        runner.close()
+        raise
+    execution = execute(plan, store, runner, log=log)
     track_results(plan, store, execution.ran)
     drop_unneeded_weights(plan, store, study)
     store.write_results(result_rows(plan, store, study), study=study.spec.name)
