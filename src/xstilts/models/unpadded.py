@@ -58,9 +58,13 @@ def supports_unpadded(encoder: nn.Module) -> bool:
 
 
 def _compiled_module() -> type:
-    # torch.compile(module) returns a wrapper whose attributes are the module's own.
-    from torch._dynamo.eval_frame import OptimizedModule
-
+    # torch.compile(module) returns a wrapper whose attributes are the module's own. Only a
+    # test of what runs (no math); torch has no public name for the wrapper, and without it
+    # the check falls back to the in-place compile's mark.
+    try:
+        from torch._dynamo.eval_frame import OptimizedModule
+    except ImportError:
+        return type(None)
     return OptimizedModule
 
 

@@ -81,10 +81,9 @@ class Store:
         Each start, finish and failure is still its own transaction, written at once (other
         processes and `xstilts study status` see it), but on a connection that stays open
         and does not sync the disk at each commit (synchronous=NORMAL; WAL mode syncs at its
-        checkpoints). A connection per write, closed each time, cost about 20 ms a job on
-        the project's machines: SQLite syncs every commit, and a last connection to close
-        checkpoints the WAL and removes it, so the driver alone was 45 ms a job of a
-        50,000-job study (benchmarks/study_overhead.py --noop-jobs). The job's record file
+        checkpoints): a connection per write, closed each time, synced every commit and
+        checkpointed the WAL at each close, which dominated a large study's driver
+        (benchmarks/README.md, study_overhead.py --noop-jobs). The job's record file
         is what says it is done (written and renamed into place by its worker), so a
         commit that a power cut loses costs a stale status, never a result; a process
         killed (even SIGKILL) loses nothing: the WAL is in the operating system's hands."""
