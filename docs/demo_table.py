@@ -170,7 +170,8 @@ def findings(run: dict) -> str:
                  + ("; the interval includes 0" if zero else "") + ". ")
     elif math.isfinite(fit["slope"]):
         text += (f"The slope per doubling of k is {number(fit['slope'], sign=True)} points over "
-                 f"{fit['sets']} intermediate sets with k ≥ 1 (too few sets for an interval). ")
+                 f"{fit['sets']} intermediate sets with k ≥ 1 (no interval: "
+                 f"{fit['note'] or 'too few sets'}). ")
     arm_counts = ", ".join(f"{len(by_k[k])} at k = {k}" for k in sizes)
     text += f"Arms per size: {arm_counts}. Per target, the change from the baseline by arm:"
     ranges = []

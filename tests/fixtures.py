@@ -55,6 +55,25 @@ COLOUR_TASK_YAML = """
 """
 
 
+def colour_run_config(folder: Path, training: str, tasks_yaml: str = COLOUR_TASK_YAML,
+                      seed: int = 3, target_training: str = "max_steps: 1"):
+    """A tiny-random run training `colour` in both phases (the intermediate one with
+    `training`), written to folder/c.yaml and loaded."""
+    from xstilts.config import load_config
+
+    (folder / "c.yaml").write_text(f"""
+seed: {seed}
+encoder: {{name: tiny-random}}
+intermediate:
+  tasks: [colour]
+  training: {{{training}}}
+targets:
+  tasks: [colour]
+  training: {{{target_training}}}
+tasks:{tasks_yaml}""", encoding="utf-8")
+    return load_config(folder / "c.yaml")
+
+
 def colour_tagging(lang: str, n: int, seed: int) -> list[dict]:
     """Tagging: colour words are B-COL, everything else O."""
     out = []

@@ -144,3 +144,9 @@ def test_the_paper_grid_study_runs_on_the_hub_replicas(hub_mirror, files, tmp_pa
         assert summary["planned"]["intermediate"] == 10  # nine single tasks and all nine
         assert len(summary["ran"]) + len(summary["reused"]) == sum(summary["planned"].values())
         assert (out / "report.html").is_file()
+        # Nine sets at k = 1 and one at k = 9: the slope's interval is left out, and why.
+        report = (out / "report.md").read_text(encoding="utf-8")
+        assert "no interval (the slope rests on the one set at k = 9" in report
+        # All nine at once is the only set of its size: its seeds are its units.
+        assert "Average, k = 9: " in report and "the whole pool, its 1 arm(s) as the units" \
+            in report

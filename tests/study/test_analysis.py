@@ -268,3 +268,54 @@ def test_language_gains_are_welch_against_the_baseline_seeds_with_bh_over_the_ce
     assert (out.loc[("de", 1), "p_bh"], out.loc[("fr", 1), "p_bh"]) == pytest.approx(tuple(bh))
     assert out.loc[("avg", 1), "p_bh"] == pytest.approx(out.loc[("avg", 1), "p"])  # own family
     assert math.isnan(out.loc[("de", 0), "p_bh"])
+
+
+def test_a_slope_resting_on_one_set_says_so_and_keeps_its_estimate():
+    # The paper's grid: nine sets at k = 1, one at k = 9 (examples/paper/study/grid.yaml).
+    singles = [55.0, 57.0, 51.0, 60.0, 58.0, 52.0, 54.0, 56.0, 59.0]
+    table = arms([(f"t{i}", 1, 1, True, v) for i, v in enumerate(singles)]
+                 + [("all", 9, 1, True, 61.0)])
+    out = analysis.slope_log2k(table)
+    # Least squares on two x values passes through the k = 9 point and the singles' mean.
+    assert out["slope"] == pytest.approx((61.0 - np.mean(singles)) / math.log2(9))
+    assert math.isnan(out["ci_low"]) and math.isnan(out["stderr"]) and out["sets"] == 10
+    assert "the one set at k = 9" in out["note"]
+    terms, notes, _ = analysis.scaling_regression(table)
+    assert terms.loc[terms["term"] == "log2(k)", "ci_low"].isna().all()
+    assert any(note.startswith("log2(k): rests on one set (all)") for note in notes)
+
+
+def test_the_whole_pools_set_has_its_seeds_as_units_as_the_baseline():
+    # Pool a, b, c: the k = 3 set is every pool task, the only set of its size (the paper's
+    # all-nine set), so only its seeds vary; a k = 1 set stays one unit, its seeds averaged.
+    table = seeded([("", 0, -1, 0, 50.0), ("", 0, -1, 1, 52.0), ("", 0, -1, 2, 51.0),
+                    ("a", 1, 0, 0, 55.0), ("b", 1, 0, 0, 59.0), ("c", 1, 0, 0, 49.0),
+                    ("c", 1, 1, 0, 51.0),
+                    ("a,b,c", 3, 0, 0, 56.0), ("a,b,c", 3, 1, 0, 58.0), ("a,b,c", 3, 2, 0, 57.5)])
+    table["whole_pool"] = table["intermediate"] == "a,b,c"
+    whole, units = [56.0, 58.0, 57.5], analysis.units_by_k(table)
+    assert list(units[3]) == whole and sorted(units[1]) == [50.0, 55.0, 59.0]
+    by_k = analysis.mean_by_k(table).set_index("k")
+    ci = stats.ttest_1samp(whole, 0.0).confidence_interval(0.95)
+    assert (by_k.loc[3, "units"], by_k.loc[3, "sets"]) == (3, 1)
+    assert (by_k.loc[3, "ci_low"], by_k.loc[3, "ci_high"]) == pytest.approx((ci.low, ci.high))
+    versus = analysis.comparisons(table).set_index(["against", "k"])
+    welch = stats.ttest_ind(whole, [50.0, 52.0, 51.0], equal_var=False)
+    assert versus.loc[("baseline", 3), "p"] == pytest.approx(welch.pvalue)
+    assert versus.loc[("baseline", 3), "units"] == 3
+    # Without the pool (no plan.json), one set is one unit: no test.
+    blind = analysis.comparisons(table.drop(columns="whole_pool")).set_index(["against", "k"])
+    assert math.isnan(blind.loc[("baseline", 3), "p"])
+
+
+def test_language_gains_of_the_whole_pools_set_take_its_models_as_units():
+    base, whole = [50.0, 52.0, 51.0], [56.0, 58.0, 57.5]
+    rows = [(f"b{i}", "", 0, "t", "de", "acc", v, True, "test") for i, v in enumerate(base)]
+    rows += [(f"w{i}", "a,b", 2, "t", "de", "acc", v, True, "test") for i, v in enumerate(whole)]
+    frame = results_rows(rows)
+    frame["whole_pool"] = frame["intermediate"] == "a,b"
+    out = analysis.by_k_language(frame).set_index(["language", "k"])
+    welch = stats.ttest_ind(whole, base, equal_var=False)
+    assert out.loc[("de", 2), "p"] == pytest.approx(welch.pvalue)
+    assert math.isnan(analysis.by_k_language(results_rows(rows)).set_index(
+        ["language", "k"]).loc[("de", 2), "p"])

@@ -4,6 +4,7 @@ the module uses)."""
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -99,3 +100,31 @@ def test_cluster_ols_with_no_more_groups_than_terms_gives_estimates_only():
     out = stats.cluster_ols([1, 2, 3, 5.0], x, ["intercept", "slope"], ["a", "a", "b", "b"])
     assert list(out["estimate"]) == pytest.approx([1.5, 2.5])
     assert out["stderr"].isna().all() and out["ci_low"].isna().all()
+
+
+def test_a_term_one_set_alone_separates_gets_its_estimate_only():
+    # Five sets with two arms each, and a dummy that only set "e" switches on: the fit passes
+    # through e's arms, so clustered by set, e's own spread is nowhere in the dummy's error.
+    groups = ["a", "a", "b", "b", "c", "c", "d", "d", "e", "e"]
+    x1 = np.array([0, 1, 0, 2, 1, 1, 2, 0, 1, 2.0])
+    dummy = np.array([0, 0, 0, 0, 0, 0, 0, 0, 1, 1.0])
+    x = np.column_stack([np.ones(10), x1, dummy])
+    y = np.array([50, 52, 51, 55, 53, 52, 56, 49, 60, 58.0])
+    assert stats.resting_on_one_group(x, groups) == {2: "e"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # statsmodels' sqrt of a variance rounded below 0
+        out = stats.cluster_ols(y, x, ["intercept", "x1", "dummy"], groups).set_index("term")
+    beta, cov, _ = sandwich(y, x, np.array(groups))
+    assert list(out["estimate"]) == pytest.approx(list(beta))
+    assert out.loc["x1", "stderr"] == pytest.approx(math.sqrt(cov[1, 1]))  # still the sandwich
+    assert out.loc["dummy", ["stderr", "ci_low", "ci_high", "p"]].isna().all()
+
+
+def test_the_paper_grids_slope_rests_on_its_one_set_at_k_9():
+    # examples/paper/study/grid.yaml: nine single tasks (k = 1) and all nine at once (k = 9).
+    groups = [f"t{i}" for i in range(9)] + ["all"]
+    x = np.column_stack([np.ones(10), np.log2([1] * 9 + [9])])
+    assert stats.resting_on_one_group(x, groups) == {1: "all"}
+    # Three sizes with one set each at k = 4 and 9: no single set separates the slope.
+    x3 = np.column_stack([np.ones(10), np.log2([1] * 8 + [4, 9])])
+    assert stats.resting_on_one_group(x3, groups) == {}

@@ -6,9 +6,9 @@ import json
 
 import numpy as np
 import pytest
-from tests.fixtures import COLOUR_TASK_YAML, train_intermediate_phase, write_colour_task
+from tests.fixtures import colour_run_config, train_intermediate_phase, write_colour_task
 
-from xstilts.config import TrainingConfig, load_config
+from xstilts.config import TrainingConfig
 from xstilts.formats import get_format
 from xstilts.train.budget import cap_examples, phase_steps, seen
 from xstilts.train.loop import BatchStream, TaskData
@@ -16,17 +16,7 @@ from xstilts.train.loop import BatchStream, TaskData
 
 def colour_config(tmp_path, training: str):
     write_colour_task(tmp_path / "data")  # 64 English training examples
-    (tmp_path / "c.yaml").write_text(f"""
-seed: 3
-encoder: {{name: tiny-random}}
-intermediate:
-  tasks: [colour]
-  training: {{{training}}}
-targets:
-  tasks: [colour]
-  training: {{max_steps: 1}}
-tasks:{COLOUR_TASK_YAML}""", encoding="utf-8")
-    return load_config(tmp_path / "c.yaml")
+    return colour_run_config(tmp_path, training)
 
 
 def train(config, out):

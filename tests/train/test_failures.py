@@ -10,9 +10,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from tests.fixtures import log_records, train_intermediate_phase, write_multiformat_tasks
+from tests.fixtures import (
+    colour_run_config,
+    log_records,
+    train_intermediate_phase,
+    write_multiformat_tasks,
+)
 
-from xstilts.config import load_config
 from xstilts.errors import XstiltsError
 from xstilts.formats.classification import ClassificationFormat
 from xstilts.train import loop
@@ -21,17 +25,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def config_of(tmp_path, training="max_steps: 6, batch_size: 8, eval_every: 2, save_every: 1"):
-    tasks_yaml = write_multiformat_tasks(tmp_path)
-    (tmp_path / "c.yaml").write_text(f"""
-seed: 2
-encoder: {{name: tiny-random}}
-intermediate:
-  tasks: [colour]
-  training: {{{training}}}
-targets:
-  tasks: [colour]
-tasks:{tasks_yaml}""")
-    return load_config(tmp_path / "c.yaml")
+    return colour_run_config(tmp_path, training, write_multiformat_tasks(tmp_path), seed=2,
+                             target_training="")
 
 
 def snapshot(folder: Path) -> dict:

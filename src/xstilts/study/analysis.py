@@ -24,7 +24,8 @@ from xstilts.study.stats import LEVEL
 
 ARM_COLUMNS = ["intermediate", "k", "n_languages", "languages", "english_in_set",
                "intermediate_seed", "target_seed"]
-COVARIATES = ["budget", "tokens_seen"]  # results.load_results' (study/budget.py), when present
+# results.load_results' (study/budget.py; the pool from plan.json), when present
+COVARIATES = ["budget", "tokens_seen", "whole_pool"]
 TOKENS = "log2(tokens seen)"
 BY_K = ["k", "arms", "sets", "units", "mean", "sd", "ci_low", "ci_high"]
 VERSUS = ["k", "against", "reference", "units", "reference_units", "difference", "ci_low",
@@ -113,13 +114,25 @@ def set_scores(table: pd.DataFrame, column: str = "average") -> pd.DataFrame:
                                             arms=(column, "size"))
 
 
+def seeds_as_units(table: pd.DataFrame) -> set[int]:
+    """The sizes k whose one set has no other of its size, so that its seeds are the units:
+    the baseline (k = 0, no intermediate phase) and the set of every pool task (results'
+    `whole_pool`, from plan.json: the paper's all-nine set)."""
+    alone = {""}
+    if "whole_pool" in table:
+        alone |= set(table.loc[table["whole_pool"].fillna(False).astype(bool), "intermediate"])
+    names = table.groupby("k")["intermediate"].agg(set)
+    return {int(k) for k, sets in names.items() if sets <= alone}
+
+
 def units_by_k(table: pd.DataFrame, column: str = "average") -> dict[int, np.ndarray]:
-    """Per k, its independent units: the sets' scores for k ≥ 1; for the baseline (one set,
-    no intermediate phase) its measured arms, the seeds being the only thing that varies."""
+    """Per k, its independent units: the sets' scores, or the measured arms where the seeds
+    are the only thing that varies (seeds_as_units)."""
     sets, arms = set_scores(table, column), measured_arms(table, column)
-    out = {0: arms.loc[arms["k"] == 0, column].to_numpy(float)} if (arms["k"] == 0).any() \
-        else {}
-    out.update({int(k): g["score"].to_numpy(float) for k, g in sets[sets["k"] >= 1].groupby("k")})
+    seeds = seeds_as_units(table)
+    out = {int(k): group[column].to_numpy(float) if k in seeds
+           else sets.loc[sets["k"] == k, "score"].to_numpy(float)
+           for k, group in arms.groupby("k")}
     return dict(sorted(out.items()))
 
 
@@ -182,14 +195,22 @@ def slope_log2k(table: pd.DataFrame, column: str = "average", level: float = LEV
     if len(set(x)) < 2:
         out["note"] = "needs arms at two sizes k ≥ 1"
         return out
-    fit = stats.cluster_ols(sub[column], np.column_stack([np.ones(len(x)), x]),
-                            ["intercept", "slope"], sub["intermediate"], level).set_index("term")
+    design = np.column_stack([np.ones(len(x)), x])
+    fit = stats.cluster_ols(sub[column], design, ["intercept", "slope"], sub["intermediate"],
+                            level).set_index("term")
     out.update(slope=float(fit.loc["slope", "estimate"]),
                intercept=float(fit.loc["intercept", "estimate"]),
                **{key: float(fit.loc["slope", key]) for key in ("stderr", "ci_low", "ci_high",
                                                                 "p")})
-    if math.isnan(out["stderr"]):
+    alone = stats.resting_on_one_group(design, sub["intermediate"]).get(1)
+    if out["sets"] < 3:
         out["note"] = f"{out['sets']} set(s): an interval needs 3 or more"
+    elif alone is not None:
+        k = int(sub.loc[sub["intermediate"] == alone, "k"].iloc[0])
+        out["note"] = (f"the slope rests on the one set at k = {k}, and with sets as the "
+                       "units one set has no spread to measure")
+    elif math.isnan(out["stderr"]):
+        out["note"] = "the standard error clustered by set is undefined"
     return out
 
 
@@ -228,8 +249,14 @@ def scaling_regression(table: pd.DataFrame, column: str = "average", level: floa
     if sets <= len(names):
         notes.append(f"{sets} set(s) for {len(names)} terms: no intervals (standard errors "
                      "clustered by set need more sets than terms)")
-    return stats.cluster_ols(sub[column], np.column_stack(columns), names,
-                             sub["intermediate"], level), notes, len(sub)
+    design = np.column_stack(columns)
+    if sets > len(names):
+        for j, alone in stats.resting_on_one_group(design, sub["intermediate"]).items():
+            notes.append(f"{names[j]}: rests on one set ({alone}), the only one that "
+                         "separates it from the other terms; with sets as the units one set "
+                         "has no spread to measure: no interval")
+    return stats.cluster_ols(sub[column], design, names, sub["intermediate"], level), notes, \
+        len(sub)
 
 
 def _tokens_term(arms: pd.DataFrame, notes: list[str]) -> dict[str, np.ndarray]:
@@ -334,6 +361,7 @@ def by_k_language(frame: pd.DataFrame, level: float = LEVEL,
     "" where the frame has none)."""
     main = with_models(frame[frame["main"]])
     main = main.drop_duplicates(["target", "language", "model"])
+    seeds = seeds_as_units(frame)  # their models are the units, as in units_by_k
     rows = []
     for (target, lang), group in main.groupby(["target", "language"]):
         base = group.loc[group["k"] == 0, "value"].to_numpy(float)
@@ -341,7 +369,8 @@ def by_k_language(frame: pd.DataFrame, level: float = LEVEL,
             k=("k", "first"), score=("value", "mean"))
         for k in sorted(group["k"].unique()):
             here = group[group["k"] == k]
-            units = base if k == 0 else per_set.loc[per_set["k"] == k, "score"].to_numpy(float)
+            units = (here["value"].to_numpy(float) if k in seeds
+                     else per_set.loc[per_set["k"] == k, "score"].to_numpy(float))
             row = {"target": target, "language": lang, "k": int(k),
                    "sets": here["intermediate"].nunique(), "arms": len(here),
                    "mean": float(units.mean()), "baseline": float(base.mean()) if len(base)

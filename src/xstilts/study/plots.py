@@ -11,6 +11,7 @@ import pandas as pd
 from matplotlib.colors import TwoSlopeNorm
 from matplotlib.figure import Figure
 
+from xstilts.study import analysis
 from xstilts.study.stats import MIN_UNITS
 
 DPI = 110
@@ -46,8 +47,9 @@ def average_vs_k(table: pd.DataFrame, by_k: pd.DataFrame, slope: dict, n_targets
     """The main plot: the average over the targets per arm (`label`: what it is, from
     analysis.average_description: "average over its 4 targets", "partial average over 3 of 9
     XTREME tasks", "XTREME score") and its mean per k over sets, with its 95% t interval only
-    where a k has MIN_UNITS sets or more (a point otherwise; n = sets written beside it), the
-    baseline as a line (with its interval from MIN_UNITS seeds on), and the fitted slope."""
+    where a k has MIN_UNITS units or more (its sets; the whole pool's seeds), a point otherwise,
+    n written beside it; the baseline as a line (with its interval from MIN_UNITS seeds on),
+    and the fitted slope."""
     fig = Figure(figsize=(7.5, 4.6))
     ax = fig.add_subplot()
     base = by_k[by_k["k"] == 0]
@@ -77,8 +79,10 @@ def average_vs_k(table: pd.DataFrame, by_k: pd.DataFrame, slope: dict, n_targets
         if (~wide).any():
             ax.plot(x[~wide], runs["mean"][~wide], "o", color="tab:blue", mfc="white",
                     label=f"mean over sets, no interval (< {MIN_UNITS} sets)")
+        seeds = analysis.seeds_as_units(table)
         for xi, r in zip(x, runs.itertuples(), strict=True):
-            ax.annotate(f"n = {r.sets}", (xi, r.mean), textcoords="offset points",
+            n = f"n = {r.units} seed(s)\n(whole pool)" if r.k in seeds else f"n = {r.sets}"
+            ax.annotate(n, (xi, r.mean), textcoords="offset points",
                         xytext=(6, -12), fontsize=7, color="tab:blue")
         if not math.isnan(slope["slope"]):
             xs = np.linspace(x.min(), x.max(), 20)
@@ -187,6 +191,21 @@ def same_language(effect: pd.DataFrame) -> bytes:
     return _png(fig)
 
 
+def _signed_cells(ax, values: np.ndarray, marks, fontsize: int):
+    """Gains as a red-blue grid centred on 0, each cell labelled (* where marks[i][j])."""
+    limit = float(np.nanmax(np.abs(values))) if np.isfinite(values).any() else 1.0
+    limit = limit or 1.0
+    image = ax.imshow(np.ma.masked_invalid(values), cmap="RdBu", aspect="auto",
+                      norm=TwoSlopeNorm(0.0, -limit, limit))
+    for i in range(values.shape[0]):
+        for j in range(values.shape[1]):
+            v = values[i, j]
+            label = "n/a" if math.isnan(v) else f"{v:+.1f}" + ("*" if marks[i][j] else "")
+            ax.text(j, i, label, ha="center", va="center", fontsize=fontsize,
+                    color="white" if not math.isnan(v) and abs(v) > 0.6 * limit else "black")
+    return image
+
+
 def gain_heatmap(by_lang: pd.DataFrame, targets: list[str]) -> bytes:
     """Target language × k: the gain over the baseline (analysis.by_k_language); * marks a
     Benjamini-Hochberg-adjusted p < 0.05; the columns say their number of sets."""
@@ -199,18 +218,9 @@ def gain_heatmap(by_lang: pd.DataFrame, targets: list[str]) -> bytes:
                       dtype=float).reshape(len(rows), len(ks))
     marks = [[bool(at["p_bh"].get((t, lang, k), np.nan) < 0.05) for k in ks] for t, lang in rows]
     sets = cells.groupby("k")["sets"].max()
-    limit = float(np.nanmax(np.abs(values))) if np.isfinite(values).any() else 1.0
-    limit = limit or 1.0
     fig = Figure(figsize=(1.3 * len(ks) + 3.5, max(3.0, 0.42 * len(rows) + 1.8)))
     ax = fig.add_subplot()
-    image = ax.imshow(np.ma.masked_invalid(values), cmap="RdBu", aspect="auto",
-                      norm=TwoSlopeNorm(0.0, -limit, limit))
-    for i in range(len(rows)):
-        for j in range(len(ks)):
-            v = values[i, j]
-            label = "n/a" if math.isnan(v) else f"{v:+.1f}" + ("*" if marks[i][j] else "")
-            ax.text(j, i, label, ha="center", va="center", fontsize=8,
-                    color="white" if not math.isnan(v) and abs(v) > 0.6 * limit else "black")
+    image = _signed_cells(ax, values, marks, fontsize=8)
     ax.set_xticks(range(len(ks)), [f"k = {k}\n(n = {sets[k]})" for k in ks])
     ax.set_yticks(range(len(rows)), [f"{text(t)} {text(lang)}" for t, lang in rows])
     ax.set_xlabel("number of intermediate tasks (n: sets)")
@@ -228,19 +238,9 @@ def transfer_heatmap(matrix: pd.DataFrame, targets: list[str]) -> bytes:
         index=tasks, columns=targets)
     marks = matrix.pivot(index="task", columns="target", values="significant").reindex(
         index=tasks, columns=targets)
-    values = gains.to_numpy(float)
-    limit = float(np.nanmax(np.abs(values))) if np.isfinite(values).any() else 1.0
-    limit = limit or 1.0
     fig = Figure(figsize=(1.6 * len(targets) + 3.5, max(4.0, 0.55 * len(tasks) + 2)))
     ax = fig.add_subplot()
-    image = ax.imshow(np.ma.masked_invalid(values), cmap="RdBu", aspect="auto",
-                      norm=TwoSlopeNorm(0.0, -limit, limit))
-    for i in range(len(tasks)):
-        for j in range(len(targets)):
-            v = values[i, j]
-            label = "n/a" if math.isnan(v) else f"{v:+.1f}" + ("*" if marks.iat[i, j] else "")
-            ax.text(j, i, label, ha="center", va="center", fontsize=9,
-                    color="white" if not math.isnan(v) and abs(v) > 0.6 * limit else "black")
+    image = _signed_cells(ax, gains.to_numpy(float), marks.to_numpy(), fontsize=9)
     ax.set_xticks(range(len(targets)), [text(t) for t in targets], rotation=20, ha="right")
     ax.set_yticks(range(len(tasks)), [text(t) for t in tasks])
     ax.set_xlabel("target task")

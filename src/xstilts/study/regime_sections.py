@@ -10,7 +10,7 @@ from pathlib import PurePath
 
 import pandas as pd
 
-from xstilts.study import plots
+from xstilts.study import plots, render
 from xstilts.study.render import Bullets, Figure, Heading, Para, Table, interval, num
 from xstilts.study.stats import MIN_UNITS
 
@@ -79,7 +79,5 @@ def training_blocks(by: ByRegime, label: str, n_targets: int, answers: list[str]
              "log2(k) is the change per doubling of k at a fixed number of tokens (more "
              "tasks); log2(tokens seen) the change per doubling of the training tokens at a "
              "fixed k (more training)."),
-        Table(["term", "estimate (points)", "95% CI", "p"],
-              [[r.term, num(r.estimate, sign=True), interval(r.ci_low, r.ci_high),
-                num(r.p, 3)] for r in by.terms.itertuples()])]
+        render.regression_table(by.terms)]
     return blocks + [Para(note) for note in by.reg_notes]

@@ -39,6 +39,7 @@ from xstilts.study.render import (
     markdown,
     num,
     page,
+    regression_table,
 )
 from xstilts.study.results import StudyData, open_study
 
@@ -248,15 +249,13 @@ def scaling_blocks(found: Findings, described: dict, n_targets: int) -> list:
                     "the set; 95% t intervals from standard errors clustered by set. The "
                     "log2(k) term is the change per doubling of k at a fixed number of "
                     "languages; n_languages the change per added language at a fixed k."),
-               Table(["term", "estimate (points)", "95% CI", "p"],
-                     [[r.term, num(r.estimate, sign=True), interval(r.ci_low, r.ci_high),
-                       num(r.p, 3)] for r in found.terms.itertuples()])]
+               regression_table(found.terms)]
     return blocks + [Para(n) for n in found.reg_notes]
 
 
-def _verdict(low: float, high: float, up: str, down: str) -> str:
+def _verdict(low: float, high: float, up: str, down: str, why: str = "too few sets") -> str:
     if math.isnan(low):
-        return "no interval (too few sets)"
+        return f"no interval ({why})"
     if low > 0:
         return up
     if high < 0:
@@ -276,9 +275,12 @@ def _tested(estimate: float, p: float, up: str, down: str) -> str:
 def summary(found: Findings, cover: Coverage, split: str = "test") -> list:
     """The answers, each with its interval."""
     items = [f"Coverage: {cover.summary()}; the statistics use the complete ones"]
+    seeds = analysis.seeds_as_units(found.table)
     for r in found.by_k.itertuples():
         label = "baseline (k = 0)" if r.k == 0 else f"k = {r.k}"
-        units = f"{r.arms} arm(s)" if r.k == 0 else f"{r.sets} set(s), {r.arms} arm(s)"
+        units = (f"{r.sets} set(s), {r.arms} arm(s)" if r.k not in seeds
+                 else f"{r.arms} arm(s)" if r.k == 0
+                 else f"the whole pool, its {r.arms} arm(s) as the units")
         items.append(f"Average, {label}: {num(r.mean)}% (95% CI {interval(r.ci_low, r.ci_high)}"
                      f", {units})")
     for r in found.versus.itertuples():
@@ -292,7 +294,7 @@ def summary(found: Findings, cover: Coverage, split: str = "test") -> list:
                  f"(95% CI {interval(slope['ci_low'], slope['ci_high'])}, {slope['n']} arms in "
                  f"{slope['sets']} sets, clustered by set): "
                  + _verdict(slope["ci_low"], slope["ci_high"], "the average rises with k",
-                            "the average falls with k"))
+                            "the average falls with k", slope["note"] or "too few sets"))
     for term, what in (("n_languages", "More languages (at a fixed k)"),
                        ("english_in_set", "English in the set (at fixed k and languages)")):
         row = found.terms[found.terms["term"] == term]
@@ -300,7 +302,8 @@ def summary(found: Findings, cover: Coverage, split: str = "test") -> list:
             r = row.iloc[0]
             items.append(f"{what}: {num(r.estimate, sign=True)} points (95% CI "
                          f"{interval(r.ci_low, r.ci_high)}): "
-                         + _verdict(r.ci_low, r.ci_high, "helps", "hurts"))
+                         + _verdict(r.ci_low, r.ci_high, "helps", "hurts",
+                                    "see the regression's notes"))
     for r in found.effect.itertuples():
         where = f"Same language, {r.language} at k = {r.k}"
         if not r.sets_with or not r.sets_without:

@@ -133,9 +133,12 @@ def _table(rows: list[dict], store: Store, plan: dict | None) -> pd.DataFrame:
                  for s, tasks in sets.items()}
         frame["languages"] = frame["intermediate"].map(lambda s: ",".join(langs[s]))
         frame["english_in_set"] = frame["intermediate"].map(lambda s: "en" in langs[s])
+        # A set of every pool task is the only set of its size (analysis.units_by_k).
+        frame["whole_pool"] = frame["intermediate"].map(lambda s: set(sets[s]) == set(pool))
     else:
         frame["languages"] = pd.NA
         frame["english_in_set"] = pd.NA
+        frame["whole_pool"] = False
     frame["baseline"] = frame["k"] == 0
     # Each arm's budget regime and the examples and tokens its intermediate job saw (a
     # covariate; 0 for the baseline), from plan.json and the job's output (study/budget.py).

@@ -13,7 +13,8 @@ the units, seeds nested within them:
   no variance and the test is one-sample;
 - a regression over arms (the slope on log2(k), "more tasks or more languages"): least squares
   with cluster-robust (CR1) standard errors grouped by set, t with G - 1 degrees of freedom
-  for G sets (statsmodels' cov_type="cluster");
+  for G sets (statsmodels' cov_type="cluster"); a term that one set alone separates from the
+  others gets no standard error (the fit passes through that set, leaving no spread);
 - families of tests: Holm's correction across k, Benjamini-Hochberg's (false discovery rate)
   across heatmap cells and languages (statsmodels' multipletests).
 
@@ -88,11 +89,31 @@ def adjust(p, method: str) -> np.ndarray:
     return out
 
 
+def resting_on_one_group(x: np.ndarray, groups) -> dict[int, object]:
+    """{column: group} for each term that one group alone separates from the other terms:
+    without that group's rows the column lies in the span of the others (the paper's grid:
+    nine sets at k = 1 and one at k = 9, so the slope on log2(k) rests on the k = 9 set).
+    The fit passes through that group's rows, so its residuals are 0 and a standard error
+    clustered by group has nothing from which to measure that group's own spread."""
+    x, groups = np.asarray(x, dtype=float), pd.Series(list(groups))
+    out = {}
+    for group in groups.unique():
+        rest = x[(groups != group).to_numpy()]
+        rank = np.linalg.matrix_rank(rest)
+        if rank == x.shape[1]:
+            continue
+        for j in range(x.shape[1]):
+            if j not in out and np.linalg.matrix_rank(np.delete(rest, j, axis=1)) == rank:
+                out[j] = group
+    return out
+
+
 def cluster_ols(y, x: np.ndarray, names: list[str], groups, level: float = LEVEL
                 ) -> pd.DataFrame:
     """Least squares y ~ x (x holds the intercept column if wanted) with CR1 cluster-robust
     standard errors by `groups` and t intervals with G - 1 degrees of freedom. With no more
-    groups than terms the covariance cannot be estimated: estimates only."""
+    groups than terms the covariance cannot be estimated: estimates only. A term resting on
+    one group (resting_on_one_group) gets its estimate only."""
     import statsmodels.api as sm
 
     y, x = np.asarray(y, dtype=float), np.asarray(x, dtype=float)
@@ -103,6 +124,10 @@ def cluster_ols(y, x: np.ndarray, names: list[str], groups, level: float = LEVEL
         return pd.DataFrame({"term": names, "estimate": beta, "stderr": nan, "ci_low": nan,
                              "ci_high": nan, "p": nan})
     fit = sm.OLS(y, x).fit(cov_type="cluster", cov_kwds={"groups": codes}, use_t=True)
-    bounds = fit.conf_int(1 - level)
-    return pd.DataFrame({"term": names, "estimate": fit.params, "stderr": fit.bse,
-                         "ci_low": bounds[:, 0], "ci_high": bounds[:, 1], "p": fit.pvalues})
+    with np.errstate(invalid="ignore"):  # such a term's variance can round below 0
+        stderr, bounds, p = np.array(fit.bse), fit.conf_int(1 - level), np.array(fit.pvalues)
+    undefined = np.isin(np.arange(x.shape[1]), list(resting_on_one_group(x, codes)))
+    undefined |= ~np.isfinite(stderr)
+    stderr[undefined], bounds[undefined], p[undefined] = math.nan, math.nan, math.nan
+    return pd.DataFrame({"term": names, "estimate": fit.params, "stderr": stderr,
+                         "ci_low": bounds[:, 0], "ci_high": bounds[:, 1], "p": p})
