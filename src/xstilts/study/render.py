@@ -82,12 +82,12 @@ def interval(low, high, digits: int = 2) -> str:
     return f"[{num(low, digits)}, {num(high, digits)}]"
 
 
-
 def regression_table(terms) -> Table:
     """A fitted regression's terms (study/stats.py's frame): estimate, 95% CI, p."""
     return Table(["term", "estimate (points)", "95% CI", "p"],
                  [[r.term, num(r.estimate, sign=True), interval(r.ci_low, r.ci_high),
                    num(r.p, 3)] for r in terms.itertuples()])
+
 
 # ---------------------------------------------------------------- Markdown
 
