@@ -118,6 +118,7 @@ def test_a_term_one_set_alone_separates_gets_its_estimate_only():
     assert list(out["estimate"]) == pytest.approx(list(beta))
     assert out.loc["x1", "stderr"] == pytest.approx(math.sqrt(cov[1, 1]))  # still the sandwich
     assert out.loc["dummy", ["stderr", "ci_low", "ci_high", "p"]].isna().all()
+    assert list(out["rests_on"]) == [None, None, "e"]
 
 
 def test_the_paper_grids_slope_rests_on_its_one_set_at_k_9():

@@ -195,17 +195,16 @@ def slope_log2k(table: pd.DataFrame, column: str = "average", level: float = LEV
     if len(set(x)) < 2:
         out["note"] = "needs arms at two sizes k ≥ 1"
         return out
-    design = np.column_stack([np.ones(len(x)), x])
-    fit = stats.cluster_ols(sub[column], design, ["intercept", "slope"], sub["intermediate"],
-                            level).set_index("term")
+    fit = stats.cluster_ols(sub[column], np.column_stack([np.ones(len(x)), x]),
+                            ["intercept", "slope"], sub["intermediate"], level).set_index("term")
     out.update(slope=float(fit.loc["slope", "estimate"]),
                intercept=float(fit.loc["intercept", "estimate"]),
                **{key: float(fit.loc["slope", key]) for key in ("stderr", "ci_low", "ci_high",
                                                                 "p")})
-    alone = stats.resting_on_one_group(design, sub["intermediate"]).get(1)
+    alone = fit.loc["slope", "rests_on"]
     if out["sets"] < 3:
         out["note"] = f"{out['sets']} set(s): an interval needs 3 or more"
-    elif alone is not None:
+    elif pd.notna(alone):
         k = int(sub.loc[sub["intermediate"] == alone, "k"].iloc[0])
         out["note"] = (f"the slope rests on the one set at k = {k}, and with sets as the "
                        "units one set has no spread to measure")
@@ -249,14 +248,13 @@ def scaling_regression(table: pd.DataFrame, column: str = "average", level: floa
     if sets <= len(names):
         notes.append(f"{sets} set(s) for {len(names)} terms: no intervals (standard errors "
                      "clustered by set need more sets than terms)")
-    design = np.column_stack(columns)
-    if sets > len(names):
-        for j, alone in stats.resting_on_one_group(design, sub["intermediate"]).items():
-            notes.append(f"{names[j]}: rests on one set ({alone}), the only one that "
-                         "separates it from the other terms; with sets as the units one set "
-                         "has no spread to measure: no interval")
-    return stats.cluster_ols(sub[column], design, names, sub["intermediate"], level), notes, \
-        len(sub)
+    terms = stats.cluster_ols(sub[column], np.column_stack(columns), names,
+                              sub["intermediate"], level)
+    for r in terms[terms["rests_on"].notna()].itertuples():
+        notes.append(f"{r.term}: rests on one set ({r.rests_on}), the only one that "
+                     "separates it from the other terms; with sets as the units one set "
+                     "has no spread to measure: no interval")
+    return terms.drop(columns="rests_on"), notes, len(sub)
 
 
 def _tokens_term(arms: pd.DataFrame, notes: list[str]) -> dict[str, np.ndarray]:

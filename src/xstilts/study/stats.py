@@ -113,7 +113,8 @@ def cluster_ols(y, x: np.ndarray, names: list[str], groups, level: float = LEVEL
     """Least squares y ~ x (x holds the intercept column if wanted) with CR1 cluster-robust
     standard errors by `groups` and t intervals with G - 1 degrees of freedom. With no more
     groups than terms the covariance cannot be estimated: estimates only. A term resting on
-    one group (resting_on_one_group) gets its estimate only."""
+    one group (resting_on_one_group) gets its estimate only, and that group in `rests_on`
+    (None for the other terms)."""
     import statsmodels.api as sm
 
     y, x = np.asarray(y, dtype=float), np.asarray(x, dtype=float)
@@ -122,12 +123,13 @@ def cluster_ols(y, x: np.ndarray, names: list[str], groups, level: float = LEVEL
         beta = np.linalg.lstsq(x, y, rcond=None)[0]
         nan = np.full(len(beta), math.nan)
         return pd.DataFrame({"term": names, "estimate": beta, "stderr": nan, "ci_low": nan,
-                             "ci_high": nan, "p": nan})
+                             "ci_high": nan, "p": nan, "rests_on": None})
     fit = sm.OLS(y, x).fit(cov_type="cluster", cov_kwds={"groups": codes}, use_t=True)
     with np.errstate(invalid="ignore"):  # such a term's variance can round below 0
         stderr, bounds, p = np.array(fit.bse), fit.conf_int(1 - level), np.array(fit.pvalues)
-    undefined = np.isin(np.arange(x.shape[1]), list(resting_on_one_group(x, codes)))
-    undefined |= ~np.isfinite(stderr)
+    resting = resting_on_one_group(x, groups)
+    undefined = np.isin(np.arange(x.shape[1]), list(resting)) | ~np.isfinite(stderr)
     stderr[undefined], bounds[undefined], p[undefined] = math.nan, math.nan, math.nan
     return pd.DataFrame({"term": names, "estimate": fit.params, "stderr": stderr,
-                         "ci_low": bounds[:, 0], "ci_high": bounds[:, 1], "p": p})
+                         "ci_low": bounds[:, 0], "ci_high": bounds[:, 1], "p": p,
+                         "rests_on": [resting.get(j) for j in range(x.shape[1])]})
