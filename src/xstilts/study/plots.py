@@ -82,8 +82,8 @@ def average_vs_k(table: pd.DataFrame, by_k: pd.DataFrame, slope: dict, n_targets
         seeds = analysis.seeds_as_units(table)
         for xi, r in zip(x, runs.itertuples(), strict=True):
             n = f"n = {r.units} seed(s)\n(whole pool)" if r.k in seeds else f"n = {r.sets}"
-            ax.annotate(n, (xi, r.mean), textcoords="offset points",
-                        xytext=(6, -12), fontsize=7, color="tab:blue")
+            ax.annotate(n, (xi, r.mean), textcoords="offset points",  # below, off the arms
+                        xytext=(6, -5), va="top", fontsize=7, color="tab:blue")
         if not math.isnan(slope["slope"]):
             xs = np.linspace(x.min(), x.max(), 20)
             ax.plot(xs, slope["intercept"] + slope["slope"] * xs, ":", color="tab:red",
